@@ -1,0 +1,30 @@
+"""Philatelic IM backend: HTTP routes from chalicelib.api blueprints, and the three WebSocket entry points."""
+from chalice import Chalice
+from chalice.app import WebsocketEvent
+
+from chalicelib.api import auth, users
+from chalicelib.http.cors import register_preflight_routes
+from chalicelib.ws import handlers as ws
+
+app = Chalice(app_name="philatelic-im")
+app.experimental_feature_flags.update(["WEBSOCKETS"])
+app.api.binary_types.append("multipart/form-data")
+
+for blueprint in (auth.bp, users.bp):
+    app.register_blueprint(blueprint)
+register_preflight_routes(app)
+
+
+@app.on_ws_connect()
+def ws_connect(event: WebsocketEvent) -> dict:
+    return ws.connect(event.to_dict())
+
+
+@app.on_ws_message()
+def ws_message(event: WebsocketEvent) -> dict:
+    return ws.message(event.to_dict())
+
+
+@app.on_ws_disconnect()
+def ws_disconnect(event: WebsocketEvent) -> dict:
+    return ws.disconnect(event.to_dict())

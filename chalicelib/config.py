@@ -1,0 +1,115 @@
+"""Settings read once from the environment; secrets fetched lazily."""
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+PLACEHOLDER_SECRETS = frozenset({"", "changeme", "change-me", "secret", "local-dev-secret"})
+DEV_STAGES = frozenset({"local", "test"})
+
+
+class ConfigError(RuntimeError):
+    """Raised when the environment is missing something the app cannot run without."""
+
+
+def _int(environ: Mapping[str, str], name: str, default: int) -> int:
+    raw = environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be an integer, got {raw!r}") from exc
+
+
+def _list(environ: Mapping[str, str], name: str, default: str) -> tuple[str, ...]:
+    raw = environ.get(name, default)
+    return tuple(item.strip() for item in raw.split(",") if item.strip())
+
+
+@dataclass(frozen=True)
+class Settings:
+    stage: str
+    region: str
+    table_name: str
+    upload_bucket: str
+    mail_sender: str
+    ws_management_endpoint: str
+    public_base_url: str
+    jwt_secret_arn: str
+    jwt_issuer: str = "Im-Services"
+    jwt_ttl_seconds: int = 7 * 24 * 3600
+    bcrypt_rounds: int = 12
+    time_zone: str = "Asia/Shanghai"
+    cors_allowed_origins: tuple[str, ...] = field(default_factory=tuple)
+    max_body_bytes: int = 64 * 1024
+    max_upload_bytes: int = 4 * 1024 * 1024
+    default_avatar_url: str = "https://api.dicebear.com/9.x/identicon/svg?seed={seed}"
+    email_code_ttl_seconds: int = 600
+    email_code_cooldown_seconds: int = 60
+    email_codes_per_day: int = 10
+    email_code_max_attempts: int = 5
+    login_max_failures: int = 5
+    login_failure_window_seconds: int = 900
+    fanout_workers: int = 16
+
+    @property
+    def is_dev(self) -> bool:
+        return self.stage in DEV_STAGES
+
+
+def load_settings(environ: Mapping[str, str] = os.environ) -> Settings:
+    stage = environ.get("STAGE", "local")
+    table_name = environ.get("TABLE_NAME", "")
+    if not table_name:
+        raise ConfigError("TABLE_NAME is not set")
+    return Settings(
+        stage=stage,
+        region=environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION") or "us-east-1",
+        table_name=table_name,
+        upload_bucket=environ.get("UPLOAD_BUCKET", ""),
+        mail_sender=environ.get("MAIL_SENDER", ""),
+        ws_management_endpoint=environ.get("WS_MANAGEMENT_ENDPOINT", "").rstrip("/"),
+        public_base_url=environ.get("PUBLIC_BASE_URL", "").rstrip("/"),
+        jwt_secret_arn=environ.get("JWT_SECRET_ARN", ""),
+        jwt_ttl_seconds=_int(environ, "JWT_TTL_SECONDS", 7 * 24 * 3600),
+        bcrypt_rounds=_int(environ, "BCRYPT_ROUNDS", 12),
+        time_zone=environ.get("TIME_ZONE", "Asia/Shanghai"),
+        cors_allowed_origins=_list(environ, "CORS_ALLOWED_ORIGINS", "http://localhost:3000,http://127.0.0.1:3000"),
+        max_body_bytes=_int(environ, "MAX_BODY_BYTES", 64 * 1024),
+        max_upload_bytes=_int(environ, "MAX_UPLOAD_BYTES", 4 * 1024 * 1024),
+        default_avatar_url=environ.get(
+            "DEFAULT_AVATAR_URL", "https://api.dicebear.com/9.x/identicon/svg?seed={seed}"
+        ),
+        fanout_workers=_int(environ, "FANOUT_WORKERS", 16),
+    )
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return load_settings()
+
+
+@lru_cache(maxsize=1)
+def get_jwt_secret() -> str:
+    """The HMAC key for tokens: Secrets Manager in the cloud, JWT_SECRET in local/test."""
+    settings = get_settings()
+    if settings.jwt_secret_arn:
+        from chalicelib.aws import client
+
+        secret = client("secretsmanager").get_secret_value(SecretId=settings.jwt_secret_arn)["SecretString"]
+    else:
+        secret = os.environ.get("JWT_SECRET", "")
+    if not settings.is_dev and (secret in PLACEHOLDER_SECRETS or secret.startswith("local-only") or len(secret) < 32):
+        raise ConfigError("refusing to run outside local/test with a missing, placeholder or short JWT secret")
+    if len(secret) < 32:
+        raise ConfigError("JWT_SECRET must be at least 32 characters")
+    return secret
+
+
+def reset_caches() -> None:
+    """Forget cached settings and secrets (tests change the environment between cases)."""
+    get_settings.cache_clear()
+    get_jwt_secret.cache_clear()

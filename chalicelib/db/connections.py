@@ -1,0 +1,98 @@
+"""WebSocket connections: user → live connection tokens (one item, BatchGet-able) and connection → user."""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from pynamodb.exceptions import DeleteError
+
+from chalicelib.db import keys
+from chalicelib.db.models import ConnectionOwner, ConnectionSet, Item
+from chalicelib.db.transactions import transaction
+
+OWNER_SK = "OWNER"
+
+
+@dataclass(frozen=True)
+class LiveConnection:
+    connection_id: str
+    user_id: int
+    token: str
+
+
+def _token(connection_id: str, expires: int) -> str:
+    return f"{connection_id}|{expires}"
+
+
+def _parse(token: str) -> tuple[str, int]:
+    connection_id, _, expires = token.rpartition("|")
+    return connection_id, int(expires or 0)
+
+
+def add(connection_id: str, user_id: int, now: float, lifetime_seconds: int) -> None:
+    """Both directions in one transaction (one write call)."""
+    expires = int(now + lifetime_seconds)
+    token = _token(connection_id, expires)
+    owner = ConnectionOwner(keys.connection_pk(connection_id), OWNER_SK, user_id=user_id, token=token,
+                            connected_at=int(now), expires_at=expires)
+    with transaction() as tx:
+        tx.save(owner)
+        tx.update(
+            ConnectionSet(keys.user_pk(user_id), keys.CONNECTIONS_SK),
+            actions=[ConnectionSet.tokens.add({token}), ConnectionSet.expires_at.set(expires)],
+        )
+
+
+def remove(connection_id: str) -> LiveConnection | None:
+    """Forget a connection; returns who owned it, or None when it was already gone."""
+    table = ConnectionOwner._get_connection()
+    old = table.delete_item(keys.connection_pk(connection_id), OWNER_SK, return_values="ALL_OLD")
+    attributes = old.get("Attributes")
+    if not attributes:
+        return None
+    removed = ConnectionOwner.from_raw_data(attributes)
+    discard_tokens(int(removed.user_id), [removed.token])
+    return LiveConnection(connection_id, int(removed.user_id), removed.token)
+
+
+def discard_tokens(user_id: int, tokens: Iterable[str]) -> None:
+    tokens = set(tokens)
+    if tokens:
+        ConnectionSet(keys.user_pk(user_id), keys.CONNECTIONS_SK).update(actions=[ConnectionSet.tokens.delete(tokens)])
+
+
+def discard(connections: Iterable[LiveConnection]) -> None:
+    """Forget connections that API Gateway says are gone."""
+    by_user: dict[int, list[str]] = {}
+    for connection in connections:
+        by_user.setdefault(connection.user_id, []).append(connection.token)
+        try:
+            ConnectionOwner(keys.connection_pk(connection.connection_id), OWNER_SK).delete()
+        except DeleteError:
+            pass  # already gone: the goal is reached
+    for user_id, tokens in by_user.items():
+        discard_tokens(user_id, tokens)
+
+
+def live_connections(user_ids: Iterable[int], now: float) -> dict[int, list[LiveConnection]]:
+    """Every unexpired connection of each user: one BatchGetItem per 100 users."""
+    wanted = {int(user_id) for user_id in user_ids}
+    result: dict[int, list[LiveConnection]] = {user_id: [] for user_id in wanted}
+    if not wanted:
+        return result
+    for item in Item.batch_get([(keys.user_pk(user_id), keys.CONNECTIONS_SK) for user_id in wanted]):
+        if not isinstance(item, ConnectionSet):
+            continue
+        user_id = int(item.PK.split("#", 1)[1])
+        for token in item.tokens or ():
+            connection_id, expires = _parse(token)
+            if expires > now:
+                result[user_id].append(LiveConnection(connection_id, user_id, token))
+    return result
+
+
+def owner_of(connection_id: str) -> int | None:
+    try:
+        return int(ConnectionOwner.get(keys.connection_pk(connection_id), OWNER_SK).user_id)
+    except ConnectionOwner.DoesNotExist:
+        return None

@@ -1,0 +1,135 @@
+"""The one table as PynamoDB models: a base item with PK/SK/GSI1/TTL and one subclass per entity.
+
+Queries always narrow by a sort-key prefix; the discriminator `T` only picks the class to load.
+"""
+from __future__ import annotations
+
+import os
+
+from pynamodb.attributes import (
+    DiscriminatorAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+    UnicodeSetAttribute,
+)
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+
+TTL_ATTRIBUTE = "expires_at"
+
+
+class _Meta:
+    table_name = os.environ.get("TABLE_NAME", "philatelic-im")
+    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+    connect_timeout_seconds = 2
+    read_timeout_seconds = 5
+    max_retry_attempts = 3
+    billing_mode = "PAY_PER_REQUEST"
+
+
+class Gsi1(GlobalSecondaryIndex["Item"]):
+    class Meta:
+        index_name = "GSI1"
+        projection = AllProjection()
+
+    GSI1PK = UnicodeAttribute(hash_key=True)
+    GSI1SK = UnicodeAttribute(range_key=True)
+
+
+class Item(Model):
+    class Meta(_Meta):
+        pass
+
+    PK = UnicodeAttribute(hash_key=True)
+    SK = UnicodeAttribute(range_key=True)
+    kind = DiscriminatorAttribute(attr_name="T")
+    GSI1PK = UnicodeAttribute(null=True)
+    GSI1SK = UnicodeAttribute(null=True)
+    expires_at = NumberAttribute(null=True)
+    gsi1 = Gsi1()
+
+
+class UserProfile(Item, discriminator="User"):
+    user_id = NumberAttribute()
+    uid = UnicodeAttribute()
+    name = UnicodeAttribute()
+    email = UnicodeAttribute()
+    avatar = UnicodeAttribute()
+    bio = UnicodeAttribute(default="")
+    sex = NumberAttribute(default=0)
+    age = NumberAttribute(default=0)
+    user_type = NumberAttribute(default=0)
+    created_at = NumberAttribute()
+    last_login_time = NumberAttribute(default=0)
+
+
+class EmailLogin(Item, discriminator="EmailLogin"):
+    """Email uniqueness claim, and everything login needs in one read."""
+
+    user_id = NumberAttribute()
+    uid = UnicodeAttribute()
+    name = UnicodeAttribute()
+    email = UnicodeAttribute()
+    avatar = UnicodeAttribute()
+    password_hash = UnicodeAttribute()
+
+
+class NameClaim(Item, discriminator="NameClaim"):
+    user_id = NumberAttribute()
+    name = UnicodeAttribute()
+
+
+class EmailCodes(Item, discriminator="EmailCodes"):
+    """Per address: the resend window and, per email_type, the live code's hash and attempts."""
+
+    sent_at = NumberAttribute(default=0)
+    day = UnicodeAttribute(default="")
+    day_count = NumberAttribute(default=0)
+    register_hash = UnicodeAttribute(null=True)
+    register_expires = NumberAttribute(null=True)
+    register_attempts = NumberAttribute(null=True)
+    reset_hash = UnicodeAttribute(null=True)
+    reset_expires = NumberAttribute(null=True)
+    reset_attempts = NumberAttribute(null=True)
+
+
+class LoginFailures(Item, discriminator="LoginFailures"):
+    window_start = NumberAttribute()
+    failures = NumberAttribute()
+
+
+class Counter(Item, discriminator="Counter"):
+    value = NumberAttribute(default=0)
+
+
+class ConnectionSet(Item, discriminator="ConnectionSet"):
+    """A user's live WebSocket connections as `<connection id>|<expiry>` tokens (BatchGet-able)."""
+
+    tokens = UnicodeSetAttribute(null=True)
+
+
+class ConnectionOwner(Item, discriminator="ConnectionOwner"):
+    user_id = NumberAttribute()
+    token = UnicodeAttribute()
+    connected_at = NumberAttribute()
+
+
+class PendingEvent(Item, discriminator="PendingEvent"):
+    """A frame for a user who had no live connection; replayed in SK order after they connect."""
+
+    frame = UnicodeAttribute()
+
+
+__all__ = [
+    "TTL_ATTRIBUTE",
+    "ConnectionOwner",
+    "ConnectionSet",
+    "Counter",
+    "EmailCodes",
+    "EmailLogin",
+    "Item",
+    "LoginFailures",
+    "NameClaim",
+    "PendingEvent",
+    "UserProfile",
+]

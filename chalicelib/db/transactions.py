@@ -1,0 +1,35 @@
+"""Shared PynamoDB connection for transactions, and reading which condition cancelled one."""
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pynamodb.connection import Connection
+from pynamodb.exceptions import TransactWriteError
+from pynamodb.transactions import TransactWrite
+
+from chalicelib.db.models import Item
+
+
+@lru_cache(maxsize=1)
+def _connection() -> Connection:
+    meta = Item.Meta
+    return Connection(
+        region=meta.region,
+        connect_timeout_seconds=meta.connect_timeout_seconds,
+        read_timeout_seconds=meta.read_timeout_seconds,
+        max_retry_attempts=meta.max_retry_attempts,
+    )
+
+
+def transaction() -> TransactWrite:
+    return TransactWrite(connection=_connection())
+
+
+def failed_conditions(error: TransactWriteError) -> list[int]:
+    """Indexes of the actions whose condition failed, in the order they were added."""
+    reasons = error.cancellation_reasons or []
+    return [index for index, reason in enumerate(reasons) if reason and reason.code == "ConditionalCheckFailed"]
+
+
+def reset_connection() -> None:
+    _connection.cache_clear()

@@ -1,0 +1,169 @@
+"""User access patterns: by id, by email (with login data), uniqueness of email and name."""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from pynamodb.exceptions import TransactWriteError
+
+from chalicelib.db import keys
+from chalicelib.db.email_codes import CodeUse
+from chalicelib.db.models import EmailLogin, Item, LoginFailures, NameClaim, UserProfile
+from chalicelib.db.transactions import failed_conditions, transaction
+
+EMAIL_SK = "EMAIL"
+NAME_SK = "NAME"
+LOGIN_FAILURES_SK = "WINDOW"
+
+
+@dataclass(frozen=True)
+class User:
+    id: int
+    uid: str
+    name: str
+    email: str
+    avatar: str
+    bio: str = ""
+    sex: int = 0
+    age: int = 0
+    user_type: int = 0
+    created_at: float = 0
+    last_login_time: float = 0
+
+
+@dataclass(frozen=True)
+class LoginRecord:
+    user_id: int
+    uid: str
+    name: str
+    email: str
+    avatar: str
+    password_hash: str
+
+
+@dataclass(frozen=True)
+class FailureWindow:
+    window_start: float
+    failures: int
+
+
+class UniquenessConflict(Exception):
+    def __init__(self, field: str) -> None:
+        super().__init__(field)
+        self.field = field
+
+
+def _user(profile: UserProfile) -> User:
+    return User(
+        id=int(profile.user_id),
+        uid=profile.uid,
+        name=profile.name,
+        email=profile.email,
+        avatar=profile.avatar,
+        bio=profile.bio,
+        sex=int(profile.sex),
+        age=int(profile.age),
+        user_type=int(profile.user_type),
+        created_at=float(profile.created_at),
+        last_login_time=float(profile.last_login_time or 0),
+    )
+
+
+def get_user(user_id: int) -> User | None:
+    try:
+        return _user(UserProfile.get(keys.user_pk(user_id), keys.PROFILE))
+    except UserProfile.DoesNotExist:
+        return None
+
+
+def get_users(user_ids: Iterable[int]) -> dict[int, User]:
+    """One BatchGetItem per 100 ids."""
+    wanted = {int(user_id) for user_id in user_ids}
+    if not wanted:
+        return {}
+    found: dict[int, User] = {}
+    for item in Item.batch_get([(keys.user_pk(user_id), keys.PROFILE) for user_id in wanted]):
+        if isinstance(item, UserProfile):
+            user = _user(item)
+            found[user.id] = user
+    return found
+
+
+def login_lookup(email: str) -> tuple[LoginRecord | None, FailureWindow | None]:
+    """The login record and the failure window of an address in one BatchGetItem."""
+    record: LoginRecord | None = None
+    window: FailureWindow | None = None
+    for item in Item.batch_get([(keys.email_pk(email), EMAIL_SK), (keys.login_failures_pk(email), LOGIN_FAILURES_SK)]):
+        if isinstance(item, EmailLogin):
+            record = LoginRecord(int(item.user_id), item.uid, item.name, item.email, item.avatar, item.password_hash)
+        elif isinstance(item, LoginFailures):
+            window = FailureWindow(float(item.window_start), int(item.failures))
+    return record, window
+
+
+def email_registered(email: str) -> bool:
+    try:
+        EmailLogin.get(keys.email_pk(email), EMAIL_SK, attributes_to_get=["PK"])
+        return True
+    except EmailLogin.DoesNotExist:
+        return False
+
+
+def record_login_failure(email: str, now: float, window_seconds: int, previous: FailureWindow | None) -> None:
+    """Count a failure in the open window, or open a new one when none is running."""
+    item = LoginFailures(keys.login_failures_pk(email), LOGIN_FAILURES_SK)
+    if previous and now - previous.window_start < window_seconds:
+        item.update(actions=[LoginFailures.failures.add(1)], condition=LoginFailures.PK.exists())
+        return
+    item.window_start = now
+    item.failures = 1
+    item.expires_at = int(now + window_seconds)
+    item.save()
+
+
+def clear_login_failures(email: str) -> None:
+    LoginFailures(keys.login_failures_pk(email), LOGIN_FAILURES_SK).delete()
+
+
+def create_user(user: User, password_hash: str, code: CodeUse | None = None) -> None:
+    """Profile, email claim, name claim and the use of the email code in one transaction.
+
+    Raises UniquenessConflict("email"|"name") when another account holds either, and
+    UniquenessConflict("code") when the code was used or spent meanwhile.
+    """
+    profile = UserProfile(
+        keys.user_pk(user.id), keys.PROFILE, user_id=user.id, uid=user.uid, name=user.name, email=user.email,
+        avatar=user.avatar, bio=user.bio, sex=user.sex, age=user.age, user_type=user.user_type,
+        created_at=user.created_at, last_login_time=user.last_login_time,
+    )
+    login = EmailLogin(
+        keys.email_pk(user.email), EMAIL_SK, user_id=user.id, uid=user.uid, name=user.name, email=user.email,
+        avatar=user.avatar, password_hash=password_hash,
+    )
+    name_claim = NameClaim(keys.name_pk(user.name), NAME_SK, user_id=user.id, name=user.name)
+    try:
+        with transaction() as tx:
+            tx.save(profile, condition=UserProfile.PK.does_not_exist())
+            tx.save(login, condition=EmailLogin.PK.does_not_exist())
+            tx.save(name_claim, condition=NameClaim.PK.does_not_exist())
+            if code is not None:
+                code.add_to(tx)
+    except TransactWriteError as error:
+        failed = failed_conditions(error)
+        if not failed:
+            raise
+        raise UniquenessConflict(("id", "email", "name", "code")[failed[0]]) from error
+
+
+def set_password(email: str, password_hash: str, code: CodeUse) -> bool:
+    """Replace the password of a registered address while using its reset code; False if either fails."""
+    login = EmailLogin(keys.email_pk(email), EMAIL_SK)
+    try:
+        with transaction() as tx:
+            tx.update(login, actions=[EmailLogin.password_hash.set(password_hash)], condition=EmailLogin.PK.exists())
+            code.add_to(tx)
+    except TransactWriteError as error:
+        if not failed_conditions(error):
+            raise
+        return False
+    return True

@@ -1,0 +1,51 @@
+"""Domain errors. Services raise them; the HTTP and WebSocket layers turn them into answers."""
+from __future__ import annotations
+
+BAD_REQUEST = 1000
+UPSTREAM_FAILURE = 1001
+FORBIDDEN_RELATION = 1003
+RATE_LIMITED = 429
+UNAUTHORIZED = 401
+INTERNAL = 500
+
+
+class AppError(Exception):
+    code = BAD_REQUEST
+    http_status = 200
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidInput(AppError):
+    """Bad parameter, unknown entity or conflicting state (business code 1000)."""
+
+
+class UpstreamFailure(AppError):
+    code = UPSTREAM_FAILURE
+
+
+class Forbidden(AppError):
+    """The relation between the caller and the target forbids the action (business code 1003)."""
+
+    code = FORBIDDEN_RELATION
+
+
+class RateLimited(AppError):
+    code = RATE_LIMITED
+    http_status = 429
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = max(1, int(retry_after))
+
+
+class Unauthorized(AppError):
+    code = UNAUTHORIZED
+    http_status = 401
+
+
+class PayloadTooLarge(AppError):
+    code = 413
+    http_status = 413

@@ -1,0 +1,32 @@
+"""One structured JSON line per request or WebSocket event. Never pass secrets or message text here."""
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from typing import Any
+
+_logger: logging.Logger | None = None
+
+
+def _get_logger() -> logging.Logger:
+    global _logger
+    if _logger is None:
+        logger = logging.getLogger("philatelic")
+        if not logger.handlers:
+            handler = logging.StreamHandler(sys.stdout)
+            handler.setFormatter(logging.Formatter("%(message)s"))
+            logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
+        _logger = logger
+    return _logger
+
+
+def log_event(**fields: Any) -> None:
+    _get_logger().info(json.dumps(fields, ensure_ascii=False, default=str, separators=(",", ":")))
+
+
+def log_exception(context: str, **fields: Any) -> None:
+    """Records an unexpected failure with its traceback for operators; clients never see it."""
+    _get_logger().exception(json.dumps({"error": context, **fields}, default=str, separators=(",", ":")))

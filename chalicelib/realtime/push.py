@@ -1,0 +1,110 @@
+"""Fan-out: every live connection of every recipient, in parallel; offline recipients keep the frame."""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from chalicelib import clock
+from chalicelib.db import connections, pending
+from chalicelib.db.connections import LiveConnection
+from chalicelib.http.envelope import to_json
+from chalicelib.logs import log_exception
+from chalicelib.realtime.sender import MAX_PAYLOAD_BYTES, ConnectionGone, Sender, get_sender
+
+_pool: ThreadPoolExecutor | None = None
+
+
+def _executor() -> ThreadPoolExecutor:
+    global _pool
+    if _pool is None:
+        from chalicelib.config import get_settings
+
+        _pool = ThreadPoolExecutor(max_workers=get_settings().fanout_workers, thread_name_prefix="fanout")
+    return _pool
+
+
+@dataclass
+class PushReport:
+    delivered: int = 0
+    gone: list[LiveConnection] = field(default_factory=list)
+    failed: int = 0
+    kept_for: list[int] = field(default_factory=list)
+
+
+def encode(frame: dict[str, Any]) -> bytes:
+    data = to_json(frame).encode("utf-8")
+    if len(data) > MAX_PAYLOAD_BYTES:
+        raise ValueError("frame exceeds the 128 KB WebSocket payload limit")
+    return data
+
+
+def _post(sender: Sender, connection: LiveConnection, data: bytes) -> str:
+    try:
+        sender.post(connection.connection_id, data)
+        return "ok"
+    except ConnectionGone:
+        return "gone"
+    except Exception:  # one failure never stops the rest; the frame is kept instead
+        log_exception("push failed", connection=connection.connection_id)
+        return "failed"
+
+
+def push(deliveries: Iterable[tuple[int, dict[str, Any]]], *, keep_if_undelivered: bool = True,
+         skip_connection: str = "") -> PushReport:
+    """Send each (user id, frame) to all of that user's live connections.
+
+    A user none of whose connections took the frame gets it kept as a pending event (when asked), so a
+    failed push never loses it.
+    """
+    planned = [(user_id, encode(frame)) for user_id, frame in deliveries]
+    report = PushReport()
+    if not planned:
+        return report
+    now = clock.now()
+    live = connections.live_connections({user_id for user_id, _ in planned}, now)
+    jobs: list[tuple[int, LiveConnection, bytes]] = []
+    for index, (user_id, data) in enumerate(planned):
+        for connection in live.get(user_id, []):
+            if connection.connection_id != skip_connection:
+                jobs.append((index, connection, data))
+    sender = get_sender()
+    if len(jobs) <= 1:
+        outcomes = [_post(sender, connection, data) for _, connection, data in jobs]
+    else:
+        outcomes = list(_executor().map(lambda job: _post(sender, job[1], job[2]), jobs))
+    delivered_indexes = set()
+    for (index, connection, _), outcome in zip(jobs, outcomes, strict=False):
+        if outcome == "ok":
+            report.delivered += 1
+            delivered_indexes.add(index)
+        elif outcome == "gone":
+            report.gone.append(connection)
+        else:
+            report.failed += 1
+    if report.gone:
+        connections.discard(report.gone)
+    if keep_if_undelivered:
+        undelivered = [(user_id, data.decode("utf-8")) for index, (user_id, data) in enumerate(planned)
+                       if index not in delivered_indexes]
+        if undelivered:
+            pending.store(undelivered, clock.now_ms())
+            report.kept_for = [user_id for user_id, _ in undelivered]
+    return report
+
+
+def replay_pending(user_id: int, connection_id: str) -> int:
+    """Deliver a user's kept events to a connection, oldest first, each exactly once."""
+    sender = get_sender()
+    now = clock.now()
+    delivered = 0
+    for event in pending.list_for(user_id, now):
+        if not pending.claim(event):
+            continue
+        outcome = _post(sender, LiveConnection(connection_id, user_id, ""), event.frame.encode("utf-8"))
+        if outcome != "ok":
+            pending.put_back(event, now)
+            break
+        delivered += 1
+    return delivered

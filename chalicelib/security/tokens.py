@@ -1,0 +1,77 @@
+"""HS256 JWTs with origin-compatible claims (`id`, `uid`, `name`, `expire_time`) plus the standard ones."""
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass
+
+from chalicelib.config import get_jwt_secret, get_settings
+from chalicelib.errors import Unauthorized
+
+ALGORITHM = "HS256"
+LEEWAY_SECONDS = 5
+
+
+@dataclass(frozen=True)
+class Claims:
+    user_id: int
+    uid: str
+    name: str
+    expire_time: int
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    token: str
+    expire_time: int
+    ttl: int
+
+
+def issue_token(user_id: int, uid: str, name: str) -> IssuedToken:
+    import jwt
+
+    settings = get_settings()
+    issued_at = int(time.time())
+    expires = issued_at + settings.jwt_ttl_seconds
+    payload = {
+        "id": user_id,
+        "uid": uid,
+        "name": name,
+        "expire_time": expires,
+        "exp": expires,
+        "iat": issued_at,
+        "nbf": issued_at,
+        "iss": settings.jwt_issuer,
+        "jti": uuid.uuid4().hex,
+    }
+    token = jwt.encode(payload, get_jwt_secret(), algorithm=ALGORITHM)
+    return IssuedToken(token=token, expire_time=expires, ttl=settings.jwt_ttl_seconds)
+
+
+def decode_token(token: str) -> Claims:
+    import jwt
+
+    try:
+        payload = jwt.decode(
+            token,
+            get_jwt_secret(),
+            algorithms=[ALGORITHM],
+            issuer=get_settings().jwt_issuer,
+            leeway=LEEWAY_SECONDS,
+            options={"require": ["exp", "iat", "nbf", "iss", "id"]},
+        )
+    except jwt.ExpiredSignatureError as exc:
+        raise Unauthorized("token has expired, please log in again") from exc
+    except jwt.ImmatureSignatureError as exc:
+        raise Unauthorized("token is not valid yet") from exc
+    except jwt.InvalidTokenError as exc:
+        raise Unauthorized("invalid token") from exc
+    user_id = payload.get("id")
+    if isinstance(user_id, bool) or not isinstance(user_id, int) or user_id <= 0:
+        raise Unauthorized("invalid token")
+    return Claims(
+        user_id=user_id,
+        uid=str(payload.get("uid", "")),
+        name=str(payload.get("name", "")),
+        expire_time=int(payload["exp"]),
+    )

@@ -1,0 +1,161 @@
+"""Registration by email code, login, password reset. No Chalice here; persistence through chalicelib.db."""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import time
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from chalicelib import clock
+from chalicelib.config import get_jwt_secret, get_settings
+from chalicelib.db import counters, email_codes, users
+from chalicelib.db.email_codes import CodeUse
+from chalicelib.db.users import UniquenessConflict, User
+from chalicelib.errors import InvalidInput, RateLimited, UpstreamFailure
+from chalicelib.mail import templates
+from chalicelib.mail.ses import MailFailure, send
+from chalicelib.security.passwords import check_new_password, hash_password, verify_password
+from chalicelib.security.tokens import issue_token
+
+REGISTER, RESET = 1, 2
+CODE_DIGITS = 6
+BOT_USER_ID = 1
+MAX_NAME_LENGTH = 20
+GENERIC_LOGIN_FAILURE = "email or password is incorrect"
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def _code_hash(email: str, purpose: int, code: str) -> str:
+    message = f"{email}|{purpose}|{code.strip()}".encode()
+    return hmac.new(get_jwt_secret().encode("utf-8"), message, hashlib.sha256).hexdigest()
+
+
+def _seconds_until_utc_midnight(now: float) -> int:
+    return 86400 - int(now) % 86400
+
+
+def send_email_code(email: str, purpose: int) -> None:
+    """Same answer whether or not the address is registered; only the email's content differs."""
+    settings = get_settings()
+    email = normalise_email(email)
+    now = clock.now()
+    day = datetime.fromtimestamp(now, UTC).strftime("%Y-%m-%d")
+    registered, state = email_codes.read_for_sending(email, purpose)
+    waited = now - state.sent_at
+    if state.sent_at and waited < settings.email_code_cooldown_seconds:
+        raise RateLimited("a code was sent moments ago; please wait before asking again",
+                          int(settings.email_code_cooldown_seconds - waited) + 1)
+    if state.day == day and state.day_count >= settings.email_codes_per_day:
+        raise RateLimited("too many codes for this address today; try again tomorrow",
+                          _seconds_until_utc_midnight(now))
+    code = "".join(secrets.choice("0123456789") for _ in range(CODE_DIGITS))
+    message = None
+    code_hash = None
+    if purpose == REGISTER and registered:
+        message = templates.already_registered_email(email)
+    elif purpose == REGISTER or registered:
+        code_hash = _code_hash(email, purpose, code)
+        message = templates.code_email(email, code, purpose, settings.email_code_ttl_seconds // 60)
+    if not email_codes.store_sent(email, purpose, state, code_hash, now=now, day=day,
+                                  code_ttl=settings.email_code_ttl_seconds):
+        raise RateLimited("a code was sent moments ago; please wait before asking again",
+                          settings.email_code_cooldown_seconds)
+    if message is None:
+        return
+    try:
+        send(message)
+    except MailFailure as exc:
+        email_codes.restore(email, state, now)
+        raise UpstreamFailure("the email could not be sent; check the address and try again") from exc
+
+
+def _checked_code(email: str, purpose: int, code: str) -> CodeUse:
+    settings = get_settings()
+    now = clock.now()
+    state = email_codes.read(email, purpose)
+    if not state.code_hash or state.expires <= now or state.attempts >= settings.email_code_max_attempts:
+        raise InvalidInput("verification code is invalid or expired; request a new one")
+    code_hash = _code_hash(email, purpose, code)
+    if not hmac.compare_digest(state.code_hash, code_hash):
+        email_codes.count_wrong_attempt(email, purpose, settings.email_code_max_attempts)
+        raise InvalidInput("verification code is incorrect")
+    return CodeUse(email, purpose, code_hash, now, settings.email_code_max_attempts)
+
+
+def _check_name(name: str) -> str:
+    name = name.strip()
+    if not name:
+        raise InvalidInput("name is required")
+    if len(name) > MAX_NAME_LENGTH:
+        raise InvalidInput(f"name must be at most {MAX_NAME_LENGTH} characters")
+    if any(ord(char) < 32 for char in name):
+        raise InvalidInput("name must not contain control characters")
+    return name
+
+
+def default_avatar(seed: str) -> str:
+    from urllib.parse import quote
+
+    return get_settings().default_avatar_url.format(seed=quote(seed, safe=""))
+
+
+def register(email: str, name: str, password: str, password_repeat: str, code: str) -> User:
+    email = normalise_email(email)
+    name = _check_name(name)
+    check_new_password(password, password_repeat)
+    code_use = _checked_code(email, REGISTER, code)
+    password_hash = hash_password(password)
+    user_id = counters.next_value("user") + BOT_USER_ID
+    now = clock.now()
+    user = User(id=user_id, uid=str(uuid.uuid4()), name=name, email=email, avatar=default_avatar(name),
+                created_at=now, last_login_time=now)
+    try:
+        users.create_user(user, password_hash, code_use)
+    except UniquenessConflict as conflict:
+        raise InvalidInput({
+            "email": "this email is already registered",
+            "name": "this name is already taken",
+            "code": "verification code is invalid or already used; request a new one",
+        }.get(conflict.field, "registration conflicted with another request; please retry")) from conflict
+    return user
+
+
+def login(email: str, password: str) -> dict[str, Any]:
+    settings = get_settings()
+    email = normalise_email(email)
+    now = time.time()
+    record, window = users.login_lookup(email)
+    if window and now - window.window_start < settings.login_failure_window_seconds \
+            and window.failures >= settings.login_max_failures:
+        raise RateLimited("too many failed logins for this address; try again later",
+                          int(window.window_start + settings.login_failure_window_seconds - now) + 1)
+    if not verify_password(password, record.password_hash if record else None) or record is None:
+        users.record_login_failure(email, now, settings.login_failure_window_seconds, window)
+        raise InvalidInput(GENERIC_LOGIN_FAILURE)
+    if window is not None:
+        users.clear_login_failures(email)
+    issued = issue_token(record.user_id, record.uid, record.name)
+    return {
+        "id": record.user_id,
+        "uid": record.uid,
+        "name": record.name,
+        "avatar": record.avatar,
+        "email": record.email,
+        "token": issued.token,
+        "expire_time": issued.expire_time,
+        "ttl": issued.ttl,
+    }
+
+
+def reset_password(email: str, code: str, password: str, password_repeat: str) -> None:
+    email = normalise_email(email)
+    check_new_password(password, password_repeat)
+    code_use = _checked_code(email, RESET, code)
+    if not users.set_password(email, hash_password(password), code_use):
+        raise InvalidInput("verification code is invalid or already used; request a new one")

@@ -1,0 +1,102 @@
+"""`$connect`, `$default` and `$disconnect`, called from the three one-line entry points in app.py."""
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from chalicelib import clock
+from chalicelib.db import connections
+from chalicelib.errors import Unauthorized
+from chalicelib.http.auth import token_from
+from chalicelib.logs import log_event, log_exception
+from chalicelib.realtime import push
+from chalicelib.realtime.sender import get_sender, remember_endpoint
+from chalicelib.security.tokens import decode_token
+from chalicelib.ws import frames
+
+CONNECTION_LIFETIME_SECONDS = 2 * 3600 + 600
+REPLAY_WINDOW_SECONDS = 15
+MAX_FRAME_BYTES = 32 * 1024
+
+OK = {"statusCode": 200}
+
+
+def _context(event: dict[str, Any]) -> dict[str, Any]:
+    context = event.get("requestContext") or {}
+    remember_endpoint(context.get("domainName", ""), context.get("stage", ""))
+    return context
+
+
+def _log(context: dict[str, Any], started: float, **fields: Any) -> None:
+    log_event(kind="ws", request_id=context.get("requestId", ""), route=context.get("routeKey", ""),
+              connection_id=context.get("connectionId", ""),
+              latency_ms=round((time.perf_counter() - started) * 1000, 2), **fields)
+
+
+def connect(event: dict[str, Any]) -> dict[str, Any]:
+    """Authenticate `?token=` (browsers cannot set headers on a WebSocket) and register the connection."""
+    started = time.perf_counter()
+    context = _context(event)
+    try:
+        claims = decode_token(token_from(event.get("queryStringParameters") or {}, {}) or "-")
+    except Unauthorized:
+        _log(context, started, code=401)
+        return {"statusCode": 401}
+    connections.add(context["connectionId"], claims.user_id, clock.now(), CONNECTION_LIFETIME_SECONDS)
+    _log(context, started, code=200, user_id=claims.user_id)
+    return OK
+
+
+def _reply(connection_id: str, frame: dict[str, Any]) -> None:
+    try:
+        get_sender().post(connection_id, push.encode(frame))
+    except Exception:
+        log_exception("reply failed", connection=connection_id)
+
+
+def _within_replay_window(context: dict[str, Any]) -> bool:
+    connected_at_ms = context.get("connectedAt")
+    if not isinstance(connected_at_ms, (int, float)):
+        return False
+    return clock.now() * 1000 - connected_at_ms < REPLAY_WINDOW_SECONDS * 1000
+
+
+def _replay(connection_id: str) -> int:
+    """The first frames of a new connection (the client's first heartbeat) deliver its kept events."""
+    owner = connections.owner_of(connection_id)
+    if owner is None:
+        return 0
+    return push.replay_pending(owner, connection_id)
+
+
+def message(event: dict[str, Any]) -> dict[str, Any]:
+    started = time.perf_counter()
+    context = _context(event)
+    connection_id = context.get("connectionId", "")
+    body = event.get("body") or ""
+    replayed = _replay(connection_id) if _within_replay_window(context) else 0
+    try:
+        frame = json.loads(body) if len(body) <= MAX_FRAME_BYTES else None
+    except ValueError:
+        frame = None
+    if not isinstance(frame, dict) or isinstance(frame.get("msg_code"), bool) \
+            or not isinstance(frame.get("msg_code"), int):
+        _reply(connection_id, frames.error_frame("malformed frame: send a JSON object with an integer msg_code"))
+        _log(context, started, code=frames.ERROR, replayed=replayed)
+        return OK
+    if frame["msg_code"] != frames.HEARTBEAT:
+        _reply(connection_id, frames.error_frame(
+            "unsupported msg_code: the socket only takes heartbeats; send messages with POST /messages/private"))
+        _log(context, started, code=frames.ERROR, replayed=replayed)
+        return OK
+    _log(context, started, code=frames.HEARTBEAT, replayed=replayed)
+    return OK
+
+
+def disconnect(event: dict[str, Any]) -> dict[str, Any]:
+    started = time.perf_counter()
+    context = _context(event)
+    removed = connections.remove(context.get("connectionId", ""))
+    _log(context, started, code=200, user_id=removed.user_id if removed else None)
+    return OK

@@ -1,0 +1,64 @@
+"""Test environment: fake credentials and settings are set before anything imports chalicelib,
+because PynamoDB reads its table name when the model classes are defined."""
+from __future__ import annotations
+
+import os
+
+os.environ.update(
+    {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_REGION": "us-east-1",
+        "STAGE": "test",
+        "TABLE_NAME": "philatelic-test",
+        "UPLOAD_BUCKET": "philatelic-test-uploads",
+        "MAIL_SENDER": "no-reply@philatelic.test",
+        "JWT_SECRET": "test-jwt-secret-0123456789abcdef0123456789",
+        "BCRYPT_ROUNDS": "4",
+        "WS_MANAGEMENT_ENDPOINT": "https://ws.test.execute-api.us-east-1.amazonaws.com/api",
+        "CORS_ALLOWED_ORIGINS": "https://chat.example.com",
+    }
+)
+os.environ.pop("AWS_ENDPOINT_URL", None)
+
+import moto  # noqa: E402  (must be imported before any boto client exists)
+import pytest  # noqa: E402
+
+from tests.support.fakes import RecordingSender  # noqa: E402
+
+
+@pytest.fixture
+def aws():
+    from chalicelib import aws as aws_clients
+    from chalicelib.config import reset_caches
+    from chalicelib.db.table import create_table
+
+    reset_caches()
+    aws_clients.reset_clients()
+    with moto.mock_aws():
+        create_table()
+        aws_clients.client("sesv2").create_email_identity(EmailIdentity="philatelic.test")
+        yield
+    aws_clients.reset_clients()
+
+
+@pytest.fixture
+def sender(aws):
+    from chalicelib.realtime.sender import use_sender
+
+    fake = RecordingSender()
+    use_sender(fake)
+    yield fake
+    use_sender(None)
+
+
+@pytest.fixture
+def client(aws, sender):
+    from chalice.test import Client
+
+    from app import app
+
+    with Client(app, stage_name="test") as test_client:
+        yield test_client

@@ -1,0 +1,31 @@
+"""Fakes for the seams the code offers (no patching of our own modules)."""
+from __future__ import annotations
+
+import json
+import threading
+import time
+from typing import Any
+
+from chalicelib.realtime.sender import ConnectionGone
+
+
+class RecordingSender:
+    """Stands in for the API Gateway management API: records frames, can play gone or slow connections."""
+
+    def __init__(self, delay_seconds: float = 0.0) -> None:
+        self.sent: list[tuple[str, dict[str, Any]]] = []
+        self.gone: set[str] = set()
+        self.delay_seconds = delay_seconds
+        self._lock = threading.Lock()
+
+    def post(self, connection_id: str, data: bytes) -> None:
+        if self.delay_seconds:
+            time.sleep(self.delay_seconds)
+        if connection_id in self.gone:
+            raise ConnectionGone(connection_id)
+        with self._lock:
+            self.sent.append((connection_id, json.loads(data)))
+
+    def frames_for(self, connection_id: str) -> list[dict[str, Any]]:
+        with self._lock:
+            return [frame for target, frame in self.sent if target == connection_id]
