@@ -62,3 +62,11 @@ def client(aws, sender):
 
     with Client(app, stage_name="test") as test_client:
         yield test_client
+
+
+@pytest.fixture
+def aws_calls(aws):
+    from tests.support.aws_calls import counting_aws_calls
+
+    with counting_aws_calls() as log:
+        yield log
