@@ -40,6 +40,7 @@ def aws():
     with moto.mock_aws():
         create_table()
         aws_clients.client("sesv2").create_email_identity(EmailIdentity="philatelic.test")
+        aws_clients.client("s3").create_bucket(Bucket=os.environ["UPLOAD_BUCKET"])
         yield
     aws_clients.reset_clients()
 
