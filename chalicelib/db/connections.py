@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pynamodb.exceptions import DeleteError
 
 from chalicelib.db import keys
-from chalicelib.db.models import ConnectionOwner, ConnectionSet, Item
+from chalicelib.db.models import ConnectionOwner, ConnectionSet, Item, tag
 from chalicelib.db.transactions import transaction
 
 OWNER_SK = "OWNER"
@@ -39,7 +39,7 @@ def add(connection_id: str, user_id: int, now: float, lifetime_seconds: int) -> 
         tx.save(owner)
         tx.update(
             ConnectionSet(keys.user_pk(user_id), keys.CONNECTIONS_SK),
-            actions=[ConnectionSet.tokens.add({token}), ConnectionSet.expires_at.set(expires)],
+            actions=[tag(ConnectionSet), ConnectionSet.tokens.add({token}), ConnectionSet.expires_at.set(expires)],
         )
 
 

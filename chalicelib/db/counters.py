@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 from chalicelib.db import keys
-from chalicelib.db.models import Counter
+from chalicelib.db.models import Counter, tag
 
 COUNTER_SK = "COUNTER"
 
 
 def next_value(kind: str) -> int:
     counter = Counter(keys.counter_pk(kind), COUNTER_SK)
-    counter.update(actions=[Counter.value.add(1)])
+    counter.update(actions=[tag(Counter), Counter.value.add(1)])
     return int(counter.value)

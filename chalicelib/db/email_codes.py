@@ -9,7 +9,7 @@ from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.db import keys
-from chalicelib.db.models import EmailCodes, EmailLogin, Item
+from chalicelib.db.models import EmailCodes, EmailLogin, Item, tag
 
 CODES_SK = "CODES"
 PURPOSES = {1: "register", 2: "reset"}
@@ -71,6 +71,7 @@ def store_sent(email: str, purpose: int, previous: CodeState, code_hash: str | N
     item = EmailCodes(keys.email_codes_pk(email), CODES_SK)
     day_count = previous.day_count + 1 if previous.day == day else 1
     actions: list[Action] = [
+        tag(EmailCodes),
         EmailCodes.sent_at.set(now),
         EmailCodes.day.set(day),
         EmailCodes.day_count.set(day_count),

@@ -12,6 +12,7 @@ from pynamodb.attributes import (
     UnicodeAttribute,
     UnicodeSetAttribute,
 )
+from pynamodb.expressions.update import Action
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
@@ -47,6 +48,11 @@ class Item(Model):
     GSI1SK = UnicodeAttribute(null=True)
     expires_at = NumberAttribute(null=True)
     gsi1 = Gsi1()
+
+
+def tag(model: type[Item]) -> Action:
+    """An update creating an item must also write its discriminator, or reads load a bare Item."""
+    return Item.kind.set(model)  # type: ignore[arg-type]
 
 
 class UserProfile(Item, discriminator="User"):

@@ -113,7 +113,7 @@ def record_login_failure(email: str, now: float, window_seconds: int, previous: 
     """Count a failure in the open window, or open a new one when none is running."""
     item = LoginFailures(keys.login_failures_pk(email), LOGIN_FAILURES_SK)
     if previous and now - previous.window_start < window_seconds:
-        item.update(actions=[LoginFailures.failures.add(1)], condition=LoginFailures.PK.exists())
+        item.update(actions=[LoginFailures.failures.add(1)], condition=LoginFailures.PK.exists())  # exists: tagged
         return
     item.window_start = now
     item.failures = 1

@@ -1,0 +1,116 @@
+"""WebSocket handlers and push fan-out, driven with API Gateway-shaped events (moto in-process)."""
+from __future__ import annotations
+
+import time
+
+from chalicelib.db import connections, pending
+from chalicelib.realtime import push
+from chalicelib.security.tokens import issue_token
+from chalicelib.ws import handlers
+from tests.support.factories import ws_event
+
+
+def connect(connection_id, user_id=7, connected_at_ms=None):
+    token = issue_token(user_id, "uid", "name").token
+    return handlers.connect(ws_event("$connect", connection_id, query={"token": token},
+                                     connected_at_ms=connected_at_ms or int(time.time() * 1000)))
+
+
+def old_ms():
+    return int(time.time() * 1000) - 60_000
+
+
+def test_connect_with_missing_or_bad_token_is_refused(aws):
+    assert handlers.connect(ws_event("$connect", "c1", query={})) == {"statusCode": 401}
+    assert handlers.connect(ws_event("$connect", "c1", query={"token": "junk"})) == {"statusCode": 401}
+    assert handlers.connect(ws_event("$connect", "c1")) == {"statusCode": 401}
+    assert connections.live_connections([7], time.time()) == {7: []}
+
+
+def test_connect_registers_both_directions_and_disconnect_removes_them(aws):
+    assert connect("c1") == {"statusCode": 200}
+    assert connect("c2") == {"statusCode": 200}
+    live = connections.live_connections([7], time.time())[7]
+    assert sorted(c.connection_id for c in live) == ["c1", "c2"]
+    assert connections.owner_of("c1") == 7
+    assert handlers.disconnect(ws_event("$disconnect", "c1")) == {"statusCode": 200}
+    assert [c.connection_id for c in connections.live_connections([7], time.time())[7]] == ["c2"]
+    assert connections.owner_of("c1") is None
+    assert handlers.disconnect(ws_event("$disconnect", "c1")) == {"statusCode": 200}
+
+
+def test_heartbeat_is_answered_with_nothing(sender):
+    connect("c1", connected_at_ms=old_ms())
+    assert handlers.message(ws_event("$default", "c1", body='{"msg_code":1004,"message":"ping"}',
+                                     connected_at_ms=old_ms())) == {"statusCode": 200}
+    assert sender.sent == []
+
+
+def test_malformed_frames_get_an_error_frame(sender):
+    connect("c1", connected_at_ms=old_ms())
+    for body in ["not json", "[]", '{"msg_code":"1004"}', '{"message":"x"}', '{"msg_code":true}', "", "x" * 40000]:
+        handlers.message(ws_event("$default", "c1", body=body, connected_at_ms=old_ms()))
+    frames = sender.frames_for("c1")
+    assert len(frames) == 7 and all(frame["msg_code"] == 500 for frame in frames)
+
+
+def test_unsupported_msg_code_gets_an_error_frame(sender):
+    connect("c1", connected_at_ms=old_ms())
+    handlers.message(ws_event("$default", "c1", body='{"msg_code":200,"message":"hi"}', connected_at_ms=old_ms()))
+    assert sender.frames_for("c1")[0]["msg_code"] == 500
+
+
+def test_push_reaches_every_connection_of_every_recipient(sender):
+    connect("a1", 7)
+    connect("a2", 7)
+    connect("b1", 8)
+    report = push.push([(7, {"msg_code": 200, "message": "hi"}), (8, {"msg_code": 200, "message": "yo"})])
+    assert report.delivered == 3 and report.kept_for == []
+    assert sender.frames_for("a1") == sender.frames_for("a2") == [{"msg_code": 200, "message": "hi"}]
+    assert sender.frames_for("b1") == [{"msg_code": 200, "message": "yo"}]
+
+
+def test_gone_connections_are_forgotten_and_others_still_receive(sender):
+    connect("a1", 7)
+    connect("a2", 7)
+    sender.gone.add("a1")
+    report = push.push([(7, {"msg_code": 200})])
+    assert report.delivered == 1 and [c.connection_id for c in report.gone] == ["a1"]
+    assert [c.connection_id for c in connections.live_connections([7], time.time())[7]] == ["a2"]
+    assert connections.owner_of("a1") is None
+
+
+def test_frames_for_offline_users_are_kept_and_replayed_in_order_exactly_once(sender):
+    for number in range(3):
+        push.push([(9, {"msg_code": 200, "message": f"m{number}"})])
+    assert sender.sent == []
+    assert len(pending.list_for(9, time.time())) == 3
+    connect("late", 9)
+    first_ping = ws_event("$default", "late", body='{"msg_code":1004}', connected_at_ms=int(time.time() * 1000))
+    handlers.message(first_ping)
+    handlers.message(first_ping)
+    assert [frame["message"] for frame in sender.frames_for("late")] == ["m0", "m1", "m2"]
+    assert pending.list_for(9, time.time()) == []
+
+
+def test_frame_kept_when_every_connection_is_gone(sender):
+    connect("a1", 7)
+    sender.gone.add("a1")
+    report = push.push([(7, {"msg_code": 200, "message": "keep me"})])
+    assert report.kept_for == [7]
+    assert [event.frame for event in pending.list_for(7, time.time())] == ['{"msg_code":200,"message":"keep me"}']
+
+
+def test_failed_replay_puts_the_event_back(sender):
+    push.push([(9, {"msg_code": 200, "message": "m0"})])
+    connect("late", 9)
+    sender.gone.add("late")
+    handlers.message(ws_event("$default", "late", body='{"msg_code":1004}', connected_at_ms=int(time.time() * 1000)))
+    assert len(pending.list_for(9, time.time())) == 1
+
+
+def test_frames_keep_any_text_intact(sender):
+    connect("a1", 7)
+    text = 'quote " backslash \\ newline \n emoji 😀 <b>&'
+    push.push([(7, {"msg_code": 200, "message": text})])
+    assert sender.frames_for("a1")[0]["message"] == text

@@ -1,0 +1,72 @@
+"""AWS calls per operation for the foundation routes (performance-notes §8 P1/P2)."""
+from __future__ import annotations
+
+import time
+
+from chalicelib.ws import handlers
+from tests.support.factories import last_code_for, post_form, random_email, random_name, register, ws_event
+
+
+def dynamodb(log):
+    return {name: n for name, n in log.calls.items() if name.startswith("dynamodb.")}
+
+
+def test_login_costs_one_read(client, aws_calls):
+    user = register(client)
+    aws_calls.reset()
+    assert post_form(client, "/auth/login", {"email": user["email"], "password": user["password"]}
+                     ).json_body["code"] == 200
+    assert dict(aws_calls.calls) == {"dynamodb.BatchGetItem": 1}
+
+
+def test_send_email_code_costs_two_dynamodb_calls_and_one_email(client, aws_calls):
+    aws_calls.reset()
+    post_form(client, "/auth/sendEmailCode", {"email": random_email(), "email_type": 1})
+    assert aws_calls.count("dynamodb.") <= 2
+    assert aws_calls.calls["sesv2.SendEmail"] == 1
+    assert aws_calls.count() == aws_calls.count("dynamodb.") + 1
+
+
+def test_register_costs_at_most_three_dynamodb_calls(client, aws_calls):
+    email = random_email()
+    post_form(client, "/auth/sendEmailCode", {"email": email, "email_type": 1})
+    code = last_code_for(email)
+    aws_calls.reset()
+    answer = post_form(client, "/auth/registered", {"email": email, "name": random_name(), "password": "secret123",
+                                                    "password_repeat": "secret123", "code": code}).json_body
+    assert answer["code"] == 200
+    assert aws_calls.count("dynamodb.") <= 3, dict(aws_calls.calls)
+
+
+def test_heartbeat_costs_nothing(sender, aws_calls):
+    from chalicelib.security.tokens import issue_token
+
+    handlers.connect(ws_event("$connect", "c1", query={"token": issue_token(5, "u", "n").token}))
+    aws_calls.reset()
+    long_ago = int(time.time() * 1000) - 60_000
+    handlers.message(ws_event("$default", "c1", body='{"msg_code":1004,"message":"ping"}', connected_at_ms=long_ago))
+    assert aws_calls.count() == 0
+
+
+def test_connect_is_one_transaction_of_two_writes(sender, aws_calls):
+    from chalicelib.security.tokens import issue_token
+
+    token = issue_token(5, "u", "n").token
+    aws_calls.reset()
+    handlers.connect(ws_event("$connect", "c1", query={"token": token}))
+    assert dict(aws_calls.calls) == {"dynamodb.TransactWriteItems": 1}
+
+
+def test_disconnect_costs_two_calls(sender, aws_calls):
+    from chalicelib.security.tokens import issue_token
+
+    handlers.connect(ws_event("$connect", "c1", query={"token": issue_token(5, "u", "n").token}))
+    aws_calls.reset()
+    handlers.disconnect(ws_event("$disconnect", "c1"))
+    assert aws_calls.count("dynamodb.") <= 2
+
+
+def test_no_scan_anywhere(client, aws_calls):
+    user = register(client)
+    post_form(client, "/auth/login", {"email": user["email"], "password": "wrong-pass"})
+    assert not any(name.endswith(".Scan") for name in aws_calls.calls)

@@ -1,0 +1,108 @@
+"""Test data: random users through the real API, tokens, WebSocket events, request bodies."""
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from typing import Any
+from urllib.parse import urlencode
+
+from chalice.test import Client
+
+FORM = {"content-type": "application/x-www-form-urlencoded"}
+JSON = {"content-type": "application/json"}
+
+
+def random_email() -> str:
+    return f"user-{uuid.uuid4().hex[:10]}@example.com"
+
+
+def random_name() -> str:
+    return f"u{uuid.uuid4().hex[:10]}"
+
+
+def form_body(fields: dict[str, Any]) -> bytes:
+    pairs: list[tuple[str, str]] = []
+    for name, value in fields.items():
+        if isinstance(value, list):
+            pairs.extend((f"{name}[]", str(item)) for item in value)
+        else:
+            pairs.append((name, str(value)))
+    return urlencode(pairs).encode()
+
+
+def multipart_body(fields: dict[str, Any], files: dict[str, tuple[str, bytes, str]] | None = None
+                   ) -> tuple[bytes, dict[str, str]]:
+    from urllib3 import encode_multipart_formdata
+
+    parts: list[tuple[str, Any]] = []
+    for name, value in fields.items():
+        if isinstance(value, list):
+            parts.extend((f"{name}[]", str(item)) for item in value)
+        else:
+            parts.append((name, str(value)))
+    for name, (filename, data, content_type) in (files or {}).items():
+        parts.append((name, (filename, data, content_type)))
+    body, content_type = encode_multipart_formdata(parts)
+    return body, {"content-type": content_type}
+
+
+def post_form(client: Client, path: str, fields: dict[str, Any], token: str | None = None,
+              method: str = "post") -> Any:
+    headers = dict(FORM)
+    if token:
+        headers["authorization"] = f"Bearer {token}"
+    return getattr(client.http, method)(path, headers=headers, body=form_body(fields))
+
+
+def get(client: Client, path: str, token: str | None = None, **query: Any) -> Any:
+    headers = {"authorization": f"Bearer {token}"} if token else {}
+    if query:
+        path = f"{path}?{urlencode(query)}"
+    return client.http.get(path, headers=headers)
+
+
+def last_code_for(email: str) -> str:
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.ses import ses_backends
+
+    for message in reversed(ses_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].sent_messages):
+        if email in json.dumps(getattr(message, "destinations", {})):
+            found = re.search(r"\b(\d{6})\b", message.body)
+            if found:
+                return found.group(1)
+    raise AssertionError(f"no code was emailed to {email}")
+
+
+def register(client: Client, email: str | None = None, name: str | None = None,
+             password: str = "secret123") -> dict[str, Any]:
+    """Registers and logs in through the API; returns the login data (id, token, …)."""
+    email = email or random_email()
+    name = name or random_name()
+    sent = post_form(client, "/auth/sendEmailCode", {"email": email, "email_type": 1}).json_body
+    assert sent["code"] == 200, sent
+    code = last_code_for(email)
+    registered = post_form(client, "/auth/registered", {
+        "email": email, "name": name, "password": password, "password_repeat": password, "code": code}).json_body
+    assert registered["code"] == 200, registered
+    login = post_form(client, "/auth/login", {"email": email, "password": password}).json_body
+    assert login["code"] == 200, login
+    return dict(login["data"], password=password)
+
+
+def ws_event(route_key: str, connection_id: str, *, body: str | None = None, query: dict[str, str] | None = None,
+             connected_at_ms: int = 0) -> dict[str, Any]:
+    event_type = {"$connect": "CONNECT", "$disconnect": "DISCONNECT"}.get(route_key, "MESSAGE")
+    event: dict[str, Any] = {
+        "requestContext": {
+            "routeKey": route_key, "eventType": event_type, "connectionId": connection_id,
+            "domainName": "ws.test.execute-api.us-east-1.amazonaws.com", "stage": "api", "apiId": "wstest",
+            "requestId": uuid.uuid4().hex, "connectedAt": connected_at_ms,
+        },
+        "isBase64Encoded": False,
+    }
+    if body is not None:
+        event["body"] = body
+    if query is not None:
+        event["queryStringParameters"] = query
+    return event
