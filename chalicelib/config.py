@@ -46,6 +46,7 @@ class Settings:
     cors_allowed_origins: tuple[str, ...] = field(default_factory=tuple)
     max_body_bytes: int = 64 * 1024
     max_upload_bytes: int = 4 * 1024 * 1024
+    max_presigned_upload_bytes: int = 100 * 1024 * 1024
     default_avatar_url: str = "https://api.dicebear.com/9.x/identicon/svg?seed={seed}"
     email_code_ttl_seconds: int = 600
     email_code_cooldown_seconds: int = 60
@@ -80,6 +81,7 @@ def load_settings(environ: Mapping[str, str] = os.environ) -> Settings:
         cors_allowed_origins=_list(environ, "CORS_ALLOWED_ORIGINS", "http://localhost:3000,http://127.0.0.1:3000"),
         max_body_bytes=_int(environ, "MAX_BODY_BYTES", 64 * 1024),
         max_upload_bytes=_int(environ, "MAX_UPLOAD_BYTES", 4 * 1024 * 1024),
+        max_presigned_upload_bytes=_int(environ, "MAX_PRESIGNED_UPLOAD_BYTES", 100 * 1024 * 1024),
         default_avatar_url=environ.get(
             "DEFAULT_AVATAR_URL", "https://api.dicebear.com/9.x/identicon/svg?seed={seed}"
         ),

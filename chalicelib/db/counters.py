@@ -1,4 +1,4 @@
-"""Atomic counters for the numeric ids the web client compares (users, groups, sessions, records…)."""
+"""Atomic counters for the numeric ids the web client compares (users, records, sessions, groups…)."""
 from __future__ import annotations
 
 from chalicelib.db import keys
@@ -7,7 +7,13 @@ from chalicelib.db.models import Counter, tag
 COUNTER_SK = "COUNTER"
 
 
-def next_value(kind: str) -> int:
+def next_range(kind: str, count: int) -> list[int]:
+    """`count` fresh consecutive ids in one atomic update."""
     counter = Counter(keys.counter_pk(kind), COUNTER_SK)
-    counter.update(actions=[tag(Counter), Counter.value.add(1)])
-    return int(counter.value)
+    counter.update(actions=[tag(Counter), Counter.value.add(count)])
+    last = int(counter.value)
+    return list(range(last - count + 1, last + 1))
+
+
+def next_value(kind: str) -> int:
+    return next_range(kind, 1)[0]

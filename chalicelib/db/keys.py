@@ -44,3 +44,47 @@ PENDING_PREFIX = "PENDING#"
 
 def pending_sk(ordering_key: str) -> str:
     return f"{PENDING_PREFIX}{ordering_key}"
+
+
+def friend_sk(other_id: int) -> str:
+    return f"FRIEND#{other_id}"
+
+
+FRIEND_PREFIX = "FRIEND#"
+REQUEST_PREFIX = "REQ#"
+
+
+def request_sk(record_id: int) -> str:
+    return f"{REQUEST_PREFIX}{seq(record_id)}"
+
+
+def pending_request_sk(to_id: int) -> str:
+    """Present while a request from the partition's user to `to_id` waits for an answer."""
+    return f"PENDINGREQ#{to_id}"
+
+
+SESSION_PREFIX = "SESSION#"
+
+
+def session_sk(channel_type: int, peer_id: int) -> str:
+    """Keyed by peer, so there is at most one session per peer and read marks need no lookup."""
+    return f"{SESSION_PREFIX}{channel_type}#{peer_id}"
+
+
+def session_id_sk(session_id: int) -> str:
+    """Session id → peer, for the routes that name a session by its numeric id."""
+    return f"SESSIONID#{session_id}"
+
+
+def private_conversation(a: int, b: int) -> str:
+    low, high = sorted((a, b))
+    return f"CONV#P#{low}#{high}"
+
+
+def group_conversation(group_id: int) -> str:
+    return f"CONV#G#{group_id}"
+
+
+def name_index_pk(name: str) -> str:
+    """Name-prefix search partition: by first character, so a prefix query reads one bounded range."""
+    return f"NAMEIDX#{name.casefold()[:1]}"

@@ -120,6 +120,72 @@ class ConnectionOwner(Item, discriminator="ConnectionOwner"):
     connected_at = NumberAttribute()
 
 
+class Friendship(Item, discriminator="Friendship"):
+    """One direction of a friendship, owned by `form_id` (the origin's im_friends row)."""
+
+    row_id = NumberAttribute()
+    form_id = NumberAttribute()
+    to_id = NumberAttribute()
+    created_at = NumberAttribute()
+    note = UnicodeAttribute(default="")
+    top_time = NumberAttribute(default=0)
+    pinned = NumberAttribute(default=0)
+
+
+class FriendRequest(Item, discriminator="FriendRequest"):
+    """A friend request as seen by one party; both parties hold a copy, updated together."""
+
+    record_id = NumberAttribute()
+    form_id = NumberAttribute()
+    to_id = NumberAttribute()
+    status = NumberAttribute(default=0)
+    information = UnicodeAttribute(default="")
+    created_at = NumberAttribute()
+    requester_session_id = NumberAttribute()
+    target_session_id = NumberAttribute()
+
+
+class PendingRequestGuard(Item, discriminator="PendingRequestGuard"):
+    record_id = NumberAttribute()
+
+
+class Session(Item, discriminator="Session"):
+    """A conversation-list entry of its owner (the origin's im_sessions row)."""
+
+    session_id = NumberAttribute()
+    owner_id = NumberAttribute()
+    to_id = NumberAttribute(default=0)
+    group_id = NumberAttribute(default=0)
+    channel_type = NumberAttribute()
+    conversation = UnicodeAttribute()
+    created_at = NumberAttribute()
+    top_status = NumberAttribute(default=0)
+    top_time = NumberAttribute(default=0)
+    note = UnicodeAttribute(default="")
+    name = UnicodeAttribute(default="")
+    avatar = UnicodeAttribute(default="")
+    status = NumberAttribute(default=0)
+    deleted_at = NumberAttribute(default=0)
+    read_seq = NumberAttribute(default=0)
+
+
+class SessionIndex(Item, discriminator="SessionIndex"):
+    """Owner + session id → the peer whose session it is."""
+
+    channel_type = NumberAttribute()
+    peer_id = NumberAttribute()
+
+
+class Conversation(Item, discriminator="Conversation"):
+    """A private pair's or a group's message stream: its sequence and last message (for sessions)."""
+
+    last_seq = NumberAttribute(default=0)
+    last_content = UnicodeAttribute(default="")
+    last_msg_type = NumberAttribute(default=0)
+    last_sender = NumberAttribute(default=0)
+    last_send_time = NumberAttribute(default=0)
+
+
 class PendingEvent(Item, discriminator="PendingEvent"):
     """A frame for a user who had no live connection; replayed in SK order after they connect."""
 
@@ -131,7 +197,13 @@ __all__ = [
     "ConnectionOwner",
     "ConnectionSet",
     "Counter",
+    "Conversation",
     "EmailCodes",
+    "FriendRequest",
+    "Friendship",
+    "PendingRequestGuard",
+    "Session",
+    "SessionIndex",
     "EmailLogin",
     "Item",
     "LoginFailures",

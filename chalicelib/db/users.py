@@ -101,12 +101,19 @@ def login_lookup(email: str) -> tuple[LoginRecord | None, FailureWindow | None]:
     return record, window
 
 
-def email_registered(email: str) -> bool:
+def user_id_by_email(email: str) -> int | None:
     try:
-        EmailLogin.get(keys.email_pk(email), EMAIL_SK, attributes_to_get=["PK"])
-        return True
+        return int(EmailLogin.get(keys.email_pk(email), EMAIL_SK, attributes_to_get=["user_id"]).user_id)
     except EmailLogin.DoesNotExist:
-        return False
+        return None
+
+
+def user_ids_by_name_prefix(prefix: str, limit: int) -> list[int]:
+    """Case-insensitive name prefix through GSI1 (one bounded Query)."""
+    folded = prefix.casefold()
+    return [int(item.user_id) for item in NameClaim.gsi1.query(
+        keys.name_index_pk(folded), NameClaim.GSI1SK.startswith(folded), limit=limit)
+        if isinstance(item, NameClaim)]
 
 
 def record_login_failure(email: str, now: float, window_seconds: int, previous: FailureWindow | None) -> None:
@@ -140,7 +147,8 @@ def create_user(user: User, password_hash: str, code: CodeUse | None = None) -> 
         keys.email_pk(user.email), EMAIL_SK, user_id=user.id, uid=user.uid, name=user.name, email=user.email,
         avatar=user.avatar, password_hash=password_hash,
     )
-    name_claim = NameClaim(keys.name_pk(user.name), NAME_SK, user_id=user.id, name=user.name)
+    name_claim = NameClaim(keys.name_pk(user.name), NAME_SK, user_id=user.id, name=user.name,
+                           GSI1PK=keys.name_index_pk(user.name), GSI1SK=user.name.casefold())
     try:
         with transaction() as tx:
             tx.save(profile, condition=UserProfile.PK.does_not_exist())

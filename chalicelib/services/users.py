@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.clock import wire_time
-from chalicelib.db import users
+from chalicelib.db import friends, users
 from chalicelib.db.users import User
 from chalicelib.errors import InvalidInput
 
@@ -26,7 +26,9 @@ def profile_shape(user: User, *, show_email: bool) -> dict[str, Any]:
 
 
 def get_profile(caller_id: int, user_id: int) -> dict[str, Any]:
+    """The email shows to the user themself and to their friends."""
     user = users.get_user(user_id)
     if user is None:
         raise InvalidInput("user does not exist")
-    return profile_shape(user, show_email=caller_id == user_id)
+    show_email = caller_id == user_id or friends.get_friendship(caller_id, user_id) is not None
+    return profile_shape(user, show_email=show_email)

@@ -17,3 +17,17 @@ SESSION = 2003
 
 def error_frame(message: str) -> dict[str, Any]:
     return {"msg_code": ERROR, "message": message}
+
+FRIEND_REMOVED = 1006
+MESSAGE_RECALLED = 1007
+
+
+def friend_event(code: int, record: dict[str, Any], users: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    """§4.8: 1000 to the target (users = the requester), 1001/1002 to the requester (users = the answerer)."""
+    return {"msg_code": code, "id": record["id"], "form_id": record["form_id"], "to_id": record["to_id"],
+            "status": record["status"], "created_at": record["created_at"], "information": record["information"],
+            "users": users, **extra}
+
+
+def friend_removed(by_user: dict[str, Any]) -> dict[str, Any]:
+    return {"msg_code": FRIEND_REMOVED, "form_id": by_user["id"], "users": by_user}

@@ -13,7 +13,7 @@ SECRET = "test-jwt-secret-0123456789abcdef0123456789"
 
 def claims(**overrides):
     now = int(time.time())
-    payload = {"id": 2, "uid": "u", "name": "n", "expire_time": now + 60, "exp": now + 60, "iat": now,
+    payload = {"id": 2, "uid": "u", "name": "n", "expire_time": now + 3600, "exp": now + 3600, "iat": now,
                "nbf": now, "iss": "Im-Services"}
     payload.update(overrides)
     return payload

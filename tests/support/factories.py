@@ -106,3 +106,16 @@ def ws_event(route_key: str, connection_id: str, *, body: str | None = None, que
     if query is not None:
         event["queryStringParameters"] = query
     return event
+
+
+def befriend(client: Client, a: dict[str, Any], b: dict[str, Any]) -> None:
+    """a asks, b accepts, through the API."""
+    asked = post_form(client, "/friends/record", {"to_id": b["id"], "information": "hi"}, a["token"]).json_body
+    assert asked["code"] == 200, asked
+    answered = post_form(client, "/friends/record", {"id": asked["data"]["id"], "status": 1}, b["token"],
+                         method="put").json_body
+    assert answered["code"] == 200, answered
+
+
+def delete(client: Client, path: str, token: str) -> Any:
+    return client.http.delete(path, headers={"authorization": f"Bearer {token}"})

@@ -1,0 +1,32 @@
+"""Conversation heads: the last sequence and last message of a private pair or a group."""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from chalicelib.db.models import Conversation, Item
+
+META_SK = "META"
+
+
+@dataclass(frozen=True)
+class ConversationHead:
+    key: str
+    last_seq: int
+    last_content: str
+    last_msg_type: int
+    last_sender: int
+    last_send_time: float
+
+
+def _head(item: Conversation) -> ConversationHead:
+    return ConversationHead(item.PK, int(item.last_seq), item.last_content, int(item.last_msg_type),
+                            int(item.last_sender), float(item.last_send_time))
+
+
+def heads(conversation_keys: Iterable[str]) -> dict[str, ConversationHead]:
+    wanted = set(conversation_keys)
+    if not wanted:
+        return {}
+    return {item.PK: _head(item) for item in Item.batch_get([(key, META_SK) for key in wanted])
+            if isinstance(item, Conversation)}

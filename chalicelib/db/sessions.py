@@ -1,0 +1,155 @@
+"""Sessions (conversation-list entries): per owner, at most one per peer, soft-deleted and revivable."""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+
+from pynamodb.exceptions import TransactWriteError, UpdateError
+from pynamodb.expressions.update import Action
+from pynamodb.transactions import TransactWrite
+
+from chalicelib.db import keys
+from chalicelib.db.models import Item, Session, SessionIndex
+from chalicelib.db.transactions import failed_conditions, transaction
+
+PRIVATE, GROUP = 1, 2
+
+
+@dataclass(frozen=True)
+class SessionRecord:
+    id: int
+    owner_id: int
+    to_id: int
+    group_id: int
+    channel_type: int
+    conversation: str
+    created_at: float
+    name: str = ""
+    avatar: str = ""
+    note: str = ""
+    top_status: int = 0
+    top_time: float = 0
+    status: int = 0
+    deleted_at: float = 0
+    read_seq: int = 0
+
+    @property
+    def peer_id(self) -> int:
+        return self.group_id if self.channel_type == GROUP else self.to_id
+
+
+def _record(item: Session) -> SessionRecord:
+    return SessionRecord(
+        id=int(item.session_id), owner_id=int(item.owner_id), to_id=int(item.to_id), group_id=int(item.group_id),
+        channel_type=int(item.channel_type), conversation=item.conversation, created_at=float(item.created_at),
+        name=item.name, avatar=item.avatar, note=item.note, top_status=int(item.top_status),
+        top_time=float(item.top_time), status=int(item.status), deleted_at=float(item.deleted_at),
+        read_seq=int(item.read_seq),
+    )
+
+
+def _key(owner_id: int, channel_type: int, peer_id: int) -> Session:
+    return Session(keys.user_pk(owner_id), keys.session_sk(channel_type, peer_id))
+
+
+def add_create(tx: TransactWrite, record: SessionRecord) -> None:
+    """Two actions: the session (only if the owner has none with this peer) and its id index."""
+    tx.save(Session(
+        keys.user_pk(record.owner_id), keys.session_sk(record.channel_type, record.peer_id), session_id=record.id,
+        owner_id=record.owner_id, to_id=record.to_id, group_id=record.group_id, channel_type=record.channel_type,
+        conversation=record.conversation, created_at=record.created_at, name=record.name, avatar=record.avatar,
+        note=record.note, top_status=record.top_status, top_time=record.top_time, status=record.status,
+        deleted_at=record.deleted_at, read_seq=record.read_seq,
+    ), condition=Session.PK.does_not_exist())
+    tx.save(SessionIndex(keys.user_pk(record.owner_id), keys.session_id_sk(record.id),
+                         channel_type=record.channel_type, peer_id=record.peer_id),
+            condition=SessionIndex.PK.does_not_exist())
+
+
+def add_revive(tx: TransactWrite, session: SessionRecord) -> None:
+    tx.update(_key(session.owner_id, session.channel_type, session.peer_id),
+              actions=[Session.deleted_at.set(0)], condition=Session.PK.exists())
+
+
+def existing(pairs: Iterable[tuple[int, int, int]]) -> dict[tuple[int, int, int], SessionRecord]:
+    """(owner, channel, peer) → that owner's session with the peer, for those that exist (BatchGet)."""
+    wanted = list(dict.fromkeys(pairs))
+    if not wanted:
+        return {}
+    found: dict[tuple[int, int, int], SessionRecord] = {}
+    for item in Item.batch_get([(keys.user_pk(owner), keys.session_sk(channel, peer))
+                                for owner, channel, peer in wanted]):
+        if isinstance(item, Session):
+            record = _record(item)
+            found[(record.owner_id, record.channel_type, record.peer_id)] = record
+    return found
+
+
+def list_for(owner_id: int) -> list[SessionRecord]:
+    """All of an owner's sessions, including soft-deleted ones (one Query)."""
+    return [_record(item) for item in Item.query(keys.user_pk(owner_id), Item.SK.startswith(keys.SESSION_PREFIX))
+            if isinstance(item, Session)]
+
+
+def create_or_revive(record: SessionRecord) -> SessionRecord:
+    """The owner's session with this peer: the existing one (revived) or `record`, created. Race-safe."""
+    pair = (record.owner_id, record.channel_type, record.peer_id)
+    for _ in range(3):
+        current = existing([pair]).get(pair)
+        if current is not None:
+            if current.deleted_at:
+                _key(*pair).update(actions=[Session.deleted_at.set(0)])
+                current = replace(current, deleted_at=0)
+            return current
+        try:
+            with transaction() as tx:
+                add_create(tx, record)
+            return record
+        except TransactWriteError as error:
+            if not failed_conditions(error):
+                raise
+    raise RuntimeError("session creation kept conflicting")
+
+
+def _peer_of(owner_id: int, session_id: int) -> tuple[int, int] | None:
+    try:
+        index = SessionIndex.get(keys.user_pk(owner_id), keys.session_id_sk(session_id))
+    except SessionIndex.DoesNotExist:
+        return None
+    return int(index.channel_type), int(index.peer_id)
+
+
+def set_fields(owner_id: int, session_id: int, *, top_status: int | None = None, top_time: float | None = None,
+               note: str | None = None, read_seq: int | None = None, deleted_at: float | None = None) -> bool:
+    """Owner-scoped: someone else's session id is simply not found (False)."""
+    peer = _peer_of(owner_id, session_id)
+    if peer is None:
+        return False
+    actions: list[Action] = []
+    if top_status is not None:
+        actions.append(Session.top_status.set(top_status))
+    if top_time is not None:
+        actions.append(Session.top_time.set(top_time))
+    if note is not None:
+        actions.append(Session.note.set(note))
+    if read_seq is not None:
+        actions.append(Session.read_seq.set(read_seq))
+    if deleted_at is not None:
+        actions.append(Session.deleted_at.set(deleted_at))
+    try:
+        _key(owner_id, *peer).update(actions=actions, condition=Session.PK.exists())
+    except UpdateError as error:
+        if error.cause_response_code == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
+
+
+def mark_read(owner_id: int, channel_type: int, peer_id: int, seq: int) -> None:
+    """Move the read position forward only (never back), if the owner has that session."""
+    try:
+        _key(owner_id, channel_type, peer_id).update(
+            actions=[Session.read_seq.set(seq)], condition=Session.PK.exists() & (Session.read_seq < seq))
+    except UpdateError as error:
+        if error.cause_response_code != "ConditionalCheckFailedException":
+            raise

@@ -1,0 +1,157 @@
+"""Friends, friend requests, user search, presence and the address book."""
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib import clock
+from chalicelib.db import connections, counters, friends, keys, sessions, users
+from chalicelib.db.friends import ACCEPTED, PENDING, REJECTED, Conflict, FriendRow, RequestRecord
+from chalicelib.db.sessions import PRIVATE, SessionRecord
+from chalicelib.errors import Forbidden, InvalidInput
+from chalicelib.realtime.push import push
+from chalicelib.services.shapes import friend_row, request_row, user_brief
+from chalicelib.ws import frames
+
+SEARCH_LIMIT = 5
+SEARCH_CANDIDATES = 25
+ONLINE, OFFLINE = frames.ONLINE_STATUS_ONLINE, frames.ONLINE_STATUS_OFFLINE
+
+
+def list_friends(me: int) -> list[dict[str, Any]]:
+    rows = friends.list_friends(me)
+    profiles = users.get_users(row.to_id for row in rows)
+    rows.sort(key=lambda row: (row.pinned, row.top_time), reverse=True)
+    return [friend_row(row, profiles.get(row.to_id)) for row in rows]
+
+
+def friend_detail(me: int, other: int) -> dict[str, Any]:
+    """The relation between me and `other`, plus that user's id/name/email/avatar at the top level."""
+    row = friends.get_friendship(me, other)
+    if row is None:
+        raise Forbidden("you are not friends with this user")
+    friend = users.get_user(other)
+    shaped = friend_row(row, friend)
+    shaped.update({"id": other, "name": friend.name if friend else "", "email": friend.email if friend else "",
+                   "avatar": friend.avatar if friend else "", "friend_id": row.id})
+    return shaped
+
+
+def remove_friend(me: int, other: int) -> None:
+    if not friends.remove_friendship(me, other):
+        raise InvalidInput("this user is not your friend")
+    push([(other, frames.friend_removed(user_brief(users.get_user(me))))])
+
+
+def online_status(me: int, other: int) -> dict[str, Any]:
+    if other != me and friends.get_friendship(me, other) is None:
+        raise Forbidden("you can only see the status of your friends")
+    live = connections.live_connections([other], clock.now())
+    return {"status": ONLINE if live.get(other) else OFFLINE, "id": other}
+
+
+def send_request(me: int, to_id: int, information: str) -> dict[str, Any]:
+    if to_id == me:
+        raise InvalidInput("you cannot send a friend request to yourself")
+    for _ in range(3):
+        target = users.get_user(to_id)
+        if target is None:
+            raise InvalidInput("user does not exist")
+        relation = friends.relation(me, to_id)
+        if relation.friendship is not None:
+            raise InvalidInput("you are already friends")
+        if relation.my_pending is not None:
+            raise InvalidInput("a request to this user is already waiting for an answer")
+        if relation.their_pending is not None:
+            return answer_request(me, relation.their_pending, ACCEPTED)
+        record_id, requester_session, target_session = counters.next_range("id", 3)
+        record = RequestRecord(record_id, me, to_id, PENDING, information, clock.now(), requester_session,
+                               target_session)
+        try:
+            friends.create_request(record)
+        except Conflict:
+            continue
+        sender = users.get_user(me)
+        push([(to_id, frames.friend_event(frames.FRIEND_REQUEST, request_row(record, sender), user_brief(sender)))])
+        return request_row(record, target)
+    raise InvalidInput("the request conflicted with another change; please retry")
+
+
+def list_requests(me: int) -> list[dict[str, Any]]:
+    records = friends.list_requests(me)
+    others = users.get_users(record.to_id if record.form_id == me else record.form_id for record in records)
+    return [request_row(record, others.get(record.to_id if record.form_id == me else record.form_id))
+            for record in records]
+
+
+def _private_session(session_id: int, owner: int, peer: int, peer_name: str, peer_avatar: str, now: float
+                     ) -> SessionRecord:
+    return SessionRecord(id=session_id, owner_id=owner, to_id=peer, group_id=0, channel_type=PRIVATE,
+                         conversation=keys.private_conversation(owner, peer), created_at=now, name=peer_name,
+                         avatar=peer_avatar, note=peer_name, top_time=now)
+
+
+def answer_request(me: int, record_id: int, status: int) -> dict[str, Any]:
+    record = friends.get_request(me, record_id)
+    if record is None:
+        raise InvalidInput("friend request not found")
+    if record.to_id != me:
+        raise Forbidden("only the user who received the request can answer it")
+    if record.status != PENDING:
+        raise InvalidInput("this request has already been answered")
+    profiles = users.get_users([me, record.form_id])
+    answerer, requester = profiles.get(me), profiles.get(record.form_id)
+    now = clock.now()
+    try:
+        if status == ACCEPTED:
+            pairs = {me: (me, PRIVATE, record.form_id), record.form_id: (record.form_id, PRIVATE, me)}
+            found = sessions.existing(pairs.values())
+            reserved = {me: record.target_session_id, record.form_id: record.requester_session_id}
+            new_sessions = [
+                _private_session(reserved[owner], owner, peer, profile.name if profile else "",
+                                 profile.avatar if profile else "", now)
+                for owner, peer, profile in ((me, record.form_id, requester), (record.form_id, me, answerer))
+                if pairs[owner] not in found]
+            revive = [session for session in found.values() if session.deleted_at]
+            friends.accept(record, now, new_sessions, revive)
+        else:
+            friends.reject(record)
+    except Conflict as conflict:
+        raise InvalidInput("this request has already been answered") from conflict
+    answered = RequestRecord(record.id, record.form_id, record.to_id, status, record.information,
+                             record.created_at, record.requester_session_id, record.target_session_id)
+    code = frames.FRIEND_ACCEPTED if status == ACCEPTED else frames.FRIEND_REJECTED
+    answer_frame = dict(request_row(answered, answerer), form_id=record.to_id, to_id=record.form_id)
+    push([(record.form_id, frames.friend_event(code, answer_frame, user_brief(answerer)))])
+    if status == REJECTED:
+        return request_row(answered, requester)
+    return friend_row(FriendRow(record.id, me, record.form_id, now, "", now, 0), requester)
+
+
+def delete_request(me: int, record_id: int) -> None:
+    record = friends.get_request(me, record_id)
+    if record is None:
+        raise InvalidInput("friend request not found")
+    friends.delete_request(record)
+
+
+def search_users(me: int, query: str) -> list[dict[str, Any]]:
+    """Users I can add: exact email, or case-insensitive name prefix; never me or my friends; at most 5."""
+    query = query.strip()
+    if not query:
+        return []
+    if "@" in query:
+        found = users.user_id_by_email(query.lower())
+        candidates = [found] if found is not None else []
+    else:
+        candidates = users.user_ids_by_name_prefix(query, SEARCH_CANDIDATES)
+    candidates = [user_id for user_id in dict.fromkeys(candidates) if user_id != me]
+    excluded = friends.friend_ids_among(me, candidates)
+    chosen = [user_id for user_id in candidates if user_id not in excluded][:SEARCH_LIMIT]
+    profiles = users.get_users(chosen)
+    return [{"id": user.id, "name": user.name, "email": user.email if "@" in query else "", "avatar": user.avatar,
+             "bio": user.bio, "sex": user.sex, "status": 0}
+            for user in (profiles.get(user_id) for user_id in chosen) if user is not None]
+
+
+def address_list(me: int) -> dict[str, Any]:
+    return {"friends": list_friends(me), "groups": []}

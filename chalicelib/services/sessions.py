@@ -1,0 +1,62 @@
+"""The caller's conversation list. Every route touches only the caller's own sessions."""
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib import clock
+from chalicelib.db import conversations, counters, keys, sessions, users
+from chalicelib.db.sessions import GROUP, PRIVATE, SessionRecord
+from chalicelib.errors import InvalidInput
+from chalicelib.services.shapes import session_row
+
+NOTE_MAX = 50
+
+
+def list_sessions(me: int) -> list[dict[str, Any]] | dict[str, Any]:
+    """Pinned first, then most recent activity; `{}` when empty, as the web client needs."""
+    visible = [session for session in sessions.list_for(me) if not session.deleted_at]
+    if not visible:
+        return {}
+    peers = users.get_users(session.to_id for session in visible if session.channel_type == PRIVATE)
+    heads = conversations.heads(session.conversation for session in visible)
+
+    def activity(session: SessionRecord) -> tuple[int, float]:
+        head = heads.get(session.conversation)
+        return session.top_status, max(head.last_send_time if head else 0, session.created_at)
+
+    visible.sort(key=activity, reverse=True)
+    return [session_row(session, peers.get(session.to_id), heads.get(session.conversation)) for session in visible]
+
+
+def open_session(me: int, peer_id: int, channel_type: int) -> dict[str, Any]:
+    """My session with a user (or group): the existing one, revived if I had removed it, or a new one."""
+    if channel_type == GROUP:
+        raise InvalidInput("group sessions are created by joining the group")
+    if peer_id == me:
+        raise InvalidInput("you cannot open a session with yourself")
+    peer = users.get_user(peer_id)
+    if peer is None:
+        raise InvalidInput("user does not exist")
+    now = clock.now()
+    candidate = SessionRecord(id=counters.next_value("id"), owner_id=me, to_id=peer_id, group_id=0,
+                              channel_type=PRIVATE, conversation=keys.private_conversation(me, peer_id),
+                              created_at=now, name=peer.name, avatar=peer.avatar, note=peer.name, top_time=now)
+    session = sessions.create_or_revive(candidate)
+    heads = conversations.heads([session.conversation])
+    return session_row(session, peer, heads.get(session.conversation))
+
+
+def update_session(me: int, session_id: int, *, top_status: int | None, note: str | None,
+                   read_seq: int | None) -> dict[str, Any]:
+    if top_status is None and note is None and read_seq is None:
+        raise InvalidInput("nothing to change: send top_status, note or read_seq")
+    if not sessions.set_fields(me, session_id, top_status=top_status,
+                               top_time=clock.now() if top_status is not None else None, note=note,
+                               read_seq=read_seq):
+        raise InvalidInput("session not found")
+    return {}
+
+
+def delete_session(me: int, session_id: int) -> None:
+    if not sessions.set_fields(me, session_id, deleted_at=clock.now()):
+        raise InvalidInput("session not found")

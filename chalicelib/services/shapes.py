@@ -1,0 +1,61 @@
+"""Wire shapes of the origin contract (§2.6, §2.10, §2.14, §2.29…), built from repository records."""
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib.clock import wire_time
+from chalicelib.db.conversations import ConversationHead
+from chalicelib.db.friends import FriendRow, RequestRecord
+from chalicelib.db.sessions import SessionRecord
+from chalicelib.db.users import User
+
+
+def user_object(user: User | None, *, show_email: bool) -> dict[str, Any]:
+    """The capitalised `Users` object; zero-valued when the user is unknown (as the origin did)."""
+    if user is None:
+        return {"id": 0, "name": "", "email": "", "avatar": "", "status": 0, "bio": "", "sex": 0, "client_type": 0,
+                "age": 0, "last_login_time": "", "uid": ""}
+    return {"id": user.id, "name": user.name, "email": user.email if show_email else "", "avatar": user.avatar,
+            "status": 0, "bio": user.bio, "sex": user.sex, "client_type": 0, "age": user.age,
+            "last_login_time": wire_time(user.last_login_time), "uid": user.uid}
+
+
+def user_brief(user: User | None) -> dict[str, Any]:
+    """`{id, name, avatar}`: the sender profile carried by pushes and friend records."""
+    if user is None:
+        return {"id": 0, "name": "", "avatar": ""}
+    return {"id": user.id, "name": user.name, "avatar": user.avatar}
+
+
+def friend_row(row: FriendRow, friend: User | None) -> dict[str, Any]:
+    return {"id": row.id, "form_id": row.form_id, "to_id": row.to_id, "created_at": wire_time(row.created_at),
+            "updated_at": wire_time(row.created_at), "note": row.note, "top_time": wire_time(row.top_time),
+            "status": row.pinned, "uid": friend.uid if friend else "", "Users": user_object(friend, show_email=True)}
+
+
+def request_row(record: RequestRecord, other: User | None) -> dict[str, Any]:
+    return {"id": record.id, "form_id": record.form_id, "to_id": record.to_id, "status": record.status,
+            "created_at": wire_time(record.created_at), "deleted_at": 0, "information": record.information,
+            "users": user_brief(other)}
+
+
+EMPTY_GROUP = {"id": 0, "user_id": 0, "name": "", "created_at": "", "info": "", "avatar": "", "is_pwd": 0, "hot": 0}
+
+
+def session_row(session: SessionRecord, peer: User | None, head: ConversationHead | None,
+                group: dict[str, Any] | None = None) -> dict[str, Any]:
+    last_seq = head.last_seq if head else 0
+    return {
+        "id": session.id, "form_id": session.owner_id, "to_id": session.to_id, "group_id": session.group_id,
+        "created_at": wire_time(session.created_at), "top_status": session.top_status,
+        "top_time": wire_time(session.top_time or session.created_at), "note": session.note,
+        "channel_type": session.channel_type, "name": peer.name if peer else session.name,
+        "avatar": peer.avatar if peer else session.avatar, "status": session.status,
+        "Users": user_object(peer, show_email=False), "Groups": group or dict(EMPTY_GROUP), "deleted_at": 0,
+        "unread": max(0, last_seq - session.read_seq), "last_seq": last_seq, "read_seq": session.read_seq,
+        "last_message": {
+            "content": head.last_content if head else "",
+            "msg_type": head.last_msg_type if head else 0,
+            "send_time": wire_time(head.last_send_time) if head else "",
+        },
+    }

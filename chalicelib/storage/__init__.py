@@ -1,0 +1,1 @@
+"""S3 adapter for uploads, and the pure rules about file types and names it relies on."""

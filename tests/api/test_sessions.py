@@ -1,0 +1,74 @@
+"""The conversation list."""
+from __future__ import annotations
+
+import pytest
+
+from tests.support.factories import befriend, delete, get, post_form, register
+
+
+def test_empty_session_list_is_an_object(client):
+    me = register(client)
+    assert get(client, "/sessions", me["token"]).json_body["data"] == {}
+
+
+def test_open_returns_the_existing_session_and_revives_a_removed_one(client):
+    a, b = register(client), register(client)
+    first = post_form(client, "/sessions", {"id": b["id"], "type": 1}, a["token"]).json_body["data"]
+    assert first["to_id"] == b["id"] and first["Users"]["id"] == b["id"] and first["channel_type"] == 1
+    again = post_form(client, "/sessions", {"id": b["id"], "type": 1}, a["token"]).json_body["data"]
+    assert again["id"] == first["id"]
+    assert delete(client, f"/sessions/{first['id']}", a["token"]).json_body["code"] == 200
+    assert get(client, "/sessions", a["token"]).json_body["data"] == {}
+    revived = post_form(client, "/sessions", {"id": b["id"], "type": 1}, a["token"]).json_body["data"]
+    assert revived["id"] == first["id"]
+    assert [s["id"] for s in get(client, "/sessions", a["token"]).json_body["data"]] == [first["id"]]
+
+
+@pytest.mark.parametrize("fields, message", [
+    ({"type": 1}, "id is required"),
+    ({"id": 999999, "type": 1}, "user does not exist"),
+    ({"id": 2, "type": 3}, "type must be one of 1, 2"),
+    ({"id": "x", "type": 1}, "id must be an integer"),
+])
+def test_open_bad_input(client, fields, message):
+    me = register(client)
+    assert post_form(client, "/sessions", fields, me["token"]).json_body == {"code": 1000, "message": message,
+                                                                             "data": {}}
+
+
+def test_open_with_myself_is_refused(client):
+    me = register(client)
+    assert post_form(client, "/sessions", {"id": me["id"], "type": 1}, me["token"]).json_body["code"] == 1000
+
+
+def test_pin_unpin_note_and_ordering(client):
+    a, b, c = register(client), register(client), register(client)
+    befriend(client, a, b)
+    befriend(client, a, c)
+    listed = get(client, "/sessions", a["token"]).json_body["data"]
+    older = next(s for s in listed if s["to_id"] == b["id"])
+    assert post_form(client, f"/sessions/{older['id']}", {"top_status": 1, "note": "best"}, a["token"],
+                     method="put").json_body["code"] == 200
+    listed = get(client, "/sessions", a["token"]).json_body["data"]
+    assert listed[0]["id"] == older["id"] and listed[0]["top_status"] == 1 and listed[0]["note"] == "best"
+    assert post_form(client, f"/sessions/{older['id']}", {"top_status": 0}, a["token"], method="put"
+                     ).json_body["code"] == 200
+    assert all(s["top_status"] == 0 for s in get(client, "/sessions", a["token"]).json_body["data"])
+
+
+@pytest.mark.parametrize("fields, message", [
+    ({}, "nothing to change: send top_status, note or read_seq"),
+    ({"top_status": 2}, "top_status must be one of 0, 1"),
+    ({"note": "n" * 51}, "note must be at most 50 characters"),
+    ({"read_seq": -1}, "read_seq must be at least 0"),
+])
+def test_update_bad_input(client, fields, message):
+    a, b = register(client), register(client)
+    session_id = post_form(client, "/sessions", {"id": b["id"], "type": 1}, a["token"]).json_body["data"]["id"]
+    assert post_form(client, f"/sessions/{session_id}", fields, a["token"], method="put").json_body == {
+        "code": 1000, "message": message, "data": {}}
+
+
+def test_unknown_session_is_not_found(client):
+    me = register(client)
+    assert delete(client, "/sessions/987654", me["token"]).json_body["message"] == "session not found"

@@ -1,0 +1,52 @@
+"""Social reads: 1 Query + ⌈keys/100⌉ BatchGetItem, and items read independent of table size (P1, P3)."""
+from __future__ import annotations
+
+import time
+
+from chalicelib.db import keys
+from chalicelib.db.models import Friendship
+from tests.support.factories import befriend, get, post_form, register
+
+ROUTES = ("/friends", "/sessions", "/friends/record")
+
+
+def seed_unrelated(count: int) -> None:
+    """Other people's friendships: the data a request must never read."""
+    now = time.time()
+    with Friendship.batch_write() as batch:
+        for index in range(count):
+            owner, other = 100_000 + index, 200_000 + index
+            batch.save(Friendship(keys.user_pk(owner), keys.friend_sk(other), row_id=index, form_id=owner,
+                                  to_id=other, created_at=now, top_time=now))
+
+
+def measure(client, token, aws_calls, path):
+    aws_calls.reset()
+    assert get(client, path, token).json_body["code"] == 200
+    return dict(aws_calls.calls), aws_calls.scanned
+
+
+def test_list_reads_are_flat_as_the_table_grows(client, aws_calls):
+    me = register(client)
+    for _ in range(3):
+        befriend(client, me, register(client))
+    small = {path: measure(client, me["token"], aws_calls, path) for path in ROUTES}
+    seed_unrelated(10_000)
+    large = {path: measure(client, me["token"], aws_calls, path) for path in ROUTES}
+    assert small == large
+    assert small["/friends"][0] == {"dynamodb.Query": 1, "dynamodb.BatchGetItem": 1}
+    assert small["/friends/record"][0] == {"dynamodb.Query": 1, "dynamodb.BatchGetItem": 1}
+    # sessions: one batch for the peers' profiles and one for the conversation heads (2N keys)
+    assert small["/sessions"][0] == {"dynamodb.Query": 1, "dynamodb.BatchGetItem": 2}
+
+
+def test_accept_is_one_transaction_plus_reads_and_pushes(client, aws_calls):
+    a, b = register(client), register(client)
+    record_id = post_form(client, "/friends/record", {"to_id": b["id"], "information": "hi"}, a["token"]
+                          ).json_body["data"]["id"]
+    aws_calls.reset()
+    post_form(client, "/friends/record", {"id": record_id, "status": 1}, b["token"], method="put")
+    writes = {name: n for name, n in aws_calls.calls.items()
+              if name.split(".")[1] in {"TransactWriteItems", "PutItem", "UpdateItem", "DeleteItem"}}
+    assert writes == {"dynamodb.TransactWriteItems": 1}, dict(aws_calls.calls)
+    assert not any(name.endswith(".Scan") for name in aws_calls.calls)
