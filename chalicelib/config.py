@@ -55,6 +55,8 @@ class Settings:
     login_max_failures: int = 5
     login_failure_window_seconds: int = 900
     fanout_workers: int = 16
+    message_max_chars: int = 5000
+    recall_window_seconds: int = 120
 
     @property
     def is_dev(self) -> bool:
@@ -86,6 +88,8 @@ def load_settings(environ: Mapping[str, str] = os.environ) -> Settings:
             "DEFAULT_AVATAR_URL", "https://api.dicebear.com/9.x/identicon/svg?seed={seed}"
         ),
         fanout_workers=_int(environ, "FANOUT_WORKERS", 16),
+        message_max_chars=_int(environ, "MESSAGE_MAX_CHARS", 5000),
+        recall_window_seconds=_int(environ, "RECALL_WINDOW_SECONDS", 120),
     )
 
 

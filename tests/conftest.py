@@ -29,6 +29,29 @@ import pytest  # noqa: E402
 from tests.support.fakes import RecordingSender  # noqa: E402
 
 
+def _serialise_moto_writes() -> None:
+    """DynamoDB applies each write (and each transaction) atomically; moto checks conditions and applies
+    changes in separate steps without a lock, so threads racing in a test could both pass a condition.
+    One lock around moto's write operations restores the real service's isolation for race tests."""
+    import functools
+    import threading
+
+    from moto.dynamodb.models import DynamoDBBackend
+
+    lock = threading.RLock()
+    for name in ("transact_write_items", "put_item", "update_item", "delete_item", "batch_write_item"):
+        original = getattr(DynamoDBBackend, name)
+
+        def locked(self, *args, __original=original, **kwargs):
+            with lock:
+                return __original(self, *args, **kwargs)
+
+        setattr(DynamoDBBackend, name, functools.wraps(original)(locked))
+
+
+_serialise_moto_writes()
+
+
 @pytest.fixture
 def aws():
     from chalicelib import aws as aws_clients

@@ -4,9 +4,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from chalicelib.db import keys
 from chalicelib.db.models import Conversation, Item
-
-META_SK = "META"
 
 
 @dataclass(frozen=True)
@@ -28,5 +27,12 @@ def heads(conversation_keys: Iterable[str]) -> dict[str, ConversationHead]:
     wanted = set(conversation_keys)
     if not wanted:
         return {}
-    return {item.PK: _head(item) for item in Item.batch_get([(key, META_SK) for key in wanted])
+    return {item.PK: _head(item) for item in Item.batch_get([(key, keys.CONVERSATION_META_SK) for key in wanted])
             if isinstance(item, Conversation)}
+
+
+def head(conversation_key: str) -> ConversationHead | None:
+    try:
+        return _head(Conversation.get(conversation_key, keys.CONVERSATION_META_SK))
+    except Conversation.DoesNotExist:
+        return None

@@ -88,3 +88,20 @@ def group_conversation(group_id: int) -> str:
 def name_index_pk(name: str) -> str:
     """Name-prefix search partition: by first character, so a prefix query reads one bounded range."""
     return f"NAMEIDX#{name.casefold()[:1]}"
+
+
+MESSAGE_PREFIX = "MSG#"
+CONVERSATION_META_SK = "META"
+
+
+def message_sk(seq_number: int) -> str:
+    return f"{MESSAGE_PREFIX}{seq(seq_number)}"
+
+
+def client_message_pk(sender_id: int, msg_client_id: int) -> str:
+    """Idempotency of sends: one claim per (sender, client message id)."""
+    return f"CLIENTMSG#{sender_id}#{msg_client_id}"
+
+
+def bot_memory_sk(key: str) -> str:
+    return f"BOTMEMORY#{key}"

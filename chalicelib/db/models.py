@@ -186,6 +186,33 @@ class Conversation(Item, discriminator="Conversation"):
     last_send_time = NumberAttribute(default=0)
 
 
+class Message(Item, discriminator="Message"):
+    """One message of a conversation; SK order is the conversation's sequence."""
+
+    seq = NumberAttribute()
+    msg_id = NumberAttribute()
+    msg_client_id = NumberAttribute()
+    form_id = NumberAttribute()
+    to_id = NumberAttribute()
+    channel_type = NumberAttribute()
+    msg_type = NumberAttribute()
+    content = UnicodeAttribute(default="")
+    data = UnicodeAttribute(default="")
+    send_time = NumberAttribute()
+    sender_name = UnicodeAttribute(default="")
+    sender_avatar = UnicodeAttribute(default="")
+    recalled_at = NumberAttribute(default=0)
+
+
+class ClientMessageClaim(Item, discriminator="ClientMessageClaim"):
+    conversation = UnicodeAttribute()
+    seq = NumberAttribute()
+
+
+class BotMemory(Item, discriminator="BotMemory"):
+    reply = UnicodeAttribute()
+
+
 class PendingEvent(Item, discriminator="PendingEvent"):
     """A frame for a user who had no live connection; replayed in SK order after they connect."""
 
@@ -197,7 +224,10 @@ __all__ = [
     "ConnectionOwner",
     "ConnectionSet",
     "Counter",
+    "BotMemory",
+    "ClientMessageClaim",
     "Conversation",
+    "Message",
     "EmailCodes",
     "FriendRequest",
     "Friendship",

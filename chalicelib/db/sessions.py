@@ -153,3 +153,13 @@ def mark_read(owner_id: int, channel_type: int, peer_id: int, seq: int) -> None:
     except UpdateError as error:
         if error.cause_response_code != "ConditionalCheckFailedException":
             raise
+
+
+def revive(owner_id: int, channel_type: int, peer_id: int) -> None:
+    """A new message brings back a session its owner had removed (no-op otherwise)."""
+    try:
+        _key(owner_id, channel_type, peer_id).update(
+            actions=[Session.deleted_at.set(0)], condition=Session.deleted_at > 0)
+    except UpdateError as error:
+        if error.cause_response_code != "ConditionalCheckFailedException":
+            raise

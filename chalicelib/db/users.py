@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from pynamodb.exceptions import TransactWriteError
+from pynamodb.exceptions import PutError, TransactWriteError
 
 from chalicelib.db import keys
 from chalicelib.db.email_codes import CodeUse
@@ -53,7 +53,7 @@ class UniquenessConflict(Exception):
         self.field = field
 
 
-def _user(profile: UserProfile) -> User:
+def profile_record(profile: UserProfile) -> User:
     return User(
         id=int(profile.user_id),
         uid=profile.uid,
@@ -71,7 +71,7 @@ def _user(profile: UserProfile) -> User:
 
 def get_user(user_id: int) -> User | None:
     try:
-        return _user(UserProfile.get(keys.user_pk(user_id), keys.PROFILE))
+        return profile_record(UserProfile.get(keys.user_pk(user_id), keys.PROFILE))
     except UserProfile.DoesNotExist:
         return None
 
@@ -84,7 +84,7 @@ def get_users(user_ids: Iterable[int]) -> dict[int, User]:
     found: dict[int, User] = {}
     for item in Item.batch_get([(keys.user_pk(user_id), keys.PROFILE) for user_id in wanted]):
         if isinstance(item, UserProfile):
-            user = _user(item)
+            user = profile_record(item)
             found[user.id] = user
     return found
 
@@ -175,3 +175,14 @@ def set_password(email: str, password_hash: str, code: CodeUse) -> bool:
             raise
         return False
     return True
+
+
+def ensure_profile(user: User) -> None:
+    """Create a profile unless it exists (no email or name claim: for the bot, which never logs in)."""
+    try:
+        UserProfile(keys.user_pk(user.id), keys.PROFILE, user_id=user.id, uid=user.uid, name=user.name,
+                    email=user.email, avatar=user.avatar, user_type=user.user_type, created_at=user.created_at
+                    ).save(condition=UserProfile.PK.does_not_exist())
+    except PutError as error:
+        if error.cause_response_code != "ConditionalCheckFailedException":
+            raise

@@ -31,3 +31,21 @@ def friend_event(code: int, record: dict[str, Any], users: dict[str, Any], **ext
 
 def friend_removed(by_user: dict[str, Any]) -> dict[str, Any]:
     return {"msg_code": FRIEND_REMOVED, "form_id": by_user["id"], "users": by_user}
+
+
+def chat(message: dict[str, Any], sender: dict[str, Any], recipient_id: int = 0) -> dict[str, Any]:
+    """§4.5/§4.6 chat push, plus the history `id`, `send_time` and the sender's profile."""
+    return {"msg_id": message["msg_id"], "msg_client_id": message["msg_client_id"], "msg_code": CHAT,
+            "form_id": message["form_id"], "to_id": message["to_id"], "msg_type": message["msg_type"],
+            "channel_type": message["channel_type"], "message": message["message"], "data": message["data"],
+            "send_time": message["send_time"], "id": message["id"], "user_id": recipient_id, "users": sender}
+
+
+def recalled(message: dict[str, Any], recalled_by: int) -> dict[str, Any]:
+    return {"msg_code": MESSAGE_RECALLED, "id": message["id"], "msg_id": message["msg_id"],
+            "form_id": message["form_id"], "to_id": message["to_id"], "channel_type": message["channel_type"],
+            "recalled_by": recalled_by}
+
+
+def video(signal: dict[str, Any]) -> dict[str, Any]:
+    return {"msg_code": VIDEO, **signal}

@@ -11,6 +11,8 @@ from chalicelib.db import sessions as sessions_db
 from chalicelib.ws import handlers
 from tests.support.factories import befriend, delete, get, post_form, register, ws_event
 
+BOT = 1
+
 
 def ask(client, a, b, information="添加好友"):
     return post_form(client, "/friends/record", {"to_id": b["id"], "information": information}, a["token"]).json_body
@@ -55,7 +57,7 @@ def test_request_push_accept_and_friend_lists(client, sender):
         assert [row["Users"]["id"] for row in listed] == [other["id"]]
         assert listed[0]["Users"]["email"] == other["email"]
         sessions = get(client, "/sessions", me["token"]).json_body["data"]
-        assert [(s["to_id"], s["channel_type"]) for s in sessions] == [(other["id"], 1)]
+        assert [(s["to_id"], s["channel_type"]) for s in sessions if s["to_id"] != BOT] == [(other["id"], 1)]
     assert get(client, f"/user/{b['id']}", a["token"]).json_body["data"]["email"] == b["email"]
 
 
@@ -127,7 +129,7 @@ def test_accept_race_has_exactly_one_effect(client):
         outcomes = list(pool.map(accept, range(4)))
     assert outcomes.count("ok") == 1, outcomes
     assert len(friends_db.list_friends(a["id"])) == len(friends_db.list_friends(b["id"])) == 1
-    assert len(sessions_db.list_for(a["id"])) == len(sessions_db.list_for(b["id"])) == 1
+    assert len(sessions_db.list_for(a["id"])) == len(sessions_db.list_for(b["id"])) == 2  # the bot's and ours
 
 
 def test_crossed_requests_at_once_end_in_one_friendship(client):
@@ -137,7 +139,7 @@ def test_crossed_requests_at_once_end_in_one_friendship(client):
     with ThreadPoolExecutor(max_workers=2) as pool:
         list(pool.map(lambda pair: friends.send_request(pair[0]["id"], pair[1]["id"], "hi"), [(a, b), (b, a)]))
     assert len(friends_db.list_friends(a["id"])) == len(friends_db.list_friends(b["id"])) == 1
-    assert len(sessions_db.list_for(a["id"])) == len(sessions_db.list_for(b["id"])) == 1
+    assert len(sessions_db.list_for(a["id"])) == len(sessions_db.list_for(b["id"])) == 2  # the bot's and ours
 
 
 def test_friend_detail_is_the_relation_with_top_level_profile(client):
@@ -157,7 +159,7 @@ def test_unfriend_removes_both_sides_keeps_sessions_and_pushes(client, sender):
     assert delete(client, f"/friends/{b['id']}", a["token"]).json_body["code"] == 200
     assert friends_db.list_friends(a["id"]) == friends_db.list_friends(b["id"]) == []
     assert sender.frames_for("b-socket")[-1]["msg_code"] == 1006
-    assert len(get(client, "/sessions", a["token"]).json_body["data"]) == 1
+    assert len(get(client, "/sessions", a["token"]).json_body["data"]) == 2
     assert delete(client, f"/friends/{b['id']}", a["token"]).json_body["code"] == 1000
 
 
@@ -185,7 +187,7 @@ def test_offline_target_receives_the_request_after_connecting(client, sender):
     ask(client, a, b)
     online(b["id"], "b-late")
     handlers.message(ws_event("$default", "b-late", body='{"msg_code":1004}', connected_at_ms=int(time.time() * 1000)))
-    assert [frame["msg_code"] for frame in sender.frames_for("b-late")] == [1000]
+    assert [frame["msg_code"] for frame in sender.frames_for("b-late")] == [200, 200, 1000]  # bot greetings first
 
 
 def test_user_search(client):
@@ -211,11 +213,11 @@ def test_third_party_changes_nothing(client):
     a, b, c = register(client), register(client), register(client)
     befriend(client, a, b)
     record_id = friends_db.list_requests(a["id"])[0].id
-    session_id = get(client, "/sessions", a["token"]).json_body["data"][0]["id"]
+    session_id = next(s["id"] for s in get(client, "/sessions", a["token"]).json_body["data"] if s["to_id"] == b["id"])
     assert delete(client, f"/friends/record/{record_id}", c["token"]).json_body["code"] == 1000
     assert delete(client, f"/sessions/{session_id}", c["token"]).json_body["code"] == 1000
     assert post_form(client, f"/sessions/{session_id}", {"top_status": 1}, c["token"], method="put"
                      ).json_body["code"] == 1000
     assert delete(client, f"/friends/{a['id']}", c["token"]).json_body["code"] == 1000
     assert len(friends_db.list_friends(a["id"])) == 1
-    assert get(client, "/sessions", a["token"]).json_body["data"][0]["top_status"] == 0
+    assert all(s["top_status"] == 0 for s in get(client, "/sessions", a["token"]).json_body["data"])

@@ -6,8 +6,12 @@ import pytest
 from tests.support.factories import befriend, delete, get, post_form, register
 
 
-def test_empty_session_list_is_an_object(client):
+def test_new_users_have_the_bot_session_and_an_empty_list_is_an_object(client):
     me = register(client)
+    listed = get(client, "/sessions", me["token"]).json_body["data"]
+    assert [(s["to_id"], s["name"], s["unread"]) for s in listed] == [(1, "机器人", 2)]
+    assert listed[0]["last_message"]["content"] == "我们来玩个游戏吧！你问我答~！👋"
+    assert delete(client, f"/sessions/{listed[0]['id']}", me["token"]).json_body["code"] == 200
     assert get(client, "/sessions", me["token"]).json_body["data"] == {}
 
 
@@ -18,10 +22,10 @@ def test_open_returns_the_existing_session_and_revives_a_removed_one(client):
     again = post_form(client, "/sessions", {"id": b["id"], "type": 1}, a["token"]).json_body["data"]
     assert again["id"] == first["id"]
     assert delete(client, f"/sessions/{first['id']}", a["token"]).json_body["code"] == 200
-    assert get(client, "/sessions", a["token"]).json_body["data"] == {}
+    assert [s["to_id"] for s in get(client, "/sessions", a["token"]).json_body["data"]] == [1]
     revived = post_form(client, "/sessions", {"id": b["id"], "type": 1}, a["token"]).json_body["data"]
     assert revived["id"] == first["id"]
-    assert [s["id"] for s in get(client, "/sessions", a["token"]).json_body["data"]] == [first["id"]]
+    assert first["id"] in [s["id"] for s in get(client, "/sessions", a["token"]).json_body["data"]]
 
 
 @pytest.mark.parametrize("fields, message", [

@@ -1,0 +1,156 @@
+"""Messages of a conversation: gapless per-conversation sequence, idempotent appends, history, recall."""
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+from pynamodb.exceptions import TransactWriteError, UpdateError
+from pynamodb.expressions.condition import Condition
+
+from chalicelib.db import keys
+from chalicelib.db.models import ClientMessageClaim, Conversation, Item, Message, UserProfile, tag
+from chalicelib.db.transactions import transaction
+from chalicelib.db.users import User, profile_record
+
+CLAIM_SK = "CLAIM"
+HEAD, MESSAGE, CLAIM = 0, 1, 2
+
+
+@dataclass(frozen=True)
+class MessageRecord:
+    conversation: str
+    seq: int
+    msg_id: int
+    msg_client_id: int
+    form_id: int
+    to_id: int
+    channel_type: int
+    msg_type: int
+    content: str
+    data: str
+    send_time: float
+    sender_name: str
+    sender_avatar: str
+    recalled_at: float = 0
+
+
+@dataclass(frozen=True)
+class SendContext:
+    """Everything a send needs to know, read in one consistent BatchGetItem."""
+
+    last_seq: int
+    claimed: tuple[str, int] | None
+    relation_found: bool
+    sender: User | None
+
+
+class SequenceMoved(Exception):
+    """Another message took the next sequence number first; read again and retry."""
+
+
+class AlreadySent(Exception):
+    """The (sender, msg_client_id) pair was claimed by a concurrent retry."""
+
+
+def new_msg_id(now_ms: int) -> int:
+    """Server message id: time-ordered, unique in practice, and below 2^53 so JavaScript keeps it exact."""
+    return now_ms * 1000 + random.randrange(1000)
+
+
+def _record(item: Message) -> MessageRecord:
+    return MessageRecord(
+        conversation=item.PK, seq=int(item.seq), msg_id=int(item.msg_id), msg_client_id=int(item.msg_client_id),
+        form_id=int(item.form_id), to_id=int(item.to_id), channel_type=int(item.channel_type),
+        msg_type=int(item.msg_type), content=item.content, data=item.data, send_time=float(item.send_time),
+        sender_name=item.sender_name, sender_avatar=item.sender_avatar, recalled_at=float(item.recalled_at),
+    )
+
+
+def send_context(conversation: str, sender_id: int, msg_client_id: int, relation: tuple[str, str] | None
+                 ) -> SendContext:
+    """The conversation head, an earlier claim of this client id, and the relation that allows sending."""
+    wanted = [(conversation, keys.CONVERSATION_META_SK), (keys.client_message_pk(sender_id, msg_client_id), CLAIM_SK),
+              (keys.user_pk(sender_id), keys.PROFILE)]
+    if relation is not None:
+        wanted.append(relation)
+    last_seq, claimed, relation_found, sender = 0, None, relation is None, None
+    for item in Item.batch_get(wanted, consistent_read=True):
+        key = (item.PK, item.SK)
+        if key == relation:
+            relation_found = True
+        if isinstance(item, UserProfile) and key == (keys.user_pk(sender_id), keys.PROFILE):
+            sender = profile_record(item)
+        elif isinstance(item, Conversation):
+            last_seq = int(item.last_seq)
+        elif isinstance(item, ClientMessageClaim):
+            claimed = (item.conversation, int(item.seq))
+    return SendContext(last_seq, claimed, relation_found, sender)
+
+
+def append(message: MessageRecord, expected_last_seq: int, sender: User) -> None:
+    """Message, conversation head and idempotency claim in one transaction, only if nobody got there first."""
+    head = Conversation(message.conversation, keys.CONVERSATION_META_SK)
+    head_condition = (Conversation.PK.does_not_exist() if expected_last_seq == 0
+                      else Conversation.last_seq == expected_last_seq)
+    item = Message(
+        message.conversation, keys.message_sk(message.seq), seq=message.seq, msg_id=message.msg_id,
+        msg_client_id=message.msg_client_id, form_id=message.form_id, to_id=message.to_id,
+        channel_type=message.channel_type, msg_type=message.msg_type, content=message.content, data=message.data,
+        send_time=message.send_time, sender_name=sender.name, sender_avatar=sender.avatar,
+    )
+    claim = ClientMessageClaim(keys.client_message_pk(message.form_id, message.msg_client_id), CLAIM_SK,
+                               conversation=message.conversation, seq=message.seq,
+                               expires_at=int(message.send_time) + 30 * 86400)
+    try:
+        with transaction() as tx:
+            tx.update(head, actions=[
+                tag(Conversation), Conversation.last_seq.set(message.seq),
+                Conversation.last_content.set(message.content[:200]), Conversation.last_msg_type.set(message.msg_type),
+                Conversation.last_sender.set(message.form_id), Conversation.last_send_time.set(message.send_time),
+            ], condition=head_condition)
+            tx.save(item, condition=Message.PK.does_not_exist())
+            tx.save(claim, condition=ClientMessageClaim.PK.does_not_exist())
+    except TransactWriteError as error:
+        reasons = [reason.code if reason else None for reason in (error.cancellation_reasons or [])]
+        if len(reasons) > CLAIM and reasons[CLAIM] == "ConditionalCheckFailed":
+            raise AlreadySent() from error
+        if any(code in ("ConditionalCheckFailed", "TransactionConflict") for code in reasons):
+            raise SequenceMoved() from error
+        raise
+
+
+def get(conversation: str, seq: int) -> MessageRecord | None:
+    try:
+        return _record(Message.get(conversation, keys.message_sk(seq)))
+    except Message.DoesNotExist:
+        return None
+
+
+def history(conversation: str, before_seq: int | None, limit: int) -> list[MessageRecord]:
+    """Newest first, strictly before the cursor: one Query reading at most `limit` items."""
+    condition: Condition = (Item.SK.between(keys.message_sk(0), keys.message_sk(before_seq - 1)) if before_seq
+                            else Item.SK.startswith(keys.MESSAGE_PREFIX))
+    return [_record(item) for item in Item.query(conversation, condition, scan_index_forward=False, limit=limit)
+            if isinstance(item, Message)]
+
+
+def recall(conversation: str, seq: int, now: float, *, sender_id: int | None, not_before: float | None
+           ) -> MessageRecord | None:
+    """Blank a message's text and mark it recalled; None when the conditions do not hold.
+
+    `sender_id` restricts to that sender's messages, `not_before` to messages sent after that time.
+    """
+    item = Message(conversation, keys.message_sk(seq))
+    condition = Message.PK.exists() & (Message.recalled_at == 0)
+    if sender_id is not None:
+        condition &= Message.form_id == sender_id
+    if not_before is not None:
+        condition &= Message.send_time >= not_before
+    try:
+        item.update(actions=[Message.recalled_at.set(now), Message.content.set(""), Message.data.set("")],
+                    condition=condition)
+    except UpdateError as error:
+        if error.cause_response_code == "ConditionalCheckFailedException":
+            return None
+        raise
+    return _record(item)

@@ -1,0 +1,77 @@
+"""The conversation machinery shared by private and group chat: sequence, idempotency, persist-then-push."""
+from __future__ import annotations
+
+import random
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from chalicelib import clock
+from chalicelib.clock import wire_time
+from chalicelib.db import messages
+from chalicelib.db.messages import AlreadySent, MessageRecord, SequenceMoved
+from chalicelib.db.users import User
+from chalicelib.errors import Forbidden, InvalidInput
+
+MAX_ATTEMPTS = 30
+
+
+@dataclass(frozen=True)
+class Posted:
+    message: MessageRecord
+    sender: User
+    created: bool
+
+
+def message_shape(message: MessageRecord) -> dict[str, Any]:
+    """§2.21: what a send answers, with the server's msg_id, send_time and the history id."""
+    return {"id": message.seq, "msg_id": message.msg_id, "msg_client_id": message.msg_client_id, "msg_code": 200,
+            "form_id": message.form_id, "to_id": message.to_id, "msg_type": message.msg_type,
+            "channel_type": message.channel_type, "message": message.content, "send_time": wire_time(message.send_time),
+            "data": message.data, "user_id": 0}
+
+
+def sender_brief(message: MessageRecord) -> dict[str, Any]:
+    return {"id": message.form_id, "name": message.sender_name, "avatar": message.sender_avatar}
+
+
+def post(*, conversation: str, sender_id: int, to_id: int, channel_type: int, msg_type: int, content: str,
+         data: str | None, msg_client_id: int, relation: tuple[str, str] | None, refusal: str,
+         data_from_sender: bool = False) -> Posted:
+    """Store a message with the conversation's next sequence; a retry of the same client id returns the original.
+
+    `relation` is the item that must exist for the sender to post here (friendship or membership); without it
+    the answer is `refusal` (1003) and nothing is stored. With `data_from_sender` the message's `data` is the
+    server's JSON of the sender profile, never the client's.
+    """
+    for attempt in range(MAX_ATTEMPTS):
+        context = messages.send_context(conversation, sender_id, msg_client_id, relation)
+        if context.claimed is not None:
+            original = messages.get(*context.claimed)
+            if original is None:
+                raise InvalidInput("msg_client_id was already used")
+            assert context.sender is not None
+            return Posted(original, context.sender, created=False)
+        if not context.relation_found:
+            raise Forbidden(refusal)
+        if context.sender is None:
+            raise InvalidInput("sender does not exist")
+        now = clock.now()
+        payload = data or ""
+        if data_from_sender:
+            import json
+
+            payload = json.dumps({"id": context.sender.id, "name": context.sender.name,
+                                  "avatar": context.sender.avatar, "email": ""}, ensure_ascii=False)
+        record = MessageRecord(
+            conversation=conversation, seq=context.last_seq + 1, msg_id=messages.new_msg_id(int(now * 1000)),
+            msg_client_id=msg_client_id, form_id=sender_id, to_id=to_id, channel_type=channel_type,
+            msg_type=msg_type, content=content, data=payload, send_time=now,
+            sender_name=context.sender.name, sender_avatar=context.sender.avatar,
+        )
+        try:
+            messages.append(record, context.last_seq, context.sender)
+            return Posted(record, context.sender, created=True)
+        except (SequenceMoved, AlreadySent):
+            time.sleep(random.uniform(0, 0.004 * (attempt + 1)))
+    raise InvalidInput("the conversation is very busy; please retry")

@@ -1,0 +1,106 @@
+"""Private messages: send (idempotent, persisted before pushed), history, recall, video signalling."""
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib import clock
+from chalicelib.clock import wire_time
+from chalicelib.config import get_settings
+from chalicelib.db import conversations, friends, keys, messages, sessions, users
+from chalicelib.db.messages import MessageRecord
+from chalicelib.db.sessions import GROUP, PRIVATE
+from chalicelib.errors import Forbidden, InvalidInput
+from chalicelib.realtime.push import push
+from chalicelib.services import bot, conversation
+from chalicelib.services.bot import BOT_ID
+from chalicelib.services.shapes import user_brief
+from chalicelib.ws import frames
+
+NOT_FRIENDS = "非好友关系,不能聊天... (you are not friends, so you cannot chat)"
+NOT_A_MEMBER = "你不是此群成员了... (you are not a member of this group)"
+CLIENT_MSG_TYPES = (1, 2, 3, 4)
+DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE = 50, 100
+VIDEO_SIGNALS = ("invite", "accept", "reject", "cancel", "hangup")
+
+
+def _private_relation(me: int, peer: int) -> tuple[str, str] | None:
+    return None if peer == BOT_ID else (keys.user_pk(me), keys.friend_sk(peer))
+
+
+def send(me: int, *, to_id: int, channel_type: int, msg_type: int, message: str, data: str | None,
+         msg_client_id: int) -> dict[str, Any]:
+    if len(message) > get_settings().message_max_chars:
+        raise InvalidInput(f"message must be at most {get_settings().message_max_chars} characters")
+    if channel_type == GROUP:
+        raise Forbidden(NOT_A_MEMBER)  # group chat arrives with the groups issue; no group exists before it
+    if to_id == me:
+        raise InvalidInput("you cannot send a message to yourself")
+    posted = conversation.post(
+        conversation=keys.private_conversation(me, to_id), sender_id=me, to_id=to_id, channel_type=PRIVATE,
+        msg_type=msg_type, content=message, data=data, msg_client_id=msg_client_id,
+        relation=_private_relation(me, to_id), refusal=NOT_FRIENDS)
+    shaped = conversation.message_shape(posted.message)
+    if posted.created:
+        frame = frames.chat(shaped, conversation.sender_brief(posted.message))
+        push([(to_id, frame), (me, frame)])
+        sessions.revive(to_id, PRIVATE, me)
+        if to_id == BOT_ID:
+            bot.reply(me, message)
+    return shaped
+
+
+def _history_item(message: MessageRecord) -> dict[str, Any]:
+    return {"id": message.seq, "msg": message.content, "created_at": wire_time(message.send_time),
+            "form_id": message.form_id, "to_id": message.to_id, "is_read": 1, "msg_type": message.msg_type,
+            "status": 1, "data": message.data, "msg_id": message.msg_id, "channel_type": message.channel_type,
+            "recalled": 1 if message.recalled_at else 0,
+            "Users": {"id": message.form_id, "name": message.sender_name, "email": "",
+                      "avatar": message.sender_avatar}}
+
+
+def history(me: int, *, to_id: int, page: int | None, page_size: int | None, raw_page: str) -> dict[str, Any]:
+    """Newest page first, ascending within the page; `page` is the `id` cursor (exclusive)."""
+    size = min(page_size or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
+    conversation_key = keys.private_conversation(me, to_id)
+    page_items = messages.history(conversation_key, page, size)
+    head = conversations.head(conversation_key)
+    if page is None and page_items:
+        sessions.mark_read(me, PRIVATE, to_id, page_items[0].seq)
+    page_items.reverse()
+    return {"list": [_history_item(item) for item in page_items],
+            "mate": {"pageSize": size, "page": raw_page, "total": head.last_seq if head else 0}}
+
+
+def recall(me: int, *, to_id: int, seq: int) -> dict[str, Any]:
+    """The sender may recall within the window; recalling again is a no-op success."""
+    conversation_key = keys.private_conversation(me, to_id)
+    now = clock.now()
+    window = get_settings().recall_window_seconds
+    recalled = messages.recall(conversation_key, seq, now, sender_id=me, not_before=now - window)
+    if recalled is None:
+        current = messages.get(conversation_key, seq)
+        if current is None:
+            raise InvalidInput("message not found")
+        if current.form_id != me:
+            raise Forbidden("you can only recall your own messages")
+        if current.recalled_at:
+            return {"id": seq, "recalled": 1}
+        raise InvalidInput(f"messages can only be recalled within {window} seconds")
+    frame = frames.recalled(conversation.message_shape(recalled), me)
+    push([(to_id, frame), (me, frame)])
+    return {"id": seq, "recalled": 1}
+
+
+def video(me: int, *, to_id: int, signal: str, data: str | None) -> dict[str, Any]:
+    """Relays a call-setup signal (with opaque SDP/ICE `data`) to every connection of a friend."""
+    if to_id == me:
+        raise InvalidInput("you cannot call yourself")
+    if friends.get_friendship(me, to_id) is None:
+        raise Forbidden(NOT_FRIENDS)
+    caller = users.get_user(me)
+    payload = {"form_id": me, "to_id": to_id, "message": "视频请求..." if signal == "invite" else signal,
+               "send_time": wire_time(clock.now()), "users": user_brief(caller), "type": signal, "data": data or ""}
+    report = push([(to_id, frames.video(payload))], keep_if_undelivered=False)
+    if report.delivered == 0:
+        raise InvalidInput("用户不在线 (the user is offline)")
+    return payload
