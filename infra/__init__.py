@@ -1,0 +1,1 @@
+"""Infrastructure: the local development stack (infra/local) and the cloud deployment."""

@@ -1,0 +1,140 @@
+"""`make run`: local AWS, the HTTP API and the WebSocket gateway in the foreground until Ctrl-C.
+
+`LocalStack` is the same start/stop as a Python API. It imports app.py after setting the environment, so it
+can start once per process; tests run `python -m infra.local.stack` in a subprocess with LOCAL_*_PORT set.
+"""
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import time
+from types import FrameType, TracebackType
+from typing import Protocol
+
+from infra.local.bootstrap import bootstrap
+from infra.local.chalice_app import STAGE, app_environment, install_environment, load_app, stage_config
+from infra.local.errors import StackError
+from infra.local.http_api import HttpApi
+from infra.local.mail_echo import MailEcho, data_url
+from infra.local.moto_server import MotoServer
+from infra.local.ports import ensure_free
+from infra.local.settings import StackSettings
+from infra.local.ws_gateway import WebSocketGateway
+from infra.local.ws_handlers import AppHandlers
+
+WATCH_SECONDS = 0.5
+
+
+class Part(Protocol):
+    def failure(self) -> str | None: ...
+
+    def stop(self) -> None: ...
+
+
+class LocalStack:
+    def __init__(self, settings: StackSettings | None = None) -> None:
+        self.settings = settings or StackSettings.from_env()
+        self.resources: list[str] = []
+        self._parts: list[Part] = []  # in start order; stopped in reverse
+
+    def __enter__(self) -> LocalStack:
+        return self.start()
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 traceback: TracebackType | None) -> None:
+        self.stop()
+
+    def start(self) -> LocalStack:
+        """Everything or nothing: on any failure what already started is stopped again."""
+        try:
+            self._start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _start(self) -> None:
+        settings = self.settings
+        for variable, port in settings.ports.items():
+            ensure_free(settings.host, port, variable)
+        config = stage_config()
+        environment = app_environment(config, settings)
+        install_environment(environment)
+
+        aws = MotoServer(settings.host, settings.aws_port)
+        self._parts.append(aws)
+        aws.start()
+        self.resources = bootstrap(aws)
+
+        app = load_app(config)
+        http_api = HttpApi(app, config, settings.host, settings.http_port)
+        self._parts.append(http_api)
+        http_api.start()
+        gateway = WebSocketGateway(AppHandlers(app, config), settings.host, settings.ws_port,
+                                   settings.ws_idle_seconds, settings.ws_max_lifetime_seconds)
+        self._parts.append(gateway)
+        gateway.start()
+        mail_echo = MailEcho(aws, environment["AWS_REGION"])
+        self._parts.append(mail_echo)
+        mail_echo.start()
+
+    def failure(self) -> str | None:
+        """Why the stack can no longer serve (a part died), or None while it is healthy."""
+        return next((reason for part in self._parts if (reason := part.failure()) is not None), None)
+
+    def stop(self) -> None:
+        """The gateway stops before local AWS, so every open socket still gets its `$disconnect`."""
+        while self._parts:
+            self._parts.pop().stop()
+
+
+def banner(stack: LocalStack) -> str:
+    settings = stack.settings
+    resources = "\n".join(f"                - {line}" for line in stack.resources)
+    return f"""
+Philatelic IM local stack (chalice stage `{STAGE}`) is running on {settings.host}:
+  HTTP API      {settings.http_url}   routes at the root, e.g. POST {settings.http_url}/auth/login
+  WebSocket     {settings.ws_url}/?token=<jwt>   any path works, e.g. {settings.ws_url}/im/connect?token=<jwt>
+                @connections API: {settings.ws_management_url}/@connections/<connectionId>
+                closes sockets idle {settings.ws_idle_seconds} s or open {settings.ws_max_lifetime_seconds} s
+  Local AWS     {settings.aws_url}   (moto server; AWS_ENDPOINT_URL for boto3 and the AWS CLI)
+{resources}
+  Emails        echoed below as they are sent; all of them: GET {data_url(settings.aws_url)} -> ses.Message
+  Web client    VITE_APP_BASE_API={settings.http_url}  VITE_APP_WS_API={settings.ws_url}/im/connect?token=
+Press Ctrl-C to stop.
+"""
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def main() -> int:
+    logging.basicConfig(stream=sys.stderr, level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    # Ctrl-C and `kill` stop the same clean way, even when started in the background (where SIGINT is ignored).
+    signal.signal(signal.SIGINT, _interrupt)
+    signal.signal(signal.SIGTERM, _interrupt)
+    stack: LocalStack | None = None
+    try:
+        starting = LocalStack(StackSettings.from_env())
+        starting.start()  # stops what it started if it fails
+        stack = starting
+        print(banner(stack), flush=True)
+        while (reason := stack.failure()) is None:
+            time.sleep(WATCH_SECONDS)
+        raise StackError(reason)
+    except KeyboardInterrupt:
+        print("\nstopping the local stack…", flush=True)
+        code = 0
+    except StackError as exc:
+        print(f"\nlocal stack failed: {exc}", file=sys.stderr, flush=True)
+        code = 1
+    if stack is not None:
+        stack.stop()
+        print("local stack stopped", flush=True)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
