@@ -21,11 +21,63 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy chalicelib
 
-test: $(STAMP) lint
-	$(BIN)/python -m pytest --cov=chalicelib --cov-report=term
+test: $(STAMP) lint infra-test
+	$(BIN)/python -m pytest --ignore=tests/infra --cov=chalicelib --cov-report=term
 
 bench: $(STAMP)
 	$(BIN)/python -m tests.perf.bench
 
-clean:
+clean: infra-clean
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage chalice.out cdk.out
+
+# --- Cloud deployment (infra/: CDK app with chalice.cdk) ---------------------------------------------
+# The CDK toolchain lives in its own venv (.venv-infra, from infra/requirements.txt) and infra/node_modules
+# (the CDK CLI, pinned in infra/package.json), never in .venv or the Lambda package.
+# `make synth` needs no AWS account or credentials; `make deploy STAGE=prod` uses your AWS credentials.
+STAGE ?= dev
+INFRA_TEST_STAGES ?= dev,prod
+INFRA_VENV := .venv-infra
+INFRA_BIN := $(INFRA_VENV)/bin
+INFRA_STAMP := $(INFRA_VENV)/.installed
+CDK_STAMP := infra/node_modules/.installed
+CDK_OUT := infra/cdk.out
+CDK := node_modules/.bin/cdk
+CDK_ENV := JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 CDK_DISABLE_CLI_TELEMETRY=true
+SYNTH_ENV := $(CDK_ENV) AWS_EC2_METADATA_DISABLED=true AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-$${AWS_REGION:-us-east-1}}
+
+.PHONY: synth deploy bootstrap infra-test package-size infra-clean
+
+$(INFRA_STAMP): infra/requirements.txt requirements.txt
+	test -x $(INFRA_BIN)/python || $(PYTHON) -m venv $(INFRA_VENV)
+	$(INFRA_BIN)/python -m pip install --quiet --upgrade pip
+	$(INFRA_BIN)/python -m pip install --quiet -r infra/requirements.txt
+	touch $(INFRA_STAMP)
+
+$(CDK_STAMP): infra/package.json infra/package-lock.json
+	cd infra && npm ci --no-audit --no-fund --loglevel=error
+	touch $(CDK_STAMP)
+
+synth: $(INFRA_STAMP) $(CDK_STAMP)
+	rm -rf $(CDK_OUT) infra/chalice.out
+	cd infra && $(SYNTH_ENV) $(CDK) synth --no-notices --no-version-reporting --quiet -c stage=$(STAGE)
+	@echo "synthesised stage(s) $(STAGE) into $(CDK_OUT)/"
+
+deploy: $(INFRA_STAMP) $(CDK_STAMP)
+	rm -rf $(CDK_OUT) infra/chalice.out
+	cd infra && $(CDK_ENV) $(CDK) deploy --all --no-notices -c stage=$(STAGE) -c deploy=true \
+		--require-approval broadening --outputs-file outputs-$(STAGE).json $(DEPLOY_FLAGS)
+
+bootstrap: $(INFRA_STAMP) $(CDK_STAMP)
+	cd infra && $(CDK_ENV) $(CDK) bootstrap --no-notices -c stage=$(STAGE) $(DEPLOY_FLAGS)
+
+infra-test: $(STAMP) $(INFRA_STAMP)
+	$(MAKE) --no-print-directory synth STAGE=$(INFRA_TEST_STAGES)
+	$(INFRA_BIN)/python infra/sam_transform.py $(CDK_OUT)
+	$(INFRA_BIN)/cfn-lint $(CDK_OUT)/*.template.json $(CDK_OUT)/*.transformed.json
+	$(BIN)/python -m pytest tests/infra
+
+package-size: $(STAMP)
+	$(BIN)/python infra/package_size.py
+
+infra-clean:
+	rm -rf $(INFRA_VENV) infra/node_modules $(CDK_OUT) infra/chalice.out

@@ -1,0 +1,368 @@
+"""The whole cloud deployment of Philatelic IM as one CDK stack.
+
+Chalice packages the app (REST API stage `api`, WebSocket API, four functions) into a SAM template that
+`chalice.cdk.Chalice` includes here; everything else (table, bucket, SES identity, JWT secret, one IAM role
+per function, log groups, alarms) is plain CDK, wired into the included resources with property overrides.
+"""
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+from aws_cdk import Annotations, CfnOutput, Duration, Fn, RemovalPolicy, Stack
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_secretsmanager as secretsmanager
+from aws_cdk import aws_ses as ses
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as sns_subscriptions
+from chalice.cdk import Chalice
+from constructs import Construct
+from stacks.settings import StageSettings
+
+PROJECT_DIR = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+API_STAGE = "api"  # .chalice/config.json api_gateway_stage: the client's base URL ends in /api
+UPLOAD_PREFIX = "uploads/"
+GSI1 = "GSI1"
+TTL_ATTRIBUTE = "expires_at"
+# chalice needs some role ARN when it does not manage roles; every function's Role is overridden below.
+UNUSED_ROLE_ARN = "arn:aws:iam::000000000000:role/replaced-by-infra-cdk"
+
+# Chalice function name (the key in .chalice/config.json lambda_functions) -> logical id in its SAM template.
+FUNCTIONS = {
+    "api_handler": "APIHandler",
+    "websocket_connect": "WebsocketConnect",
+    "websocket_message": "WebsocketMessage",
+    "websocket_disconnect": "WebsocketDisconnect",
+}
+
+# Least privilege: what each function touches today (chalicelib/ws/handlers.py for the three WS routes).
+#   table       DynamoDB item reads/writes on the table, Query on GSI1
+#   uploads     S3 objects under uploads/ (presigned POST/GET, copy, delete)
+#   mail        ses:SendEmail from the sender identity
+#   jwt_secret  secretsmanager:GetSecretValue on the signing key
+#   connections execute-api:ManageConnections on this stack's WebSocket API
+GRANTS: dict[str, tuple[str, ...]] = {
+    "APIHandler": ("table", "uploads", "mail", "jwt_secret", "connections"),
+    "WebsocketConnect": ("table", "jwt_secret"),  # verifies ?token=, stores the connection
+    "WebsocketMessage": ("table", "connections"),  # heartbeats, replies, replay of kept events
+    "WebsocketDisconnect": ("table",),  # forgets the connection
+}
+
+TABLE_ITEM_ACTIONS = [
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:Query",
+    "dynamodb:BatchGetItem",
+    "dynamodb:BatchWriteItem",
+    "dynamodb:ConditionCheckItem",  # TransactWriteItems is authorised per contained action
+]
+
+# API Gateway's own error answers (unknown path, throttling, timeouts...) in the app's envelope.
+# type -> (HTTP status, envelope code, envelope message); status None keeps each type's own status (the
+# DEFAULT_* fallbacks only serve types not listed here).
+GATEWAY_RESPONSES: dict[str, tuple[int | None, int, str]] = {
+    "MISSING_AUTHENTICATION_TOKEN": (404, 404, "route not found"),  # REST answers unknown paths with 403
+    "RESOURCE_NOT_FOUND": (404, 404, "route not found"),
+    "UNAUTHORIZED": (401, 401, "unauthorized"),
+    "ACCESS_DENIED": (403, 403, "forbidden"),
+    "EXPIRED_TOKEN": (403, 403, "forbidden"),
+    "INVALID_API_KEY": (403, 403, "forbidden"),
+    "INVALID_SIGNATURE": (403, 403, "forbidden"),
+    "WAF_FILTERED": (403, 403, "forbidden"),
+    "BAD_REQUEST_BODY": (400, 400, "bad request body"),
+    "BAD_REQUEST_PARAMETERS": (400, 400, "bad request parameters"),
+    "REQUEST_TOO_LARGE": (413, 413, "request body too large"),
+    "UNSUPPORTED_MEDIA_TYPE": (415, 415, "unsupported media type"),
+    "THROTTLED": (429, 429, "too many requests, retry later"),
+    "QUOTA_EXCEEDED": (429, 429, "too many requests, retry later"),
+    "INTEGRATION_FAILURE": (504, 504, "upstream failure"),
+    "INTEGRATION_TIMEOUT": (504, 504, "upstream timed out"),
+    "AUTHORIZER_FAILURE": (500, 500, "internal error"),
+    "AUTHORIZER_CONFIGURATION_ERROR": (500, 500, "internal error"),
+    "API_CONFIGURATION_ERROR": (500, 500, "internal error"),
+    "DEFAULT_4XX": (None, 400, "bad request"),
+    "DEFAULT_5XX": (None, 500, "internal error"),
+}
+
+
+def envelope(code: int, message: str) -> str:
+    return json.dumps({"code": code, "message": message, "data": {}}, separators=(",", ":"))
+
+
+class PhilatelicImStack(Stack):
+    """One stage of the backend. The construct id must be the stage: chalice.cdk names its stage after it."""
+
+    def __init__(self, scope: Construct, settings: StageSettings, **kwargs: Any) -> None:
+        super().__init__(scope, settings.stage, stack_name=f"philatelic-im-{settings.stage}",
+                         description=f"Philatelic IM backend ({settings.stage})",
+                         termination_protection=settings.is_prod, **kwargs)
+        self.settings = settings
+        retain = RemovalPolicy.RETAIN if settings.is_prod else RemovalPolicy.DESTROY
+        if settings.uses_placeholders:
+            Annotations.of(self).add_warning_v2(
+                "philatelic:placeholder-mail-identity",
+                f"mailIdentity {settings.mail_identity!r} is a placeholder: set philatelic-im.{settings.stage}"
+                ".mailIdentity in infra/cdk.json (or -c mailIdentity=...) before deploying",
+            )
+
+        self.table = self._table(retain)
+        self.bucket = self._bucket(retain)
+        self.mail_identity = ses.EmailIdentity(
+            self, "MailIdentity",
+            identity=(ses.Identity.domain(settings.mail_identity) if settings.mail_identity_is_domain
+                      else ses.Identity.email(settings.mail_identity)),
+        )
+        self.mail_identity_arn = self.format_arn(service="ses", resource="identity",
+                                                 resource_name=settings.mail_identity)
+        self.jwt_secret = secretsmanager.Secret(
+            self, "JwtSecret",
+            description=f"HS256 signing key of Philatelic IM tokens ({settings.stage}); rotation: infra/README.md",
+            generate_secret_string=secretsmanager.SecretStringGenerator(
+                password_length=64, exclude_punctuation=True, include_space=False),
+            removal_policy=retain,
+        )
+
+        self.chalice = Chalice(self, "ChaliceApp", source_dir=PROJECT_DIR, stage_config=self._chalice_config())
+        if self.chalice.stage_name != settings.stage:  # chalice.cdk takes the stage from its scope's path
+            raise ValueError(f"chalice packaged stage {self.chalice.stage_name!r}, expected {settings.stage!r}")
+        self.rest_api = self.chalice.get_resource("RestAPI")
+        self.ws_api = self.chalice.get_resource("WebsocketAPI")
+        self.ws_endpoint = Fn.sub(
+            "https://${WsApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}/" + API_STAGE,
+            {"WsApi": self.ws_api.ref})
+
+        self.log_groups: dict[str, logs.CfnLogGroup] = {}
+        for logical_id in FUNCTIONS.values():
+            self._wire_function(logical_id, retain)
+        self._configure_apis()
+        self._alarms()
+        self._outputs()
+
+    # --- data, files, mail -------------------------------------------------------------------------------
+
+    def _table(self, removal_policy: RemovalPolicy) -> dynamodb.Table:
+        string = dynamodb.AttributeType.STRING
+        table = dynamodb.Table(
+            self, "Table",
+            partition_key=dynamodb.Attribute(name="PK", type=string),
+            sort_key=dynamodb.Attribute(name="SK", type=string),
+            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+            time_to_live_attribute=TTL_ATTRIBUTE,
+            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=True),
+            deletion_protection=self.settings.is_prod,
+            removal_policy=removal_policy,
+        )
+        table.add_global_secondary_index(
+            index_name=GSI1,
+            partition_key=dynamodb.Attribute(name="GSI1PK", type=string),
+            sort_key=dynamodb.Attribute(name="GSI1SK", type=string),
+            projection_type=dynamodb.ProjectionType.ALL,
+        )
+        return table
+
+    def _bucket(self, removal_policy: RemovalPolicy) -> s3.Bucket:
+        cors = None
+        if self.settings.cors_origins:
+            cors = [s3.CorsRule(
+                allowed_methods=[s3.HttpMethods.GET, s3.HttpMethods.HEAD, s3.HttpMethods.POST],
+                allowed_origins=list(self.settings.cors_origins),
+                allowed_headers=["*"],
+                exposed_headers=["ETag"],
+                max_age=3000,
+            )]
+        return s3.Bucket(
+            self, "Uploads",
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            enforce_ssl=True,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            cors=cors,
+            lifecycle_rules=[s3.LifecycleRule(
+                id="abort-incomplete-multipart-uploads",
+                abort_incomplete_multipart_upload_after=Duration.days(1),
+            )],
+            removal_policy=removal_policy,
+        )
+
+    # --- the Chalice app ---------------------------------------------------------------------------------
+
+    def _chalice_config(self) -> dict[str, Any]:
+        """Plain values only: CloudFormation references cannot pass through `chalice package`."""
+        environment = {
+            "STAGE": self.settings.stage,
+            "MAIL_SENDER": self.settings.mail_sender,
+            "CORS_ALLOWED_ORIGINS": ",".join(self.settings.cors_origins),
+        }
+        if self.settings.public_base_url:
+            environment["PUBLIC_BASE_URL"] = self.settings.public_base_url
+        return {
+            "manage_iam_role": False,
+            "autogen_policy": False,
+            "iam_role_arn": UNUSED_ROLE_ARN,
+            "environment_variables": environment,
+        }
+
+    def _wire_function(self, logical_id: str, removal_policy: RemovalPolicy) -> None:
+        function = self.chalice.get_resource(logical_id)
+        log_group = logs.CfnLogGroup(self, f"{logical_id}Logs", retention_in_days=self.settings.log_retention_days)
+        log_group.apply_removal_policy(removal_policy)
+        self.log_groups[logical_id] = log_group
+
+        role = iam.Role(
+            self, f"{logical_id}Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description=f"Philatelic IM {self.settings.stage} {logical_id}: {', '.join(GRANTS[logical_id])}",
+            inline_policies={"least-privilege": iam.PolicyDocument(
+                statements=self._statements(GRANTS[logical_id], log_group))},
+        )
+        function.add_property_override("Role", role.role_arn)
+        function.add_property_override("LoggingConfig", {"LogGroup": log_group.ref, "LogFormat": "Text"})
+        variables = {
+            "TABLE_NAME": self.table.table_name,
+            "UPLOAD_BUCKET": self.bucket.bucket_name,
+            "JWT_SECRET_ARN": self.jwt_secret.secret_arn,  # the ARN only; the value is read at run time
+            "WS_MANAGEMENT_ENDPOINT": self.ws_endpoint,
+        }
+        for name, value in variables.items():
+            function.add_property_override(f"Environment.Variables.{name}", value)
+
+    def _statements(self, grants: tuple[str, ...], log_group: logs.CfnLogGroup) -> list[iam.PolicyStatement]:
+        statements = [iam.PolicyStatement(
+            sid="OwnLogs", actions=["logs:CreateLogStream", "logs:PutLogEvents"], resources=[log_group.attr_arn])]
+        if "table" in grants:
+            statements += [
+                iam.PolicyStatement(sid="TableItems", actions=TABLE_ITEM_ACTIONS, resources=[self.table.table_arn]),
+                iam.PolicyStatement(sid="TableIndex", actions=["dynamodb:Query"],
+                                    resources=[f"{self.table.table_arn}/index/{GSI1}"]),
+            ]
+        if "uploads" in grants:
+            statements.append(iam.PolicyStatement(
+                sid="UploadObjects", actions=["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+                resources=[self.bucket.arn_for_objects(f"{UPLOAD_PREFIX}*")]))
+        if "mail" in grants:
+            statements.append(iam.PolicyStatement(
+                sid="SendMail", actions=["ses:SendEmail"], resources=[self.mail_identity_arn]))
+        if "jwt_secret" in grants:
+            statements.append(iam.PolicyStatement(
+                sid="JwtSecret", actions=["secretsmanager:GetSecretValue"], resources=[self.jwt_secret.secret_arn]))
+        if "connections" in grants:
+            statements.append(iam.PolicyStatement(
+                sid="PushToConnections", actions=["execute-api:ManageConnections"],
+                resources=[self.format_arn(service="execute-api", resource=self.ws_api.ref,
+                                           resource_name=f"{API_STAGE}/*/@connections/*")]))
+        return statements
+
+    def _configure_apis(self) -> None:
+        settings = self.settings
+        self.rest_api_name = f"philatelic-im-{settings.stage}"
+        self.rest_api.add_property_override("DefinitionBody.info.title", self.rest_api_name)
+        self.rest_api.add_property_override("MethodSettings", [{
+            "ResourcePath": "/*",
+            "HttpMethod": "*",
+            "ThrottlingRateLimit": settings.api_throttle_rate,
+            "ThrottlingBurstLimit": settings.api_throttle_burst,
+            "MetricsEnabled": True,
+        }])
+        self.rest_api.add_property_override("GatewayResponses", self._gateway_responses())
+        self.ws_api.add_property_override("Name", f"philatelic-im-{settings.stage}-websocket")
+        self.chalice.get_resource("WebsocketAPIStage").add_property_override("DefaultRouteSettings", {
+            "ThrottlingRateLimit": settings.ws_throttle_rate,
+            "ThrottlingBurstLimit": settings.ws_throttle_burst,
+        })
+
+    def _gateway_responses(self) -> dict[str, Any]:
+        headers = {"Vary": "'Origin'"}
+        if len(self.settings.cors_origins) == 1:  # a gateway response cannot pick among several origins
+            headers["Access-Control-Allow-Origin"] = f"'{self.settings.cors_origins[0]}'"
+            headers["Access-Control-Allow-Credentials"] = "'true'"
+        responses: dict[str, Any] = {}
+        for response_type, (status, code, message) in GATEWAY_RESPONSES.items():
+            response: dict[str, Any] = {
+                "ResponseParameters": {"Headers": dict(headers)},
+                "ResponseTemplates": {"application/json": envelope(code, message)},
+            }
+            if status is not None:
+                response["StatusCode"] = str(status)
+            responses[response_type] = response
+        return responses
+
+    # --- operations ------------------------------------------------------------------------------------
+
+    def _alarms(self) -> None:
+        topic = sns.Topic(self, "AlarmTopic", display_name=f"Philatelic IM {self.settings.stage} alarms")
+        if self.settings.alarm_email:
+            topic.add_subscription(sns_subscriptions.EmailSubscription(self.settings.alarm_email))
+        self.alarm_topic = topic
+        five_minutes = Duration.minutes(5)
+        at_least = cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD
+        quiet = cloudwatch.TreatMissingData.NOT_BREACHING
+        alarms = [cloudwatch.Alarm(
+            self, "Rest5xxAlarm",
+            alarm_description="REST API answered 5xx (Lambda errors, timeouts, API Gateway faults)",
+            metric=cloudwatch.Metric(namespace="AWS/ApiGateway", metric_name="5XXError",
+                                     dimensions_map={"ApiName": self.rest_api_name, "Stage": API_STAGE},
+                                     statistic="Sum", period=five_minutes),
+            threshold=self.settings.rest_5xx_alarm_threshold, evaluation_periods=1,
+            comparison_operator=at_least, treat_missing_data=quiet,
+        )]
+        for logical_id in FUNCTIONS.values():
+            alarms.append(cloudwatch.Alarm(
+                self, f"{logical_id}ErrorsAlarm",
+                alarm_description=f"{logical_id} raised errors (unhandled exceptions, timeouts, out of memory)",
+                metric=cloudwatch.Metric(namespace="AWS/Lambda", metric_name="Errors",
+                                         dimensions_map={"FunctionName": self.chalice.get_resource(logical_id).ref},
+                                         statistic="Sum", period=five_minutes),
+                threshold=1, evaluation_periods=1, comparison_operator=at_least, treat_missing_data=quiet,
+            ))
+        throttles: dict[str, cloudwatch.IMetric] = {}
+        for prefix, extra in (("table", {}), ("gsi", {"GlobalSecondaryIndexName": GSI1})):
+            for kind in ("Read", "Write"):
+                throttles[f"{prefix}{kind.lower()}"] = cloudwatch.Metric(
+                    namespace="AWS/DynamoDB", metric_name=f"{kind}ThrottleEvents",
+                    dimensions_map={"TableName": self.table.table_name, **extra}, statistic="Sum",
+                    period=five_minutes)
+        alarms.append(cloudwatch.Alarm(
+            self, "DynamoDbThrottlesAlarm",
+            alarm_description="DynamoDB throttled reads or writes on the table or GSI1",
+            metric=cloudwatch.MathExpression(expression=" + ".join(throttles), using_metrics=throttles,
+                                             label="throttle events", period=five_minutes),
+            threshold=1, evaluation_periods=1, comparison_operator=at_least, treat_missing_data=quiet,
+        ))
+        for alarm in alarms:
+            alarm.add_alarm_action(cloudwatch_actions.SnsAction(topic))
+
+    def _outputs(self) -> None:
+        rest_url = Fn.sub("https://${RestApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}/" + API_STAGE,
+                          {"RestApi": self.rest_api.ref})
+        wss_url = Fn.sub("wss://${WsApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}/" + API_STAGE,
+                         {"WsApi": self.ws_api.ref})
+        CfnOutput(self, "RestApiUrl", value=rest_url, description="web client VITE_APP_BASE_API")
+        CfnOutput(self, "WebSocketUrl", value=wss_url, description="WebSocket API (wss) stage URL")
+        CfnOutput(self, "WebClientWsApi", value=Fn.join("", [wss_url, "?token="]),
+                  description="web client VITE_APP_WS_API (the client appends the JWT)")
+        CfnOutput(self, "WebSocketManagementEndpoint", value=self.ws_endpoint,
+                  description="@connections endpoint the functions push through")
+        CfnOutput(self, "TableName", value=self.table.table_name)
+        CfnOutput(self, "UploadBucketName", value=self.bucket.bucket_name)
+        CfnOutput(self, "JwtSecretArn", value=self.jwt_secret.secret_arn,
+                  description="Secrets Manager secret holding the token signing key (ARN, not the value)")
+        CfnOutput(self, "MailSender", value=self.settings.mail_sender)
+        CfnOutput(self, "AlarmTopicArn", value=self.alarm_topic.topic_arn)
+        if self.settings.mail_identity_is_domain:
+            identity = self.mail_identity
+            for number, (name, value) in enumerate((
+                (identity.dkim_dns_token_name1, identity.dkim_dns_token_value1),
+                (identity.dkim_dns_token_name2, identity.dkim_dns_token_value2),
+                (identity.dkim_dns_token_name3, identity.dkim_dns_token_value3),
+            ), start=1):
+                CfnOutput(self, f"MailDkimRecord{number}", value=Fn.join(" CNAME ", [name, value]),
+                          description="DNS record that verifies the SES domain identity (Easy DKIM)")

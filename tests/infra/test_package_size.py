@@ -1,0 +1,48 @@
+"""Package budget (performance-notes P10/P12): what `chalice package --stage prod` would deploy."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tests.infra.conftest import PROJECT_DIR
+
+SCRIPT = PROJECT_DIR / "infra" / "package_size.py"
+
+
+@pytest.fixture(scope="module")
+def report() -> dict:
+    pytest.importorskip("chalice", reason="chalice is not installed in this environment")
+    result = subprocess.run([sys.executable, str(SCRIPT), "--stage", "prod", "--json"], cwd=PROJECT_DIR,
+                            capture_output=True, text=True, timeout=600)
+    assert result.stdout, f"package_size.py printed no report:\n{result.stderr[-3000:]}"
+    return json.loads(result.stdout) | {"exit_code": result.returncode}
+
+
+def test_deployment_zip_within_budget(report: dict) -> None:
+    assert report["zip_mb"] <= 20, report["largest_top_level_mb"]
+    assert report["unzipped_mb"] <= 30
+    assert report["own_code_mb"] <= 1
+
+
+def test_no_test_infra_or_dev_packages_inside(report: dict) -> None:
+    assert report["forbidden_entries"] == []
+
+
+def test_per_function_sizing_reached_sam_json(report: dict) -> None:
+    functions = report["functions"]
+    for name, sizing in functions.items():
+        if sizing["configured_memory_mb"] is not None:
+            assert sizing["memory_mb"] == sizing["configured_memory_mb"], name
+        if sizing["configured_timeout_s"] is not None:
+            assert sizing["timeout_s"] == sizing["configured_timeout_s"], name
+        assert sizing["timeout_s"] <= 29, name
+    assert functions["api_handler"]["memory_mb"] >= 1024
+    assert functions["websocket_message"]["memory_mb"] >= 1024
+    assert report["unknown_lambda_functions_in_config"] == []
+
+
+def test_script_agrees(report: dict) -> None:
+    assert report["failures"] == [] and report["exit_code"] == 0
