@@ -1,5 +1,7 @@
 # Every target installs what it needs into .venv first, so a fresh machine needs only Python.
 PYTHON ?= python3
+# Keep .pyc files out of chalicelib/, or `chalice package` ships them and the zip outgrows its budget.
+export PYTHONDONTWRITEBYTECODE := 1
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed

@@ -56,6 +56,7 @@ class Settings:
     login_failure_window_seconds: int = 900
     fanout_workers: int = 16
     message_max_chars: int = 5000
+    group_size_limit: int = 500
     recall_window_seconds: int = 120
 
     @property
@@ -89,6 +90,7 @@ def load_settings(environ: Mapping[str, str] = os.environ) -> Settings:
         ),
         fanout_workers=_int(environ, "FANOUT_WORKERS", 16),
         message_max_chars=_int(environ, "MESSAGE_MAX_CHARS", 5000),
+        group_size_limit=_int(environ, "GROUP_SIZE_LIMIT", 500),
         recall_window_seconds=_int(environ, "RECALL_WINDOW_SECONDS", 120),
     )
 

@@ -31,15 +31,17 @@ from tests.support.fakes import RecordingSender  # noqa: E402
 
 def _serialise_moto_writes() -> None:
     """DynamoDB applies each write (and each transaction) atomically; moto checks conditions and applies
-    changes in separate steps without a lock, so threads racing in a test could both pass a condition.
-    One lock around moto's write operations restores the real service's isolation for race tests."""
+    changes in separate steps without a lock (and copies its tables during transactions), so threads racing
+    in a test could both pass a condition or trip over each other. One lock around moto's operations
+    restores the real service's isolation for the race tests."""
     import functools
     import threading
 
     from moto.dynamodb.models import DynamoDBBackend
 
     lock = threading.RLock()
-    for name in ("transact_write_items", "put_item", "update_item", "delete_item", "batch_write_item"):
+    for name in ("transact_write_items", "put_item", "update_item", "delete_item", "batch_write_item", "get_item",
+                 "batch_get_item", "query", "transact_get_items"):
         original = getattr(DynamoDBBackend, name)
 
         def locked(self, *args, __original=original, **kwargs):

@@ -7,7 +7,7 @@ from chalice import Blueprint
 
 from chalicelib.http.routing import Call, endpoint
 from chalicelib.http.schema import enum, integer, obj, string
-from chalicelib.services import messages
+from chalicelib.services import groups, messages
 
 bp = Blueprint(__name__)
 
@@ -59,13 +59,19 @@ def history(call: Call) -> Any:
                             raw_page=raw_page)
 
 
+@endpoint(bp, "/messages/groups", ["GET"], schema=HISTORY, summary="Group history (members only), Go-cased keys")
+def group_history(call: Call) -> Any:
+    p = call.params
+    raw_page = call.request.query_params.get("page", "") if call.request.query_params else ""
+    return groups.history(call.user_id, group_id=p["to_id"], page=p.get("page"), page_size=p.get("pageSize"),
+                          raw_page=raw_page)
+
+
 @endpoint(bp, "/messages/recall", ["POST"], schema=RECALL, summary="Recall my message within the window")
 def recall(call: Call) -> Any:
     p = call.params
     if p.get("channel_type", 1) == 2:
-        from chalicelib.errors import Forbidden
-
-        raise Forbidden(messages.NOT_A_MEMBER)
+        return groups.recall(call.user_id, group_id=p["to_id"], seq=p["id"])
     return messages.recall(call.user_id, to_id=p["to_id"], seq=p["id"])
 
 

@@ -105,3 +105,50 @@ def client_message_pk(sender_id: int, msg_client_id: int) -> str:
 
 def bot_memory_sk(key: str) -> str:
     return f"BOTMEMORY#{key}"
+
+
+def group_pk(group_id: int) -> str:
+    return f"GROUP#{group_id}"
+
+
+GROUP_META_SK = "META"
+MEMBER_PREFIX = "MEMBER#"
+MEMBER_OF_PREFIX = "MEMBEROF#"
+
+
+def member_sk(user_id: int) -> str:
+    return f"{MEMBER_PREFIX}{user_id}"
+
+
+def member_of_sk(group_id: int) -> str:
+    """The user-side copy of a membership, so "my groups" is one Query."""
+    return f"{MEMBER_OF_PREFIX}{group_id}"
+
+
+def invite_pk(token: str) -> str:
+    return f"INVITE#{token}"
+
+
+SERVER_SK = "SERVER"
+SERVER_QUOTA_SK = "SERVERQUOTA"
+SERVER_CLOCK_SK = "SERVERCLOCK"
+SERVER_TIME_WIDTH = 15
+
+
+def server_pk(server_id: int) -> str:
+    return f"SERVER#{server_id}"
+
+
+def server_owner_pk(owner_id: int) -> str:
+    """GSI1 partition of an owner's live servers."""
+    return f"SERVEROWNER#{owner_id}"
+
+
+def server_time(create_time_ms: int) -> str:
+    """Zero-padded unix ms; also the exclusive upper bound of a `timetag` page."""
+    return str(create_time_ms).zfill(SERVER_TIME_WIDTH)
+
+
+def server_owner_sk(create_time_ms: int, server_id: int) -> str:
+    """GSI1 sort key: string order is createTime order (unique per owner), then id."""
+    return f"{server_time(create_time_ms)}#{seq(server_id)}"

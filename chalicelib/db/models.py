@@ -213,6 +213,62 @@ class BotMemory(Item, discriminator="BotMemory"):
     reply = UnicodeAttribute()
 
 
+class Group(Item, discriminator="Group"):
+    group_id = NumberAttribute()
+    owner_id = NumberAttribute()
+    name = UnicodeAttribute()
+    info = UnicodeAttribute(default="")
+    avatar = UnicodeAttribute(default="")
+    theme = UnicodeAttribute(default="")
+    is_pwd = NumberAttribute(default=0)
+    password_hash = UnicodeAttribute(null=True)
+    hot = NumberAttribute(default=0)
+    created_at = NumberAttribute()
+    member_count = NumberAttribute(default=0)
+    active = NumberAttribute(default=0)
+
+
+class GroupMember(Item, discriminator="GroupMember"):
+    """A membership; written with its user-side copy (`GroupMembership`) in one transaction."""
+
+    group_id = NumberAttribute()
+    user_id = NumberAttribute()
+    role = UnicodeAttribute()
+    joined_at = NumberAttribute()
+
+
+class GroupMembership(Item, discriminator="GroupMembership"):
+    group_id = NumberAttribute()
+    role = UnicodeAttribute()
+
+
+class GroupInvite(Item, discriminator="GroupInvite"):
+    group_id = NumberAttribute()
+    created_by = NumberAttribute()
+    max_uses = NumberAttribute(default=0)
+    uses = NumberAttribute(default=0)
+    expire_time = NumberAttribute()
+    revoked = NumberAttribute(default=0)
+
+
+class ServerGroup(Item, discriminator="ServerGroup"):
+    """A 圈组 server (times in unix ms). GSI1 is set only while it is live, so owner pages never read removed ones."""
+
+    server_id = NumberAttribute()
+    owner_id = NumberAttribute()
+    name = UnicodeAttribute()
+    icon = UnicodeAttribute(default="")
+    custom = UnicodeAttribute(default="")
+    invite_mode = NumberAttribute(default=0)
+    apply_mode = NumberAttribute(default=0)
+    search_type = NumberAttribute(default=0)
+    search_enable = NumberAttribute(default=1)
+    member_number = NumberAttribute(default=1)
+    create_time = NumberAttribute()
+    update_time = NumberAttribute()
+    valid_flag = NumberAttribute(default=1)
+
+
 class PendingEvent(Item, discriminator="PendingEvent"):
     """A frame for a user who had no live connection; replayed in SK order after they connect."""
 
@@ -229,6 +285,10 @@ __all__ = [
     "Conversation",
     "Message",
     "EmailCodes",
+    "Group",
+    "GroupInvite",
+    "GroupMember",
+    "GroupMembership",
     "FriendRequest",
     "Friendship",
     "PendingRequestGuard",
@@ -239,5 +299,6 @@ __all__ = [
     "LoginFailures",
     "NameClaim",
     "PendingEvent",
+    "ServerGroup",
     "UserProfile",
 ]

@@ -111,7 +111,7 @@ def create_or_revive(record: SessionRecord) -> SessionRecord:
     raise RuntimeError("session creation kept conflicting")
 
 
-def _peer_of(owner_id: int, session_id: int) -> tuple[int, int] | None:
+def peer_of(owner_id: int, session_id: int) -> tuple[int, int] | None:
     try:
         index = SessionIndex.get(keys.user_pk(owner_id), keys.session_id_sk(session_id))
     except SessionIndex.DoesNotExist:
@@ -122,7 +122,7 @@ def _peer_of(owner_id: int, session_id: int) -> tuple[int, int] | None:
 def set_fields(owner_id: int, session_id: int, *, top_status: int | None = None, top_time: float | None = None,
                note: str | None = None, read_seq: int | None = None, deleted_at: float | None = None) -> bool:
     """Owner-scoped: someone else's session id is simply not found (False)."""
-    peer = _peer_of(owner_id, session_id)
+    peer = peer_of(owner_id, session_id)
     if peer is None:
         return False
     actions: list[Action] = []
@@ -160,6 +160,16 @@ def revive(owner_id: int, channel_type: int, peer_id: int) -> None:
     try:
         _key(owner_id, channel_type, peer_id).update(
             actions=[Session.deleted_at.set(0)], condition=Session.deleted_at > 0)
+    except UpdateError as error:
+        if error.cause_response_code != "ConditionalCheckFailedException":
+            raise
+
+
+def hide(owner_id: int, channel_type: int, peer_id: int, now: float) -> None:
+    """Soft-delete a session if it exists (e.g. after leaving a group)."""
+    try:
+        _key(owner_id, channel_type, peer_id).update(actions=[Session.deleted_at.set(now)],
+                                                     condition=Session.PK.exists())
     except UpdateError as error:
         if error.cause_response_code != "ConditionalCheckFailedException":
             raise

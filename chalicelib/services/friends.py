@@ -9,6 +9,7 @@ from chalicelib.db.friends import ACCEPTED, PENDING, REJECTED, Conflict, FriendR
 from chalicelib.db.sessions import PRIVATE, SessionRecord
 from chalicelib.errors import Forbidden, InvalidInput
 from chalicelib.realtime.push import push
+from chalicelib.services import groups
 from chalicelib.services.shapes import friend_row, request_row, user_brief
 from chalicelib.ws import frames
 
@@ -154,4 +155,4 @@ def search_users(me: int, query: str) -> list[dict[str, Any]]:
 
 
 def address_list(me: int) -> dict[str, Any]:
-    return {"friends": list_friends(me), "groups": []}
+    return {"friends": list_friends(me), "groups": groups.list_groups(me)}

@@ -11,13 +11,12 @@ from chalicelib.db.messages import MessageRecord
 from chalicelib.db.sessions import GROUP, PRIVATE
 from chalicelib.errors import Forbidden, InvalidInput
 from chalicelib.realtime.push import push
-from chalicelib.services import bot, conversation
+from chalicelib.services import bot, conversation, groups
 from chalicelib.services.bot import BOT_ID
 from chalicelib.services.shapes import user_brief
 from chalicelib.ws import frames
 
 NOT_FRIENDS = "非好友关系,不能聊天... (you are not friends, so you cannot chat)"
-NOT_A_MEMBER = "你不是此群成员了... (you are not a member of this group)"
 CLIENT_MSG_TYPES = (1, 2, 3, 4)
 DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE = 50, 100
 VIDEO_SIGNALS = ("invite", "accept", "reject", "cancel", "hangup")
@@ -32,7 +31,7 @@ def send(me: int, *, to_id: int, channel_type: int, msg_type: int, message: str,
     if len(message) > get_settings().message_max_chars:
         raise InvalidInput(f"message must be at most {get_settings().message_max_chars} characters")
     if channel_type == GROUP:
-        raise Forbidden(NOT_A_MEMBER)  # group chat arrives with the groups issue; no group exists before it
+        return groups.send(me, group_id=to_id, msg_type=msg_type, message=message, msg_client_id=msg_client_id)
     if to_id == me:
         raise InvalidInput("you cannot send a message to yourself")
     posted = conversation.post(

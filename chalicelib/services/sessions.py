@@ -4,10 +4,10 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib import clock
-from chalicelib.db import conversations, counters, keys, sessions, users
+from chalicelib.db import conversations, counters, groups, keys, sessions, users
 from chalicelib.db.sessions import GROUP, PRIVATE, SessionRecord
 from chalicelib.errors import InvalidInput
-from chalicelib.services.shapes import session_row
+from chalicelib.services.shapes import group_object, session_row
 
 NOTE_MAX = 50
 
@@ -18,14 +18,18 @@ def list_sessions(me: int) -> list[dict[str, Any]] | dict[str, Any]:
     if not visible:
         return {}
     peers = users.get_users(session.to_id for session in visible if session.channel_type == PRIVATE)
+    group_records = groups.get_groups(session.group_id for session in visible if session.channel_type == GROUP)
     heads = conversations.heads(session.conversation for session in visible)
+    visible = [session for session in visible if session.channel_type == PRIVATE or session.group_id in group_records]
 
     def activity(session: SessionRecord) -> tuple[int, float]:
         head = heads.get(session.conversation)
         return session.top_status, max(head.last_send_time if head else 0, session.created_at)
 
     visible.sort(key=activity, reverse=True)
-    return [session_row(session, peers.get(session.to_id), heads.get(session.conversation)) for session in visible]
+    return [session_row(session, peers.get(session.to_id), heads.get(session.conversation),
+                        group_object(group_records[session.group_id]) if session.channel_type == GROUP else None)
+            for session in visible] or {}
 
 
 def open_session(me: int, peer_id: int, channel_type: int) -> dict[str, Any]:

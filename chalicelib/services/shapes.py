@@ -6,6 +6,7 @@ from typing import Any
 from chalicelib.clock import wire_time
 from chalicelib.db.conversations import ConversationHead
 from chalicelib.db.friends import FriendRow, RequestRecord
+from chalicelib.db.groups import GroupRecord
 from chalicelib.db.sessions import SessionRecord
 from chalicelib.db.users import User
 
@@ -42,6 +43,12 @@ def request_row(record: RequestRecord, other: User | None) -> dict[str, Any]:
 EMPTY_GROUP = {"id": 0, "user_id": 0, "name": "", "created_at": "", "info": "", "avatar": "", "is_pwd": 0, "hot": 0}
 
 
+def group_object(group: GroupRecord) -> dict[str, Any]:
+    """The capitalised `Groups` object of sessions (§2.6, §4.7)."""
+    return {"id": group.id, "user_id": group.owner_id, "name": group.name, "created_at": wire_time(group.created_at),
+            "info": group.info, "avatar": group.avatar, "is_pwd": group.is_pwd, "hot": group.hot}
+
+
 def session_row(session: SessionRecord, peer: User | None, head: ConversationHead | None,
                 group: dict[str, Any] | None = None) -> dict[str, Any]:
     last_seq = head.last_seq if head else 0
@@ -49,8 +56,8 @@ def session_row(session: SessionRecord, peer: User | None, head: ConversationHea
         "id": session.id, "form_id": session.owner_id, "to_id": session.to_id, "group_id": session.group_id,
         "created_at": wire_time(session.created_at), "top_status": session.top_status,
         "top_time": wire_time(session.top_time or session.created_at), "note": session.note,
-        "channel_type": session.channel_type, "name": peer.name if peer else session.name,
-        "avatar": peer.avatar if peer else session.avatar, "status": session.status,
+        "channel_type": session.channel_type, "name": peer.name if peer else (group or {}).get("name", session.name),
+        "avatar": peer.avatar if peer else (group or {}).get("avatar", session.avatar), "status": session.status,
         "Users": user_object(peer, show_email=False), "Groups": group or dict(EMPTY_GROUP), "deleted_at": 0,
         "unread": max(0, last_seq - session.read_seq), "last_seq": last_seq, "read_seq": session.read_seq,
         "last_message": {

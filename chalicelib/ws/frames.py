@@ -49,3 +49,8 @@ def recalled(message: dict[str, Any], recalled_by: int) -> dict[str, Any]:
 
 def video(signal: dict[str, Any]) -> dict[str, Any]:
     return {"msg_code": VIDEO, **signal}
+
+
+def session_created(session: dict[str, Any]) -> dict[str, Any]:
+    """§4.7: the recipient's own new group session, with `Groups`."""
+    return {"msg_code": SESSION, "sessions": session}

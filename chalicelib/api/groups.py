@@ -1,0 +1,72 @@
+"""Groups and share invites."""
+from __future__ import annotations
+
+from typing import Any
+
+from chalice import Blueprint
+
+from chalicelib.http.routing import Call, endpoint
+from chalicelib.http.schema import array, enum, integer, obj, string
+from chalicelib.services import groups
+
+bp = Blueprint(__name__)
+
+MEMBER_IDS = array(integer(), max_items=500)
+STORE = obj({"name": string(min_length=2, max_length=20), "info": string(min_length=2, max_length=255),
+             "avatar": string(min_length=1, max_length=500), "theme": string(max_length=100),
+             "password": string(max_length=72), "is_pwd": enum(0, 1), "select_user": MEMBER_IDS},
+            required=["name", "info", "avatar"])
+JOIN = obj({"id": integer(), "token": string(max_length=64, description="share token from POST /invite/{id}"),
+            "password": string(max_length=72)}, required=["id"])
+CHANGE = obj({"group_id": integer(), "type": enum(1, 2, description="1 add, 2 remove"), "select_user": MEMBER_IDS},
+             required=["group_id", "type", "select_user"])
+GROUP_OR_SESSION = obj({"id": integer(description="group id, or my session id for the group")}, required=["id"])
+INVITE = obj({"id": integer(), "expire_seconds": integer(minimum=60, maximum=30 * 86400,
+                                                          description="default 7 days, at most 30 days"),
+              "max_uses": integer(minimum=1, maximum=10000, description="absent: unlimited")}, required=["id"])
+
+
+@endpoint(bp, "/groups/store", ["POST"], schema=STORE, summary="Create a group with friends; I become the owner")
+def store(call: Call) -> Any:
+    p = call.params
+    return groups.create_group(call.user_id, name=p["name"], info=p["info"], avatar=p["avatar"],
+                               theme=p.get("theme", ""), password=p.get("password"), is_pwd=p.get("is_pwd", 0),
+                               select_user=p.get("select_user", []))
+
+
+@endpoint(bp, "/groups/applyJoin/{id}", ["POST"], schema=JOIN,
+          summary="Join a group: with a share token, its password, or nothing for an open group")
+def apply_join(call: Call) -> Any:
+    p = call.params
+    return groups.apply_join(call.user_id, p["id"], token=p.get("token"), password=p.get("password"))
+
+
+@endpoint(bp, "/groups/createOrRemoveUser", ["POST"], schema=CHANGE,
+          summary="Owner or admin: add friends (1) or remove members (2)")
+def create_or_remove_user(call: Call) -> Any:
+    p = call.params
+    return groups.create_or_remove(call.user_id, group_id=p["group_id"], action=p["type"],
+                                   select_user=p["select_user"])
+
+
+@endpoint(bp, "/groups/list", ["GET", "POST"], summary="My groups")
+def list_groups(call: Call) -> Any:
+    return groups.list_groups(call.user_id)
+
+
+@endpoint(bp, "/groups/users/{id}", ["GET", "POST"], schema=GROUP_OR_SESSION, summary="Members of my group")
+def group_users(call: Call) -> Any:
+    return groups.group_users(call.user_id, call.params["id"])
+
+
+@endpoint(bp, "/groups/{id}", ["DELETE"], schema=GROUP_OR_SESSION,
+          summary="Leave a group (ownership passes on; the last member dissolves it)")
+def leave(call: Call) -> Any:
+    return groups.leave(call.user_id, call.params["id"])
+
+
+@endpoint(bp, "/invite/{id}", ["POST"], schema=INVITE, summary="Create a share token for group {id} (members)")
+def invite(call: Call) -> Any:
+    p = call.params
+    return groups.create_invite(call.user_id, p["id"], expire_seconds=p.get("expire_seconds"),
+                                max_uses=p.get("max_uses"))

@@ -1,0 +1,222 @@
+"""Groups, memberships (group side and user side), and share invites.
+
+Creating or growing a group writes in transactions of at most 96 items; a new group stays invisible
+(`active` 0) until its last chunk is written, so no reader ever sees a half-made group.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from pynamodb.exceptions import TransactWriteError
+from pynamodb.expressions.update import Action
+from pynamodb.transactions import TransactWrite
+
+from chalicelib.db import keys, sessions
+from chalicelib.db.models import Group, GroupInvite, GroupMember, GroupMembership, Item
+from chalicelib.db.sessions import SessionRecord
+from chalicelib.db.transactions import failed_conditions, transaction
+
+OWNER, ADMIN, MEMBER = "owner", "admin", "member"
+MEMBERS_PER_CHUNK = 24  # four items each (membership, user-side copy, session, session index)
+
+
+@dataclass(frozen=True)
+class GroupRecord:
+    id: int
+    owner_id: int
+    name: str
+    info: str
+    avatar: str
+    theme: str
+    is_pwd: int
+    password_hash: str | None
+    hot: int
+    created_at: float
+    member_count: int
+
+
+@dataclass(frozen=True)
+class MemberRecord:
+    group_id: int
+    user_id: int
+    role: str
+    joined_at: float
+
+
+@dataclass(frozen=True)
+class NewMember:
+    user_id: int
+    role: str
+    session: SessionRecord | None  # None: the user already has a session for this group (revived instead)
+
+
+@dataclass(frozen=True)
+class InviteRecord:
+    token: str
+    group_id: int
+    created_by: int
+    max_uses: int
+    uses: int
+    expire_time: int
+    revoked: int
+
+
+class Conflict(Exception):
+    pass
+
+
+def _group(item: Group) -> GroupRecord:
+    return GroupRecord(int(item.group_id), int(item.owner_id), item.name, item.info, item.avatar, item.theme,
+                       int(item.is_pwd), item.password_hash, int(item.hot), float(item.created_at),
+                       int(item.member_count))
+
+
+def _member(item: GroupMember) -> MemberRecord:
+    return MemberRecord(int(item.group_id), int(item.user_id), item.role, float(item.joined_at))
+
+
+def _add_member_writes(tx: TransactWrite, group_id: int, member: NewMember, now: float, revive_session: bool) -> None:
+    tx.save(GroupMember(keys.group_pk(group_id), keys.member_sk(member.user_id), group_id=group_id,
+                        user_id=member.user_id, role=member.role, joined_at=now),
+            condition=GroupMember.PK.does_not_exist())
+    tx.save(GroupMembership(keys.user_pk(member.user_id), keys.member_of_sk(group_id), group_id=group_id,
+                            role=member.role))
+    if member.session is not None:
+        if revive_session:
+            sessions.add_revive(tx, member.session)
+        else:
+            sessions.add_create(tx, member.session)
+
+
+def _chunks(members: list[NewMember]) -> Iterable[list[NewMember]]:
+    for start in range(0, len(members), MEMBERS_PER_CHUNK):
+        yield members[start:start + MEMBERS_PER_CHUNK]
+
+
+def create(group: GroupRecord, members: list[NewMember], now: float) -> None:
+    """Invisible META first with the first chunk, further chunks, then the flip to active."""
+    meta = Group(keys.group_pk(group.id), keys.GROUP_META_SK, group_id=group.id, owner_id=group.owner_id,
+                 name=group.name, info=group.info, avatar=group.avatar, theme=group.theme, is_pwd=group.is_pwd,
+                 password_hash=group.password_hash, hot=0, created_at=group.created_at, member_count=len(members),
+                 active=0)
+    for index, chunk in enumerate(_chunks(members)):
+        with transaction() as tx:
+            if index == 0:
+                tx.save(meta, condition=Group.PK.does_not_exist())
+            for member in chunk:
+                _add_member_writes(tx, group.id, member, now, revive_session=False)
+    meta.update(actions=[Group.active.set(1)])
+
+
+def get_group(group_id: int) -> GroupRecord | None:
+    try:
+        item = Group.get(keys.group_pk(group_id), keys.GROUP_META_SK)
+    except Group.DoesNotExist:
+        return None
+    return _group(item) if item.active else None
+
+
+def get_groups(group_ids: Iterable[int]) -> dict[int, GroupRecord]:
+    wanted = set(group_ids)
+    if not wanted:
+        return {}
+    return {int(item.group_id): _group(item)
+            for item in Item.batch_get([(keys.group_pk(gid), keys.GROUP_META_SK) for gid in wanted])
+            if isinstance(item, Group) and item.active}
+
+
+def membership(group_id: int, user_id: int) -> MemberRecord | None:
+    try:
+        return _member(GroupMember.get(keys.group_pk(group_id), keys.member_sk(user_id)))
+    except GroupMember.DoesNotExist:
+        return None
+
+
+def members(group_id: int) -> list[MemberRecord]:
+    """All members, one Query bounded by the MEMBER# prefix."""
+    return [_member(item) for item in Item.query(keys.group_pk(group_id), Item.SK.startswith(keys.MEMBER_PREFIX))
+            if isinstance(item, GroupMember)]
+
+
+def group_ids_of(user_id: int) -> list[int]:
+    return [int(item.group_id) for item in Item.query(keys.user_pk(user_id), Item.SK.startswith(keys.MEMBER_OF_PREFIX))
+            if isinstance(item, GroupMembership)]
+
+
+def existing_members(group_id: int, user_ids: Iterable[int]) -> set[int]:
+    wanted = set(user_ids)
+    if not wanted:
+        return set()
+    return {int(item.user_id) for item in Item.batch_get([(keys.group_pk(group_id), keys.member_sk(uid))
+                                                           for uid in wanted]) if isinstance(item, GroupMember)}
+
+
+def add_members(group_id: int, new_members: list[NewMember], revive: set[int], now: float, limit: int,
+                invite: str | None = None) -> None:
+    """Each chunk grows the member count only while the group is active and stays within `limit`.
+
+    With `invite`, the (single-member) join also spends one use of that share token.
+    """
+    try:
+        for chunk in _chunks(new_members):
+            with transaction() as tx:
+                tx.update(Group(keys.group_pk(group_id), keys.GROUP_META_SK),
+                          actions=[Group.member_count.add(len(chunk))],
+                          condition=(Group.active == 1) & (Group.member_count <= limit - len(chunk)))
+                for member in chunk:
+                    _add_member_writes(tx, group_id, member, now, revive_session=member.user_id in revive)
+                if invite is not None:
+                    tx.update(GroupInvite(keys.invite_pk(invite), keys.GROUP_META_SK),
+                              actions=[GroupInvite.uses.add(1)],
+                              condition=(GroupInvite.revoked == 0) & (GroupInvite.expire_time > int(now))
+                              & ((GroupInvite.max_uses == 0) | (GroupInvite.uses < GroupInvite.max_uses)))
+    except TransactWriteError as error:
+        if failed_conditions(error):
+            raise Conflict("membership changed meanwhile") from error
+        raise
+
+
+def remove_members(group_id: int, user_ids: list[int], now: float, *, new_owner: int | None = None,
+                   dissolve: bool = False) -> None:
+    """Removes memberships (both sides) and hides the removed users' group sessions."""
+    try:
+        for start in range(0, len(user_ids), 30):
+            chunk = user_ids[start:start + 30]
+            with transaction() as tx:
+                meta_actions: list[Action] = [Group.member_count.add(-len(chunk))]
+                if dissolve:
+                    meta_actions.append(Group.active.set(0))
+                if new_owner is not None:
+                    meta_actions.append(Group.owner_id.set(new_owner))
+                    tx.update(GroupMember(keys.group_pk(group_id), keys.member_sk(new_owner)),
+                              actions=[GroupMember.role.set(OWNER)], condition=GroupMember.PK.exists())
+                    tx.update(GroupMembership(keys.user_pk(new_owner), keys.member_of_sk(group_id)),
+                              actions=[GroupMembership.role.set(OWNER)])
+                tx.update(Group(keys.group_pk(group_id), keys.GROUP_META_SK), actions=meta_actions,
+                          condition=Group.PK.exists())
+                for user_id in chunk:
+                    tx.delete(GroupMember(keys.group_pk(group_id), keys.member_sk(user_id)),
+                              condition=GroupMember.PK.exists())
+                    tx.delete(GroupMembership(keys.user_pk(user_id), keys.member_of_sk(group_id)))
+    except TransactWriteError as error:
+        if failed_conditions(error):
+            raise Conflict("membership changed meanwhile") from error
+        raise
+    for user_id in user_ids:
+        sessions.hide(user_id, sessions.GROUP, group_id, now)
+
+
+def create_invite(invite: InviteRecord) -> None:
+    GroupInvite(keys.invite_pk(invite.token), keys.GROUP_META_SK, group_id=invite.group_id,
+                created_by=invite.created_by, max_uses=invite.max_uses, uses=0, expire_time=invite.expire_time,
+                revoked=0, expires_at=invite.expire_time + 86400).save(condition=GroupInvite.PK.does_not_exist())
+
+
+def get_invite(token: str) -> InviteRecord | None:
+    try:
+        item = GroupInvite.get(keys.invite_pk(token), keys.GROUP_META_SK)
+    except GroupInvite.DoesNotExist:
+        return None
+    return InviteRecord(token, int(item.group_id), int(item.created_by), int(item.max_uses), int(item.uses),
+                        int(item.expire_time), int(item.revoked))

@@ -1,0 +1,304 @@
+"""Groups: create, join (open, password or share token), add/remove, leave, members, group chat."""
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from chalicelib import clock
+from chalicelib.clock import wire_time
+from chalicelib.config import get_settings
+from chalicelib.db import conversations, counters, friends, groups, keys, messages, sessions, users
+from chalicelib.db.groups import ADMIN, MEMBER, OWNER, Conflict, GroupRecord, InviteRecord, NewMember
+from chalicelib.db.messages import MessageRecord
+from chalicelib.db.sessions import GROUP, SessionRecord
+from chalicelib.errors import Forbidden, InvalidInput
+from chalicelib.realtime.push import push
+from chalicelib.security.passwords import hash_password, verify_password
+from chalicelib.services import conversation
+from chalicelib.services.shapes import group_object, session_row, user_object
+from chalicelib.ws import frames
+
+NOT_A_MEMBER = "你不是此群成员了... (you are not a member of this group)"
+JOIN_NOTICE, LEAVE_NOTICE = 6, 5
+DEFAULT_INVITE_SECONDS, MAX_INVITE_SECONDS = 7 * 86400, 30 * 86400
+DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE = 50, 100
+
+
+def group_shape(group: GroupRecord) -> dict[str, Any]:
+    """§2.25/§2.28 row; the password hash never leaves the server."""
+    return {**group_object(group), "password": "", "theme": group.theme, "member_count": group.member_count}
+
+
+def _group_session(group: GroupRecord, owner: int, session_id: int, now: float) -> SessionRecord:
+    return SessionRecord(id=session_id, owner_id=owner, to_id=0, group_id=group.id, channel_type=GROUP,
+                         conversation=keys.group_conversation(group.id), created_at=now, name=group.name,
+                         avatar=group.avatar, top_time=now)
+
+
+def _require_group(group_id: int) -> GroupRecord:
+    group = groups.get_group(group_id)
+    if group is None:
+        raise InvalidInput("群聊不存在！ (group does not exist)")
+    return group
+
+
+def _push_sessions(group: GroupRecord, new_members: list[NewMember], revived: dict[int, SessionRecord]) -> None:
+    deliveries = []
+    for member in new_members:
+        session = member.session or revived.get(member.user_id)
+        if session is not None:
+            deliveries.append((member.user_id, frames.session_created(session_row(session, None, None,
+                                                                                    group_object(group)))))
+    push(deliveries)
+
+
+def _fan_out(group_id: int, message: MessageRecord) -> None:
+    """One frame per member (user_id = that member), to every connection, the sender's included."""
+    shaped = conversation.message_shape(message)
+    sender = conversation.sender_brief(message)
+    push([(member.user_id, frames.chat(shaped, sender, member.user_id)) for member in groups.members(group_id)])
+
+
+def _notice(group_id: int, author: int, msg_type: int, text: str) -> None:
+    """Join/leave/add/remove notices are ordinary group messages: persisted, sequenced, fanned out."""
+    posted = conversation.post(
+        conversation=keys.group_conversation(group_id), sender_id=author, to_id=group_id, channel_type=GROUP,
+        msg_type=msg_type, content=text, data=None, msg_client_id=messages.new_msg_id(clock.now_ms()),
+        relation=None, refusal=NOT_A_MEMBER, data_from_sender=True)
+    _fan_out(group_id, posted.message)
+
+
+def create_group(me: int, *, name: str, info: str, avatar: str, theme: str, password: str | None, is_pwd: int,
+                 select_user: list[int]) -> dict[str, Any]:
+    invitees = [uid for uid in dict.fromkeys(select_user) if uid != me]
+    if len(invitees) + 1 > get_settings().group_size_limit:
+        raise InvalidInput(f"a group holds at most {get_settings().group_size_limit} members")
+    not_friends = set(invitees) - friends.friend_ids_among(me, invitees)
+    if not_friends:
+        raise InvalidInput(f"you can only invite your friends: {sorted(not_friends)}")
+    if is_pwd and not password:
+        raise InvalidInput("password is required when is_pwd is 1")
+    now = clock.now()
+    group_id = counters.next_value("group")
+    group = GroupRecord(group_id, me, name, info, avatar, theme, 1 if is_pwd else 0,
+                        hash_password(password) if is_pwd and password else None, 0, now, len(invitees) + 1)
+    session_ids = counters.next_range("id", len(invitees) + 1)
+    new_members = [NewMember(uid, OWNER if uid == me else MEMBER, _group_session(group, uid, sid, now))
+                   for uid, sid in zip([me, *invitees], session_ids, strict=True)]
+    groups.create(group, new_members, now)
+    _push_sessions(group, new_members, {})
+    return group_shape(group)
+
+
+def _resolve_group_id(me: int, group_or_session_id: int) -> int:
+    """The web client sends a group id or its own session id for the group; accept either."""
+    if groups.membership(group_or_session_id, me) is not None:
+        return group_or_session_id
+    peer = sessions.peer_of(me, group_or_session_id)
+    if peer is not None and peer[0] == GROUP:
+        return peer[1]
+    return group_or_session_id
+
+
+def _require_member(group_id: int, me: int) -> groups.MemberRecord:
+    member = groups.membership(group_id, me)
+    if member is None:
+        raise Forbidden(NOT_A_MEMBER)
+    return member
+
+
+def _join(me: int, group: GroupRecord, invite: str | None) -> None:
+    now = clock.now()
+    existing = sessions.existing([(me, GROUP, group.id)])
+    current = existing.get((me, GROUP, group.id))
+    session = current or _group_session(group, me, counters.next_value("id"), now)
+    member = NewMember(me, MEMBER, session)
+    try:
+        groups.add_members(group.id, [member], {me} if current else set(), now, get_settings().group_size_limit,
+                           invite=invite)
+    except Conflict as conflict:
+        if groups.membership(group.id, me) is not None:
+            raise InvalidInput("已经是群成员了~ (you are already a member)") from conflict
+        if invite is not None:
+            raise InvalidInput("this invite has expired, was revoked or has no uses left") from conflict
+        raise InvalidInput("the group is full") from conflict
+    _push_sessions(group, [member], {})
+    joiner = users.get_user(me)
+    _notice(group.id, me, JOIN_NOTICE, f"{joiner.name if joiner else me} 加入群聊")
+
+
+def apply_join(me: int, group_id: int, *, token: str | None, password: str | None) -> dict[str, Any]:
+    group = _require_group(group_id)
+    if groups.membership(group.id, me) is not None:
+        raise InvalidInput("已经是群成员了~ (you are already a member)")
+    if token:
+        invite = groups.get_invite(token)
+        if invite is None or invite.group_id != group.id:
+            raise InvalidInput("this invite is not valid for this group")
+        _join(me, group, token)
+    elif group.is_pwd:
+        if not password or not verify_password(password, group.password_hash):
+            raise InvalidInput("入群密码错误~,请联系管理员邀请 (wrong group password)")
+        _join(me, group, None)
+    else:
+        _join(me, group, None)
+    return {}
+
+
+def create_or_remove(me: int, *, group_id: int, action: int, select_user: list[int]) -> dict[str, Any]:
+    group = _require_group(group_id)
+    caller = _require_member(group.id, me)
+    if caller.role not in (OWNER, ADMIN):
+        raise Forbidden("only the owner or an admin can add or remove members")
+    targets = [uid for uid in dict.fromkeys(select_user) if uid != me]
+    current = groups.existing_members(group.id, targets)
+    actor = users.get_user(me)
+    actor_name = actor.name if actor else str(me)
+    if action == 1:
+        addable = [uid for uid in targets if uid not in current]
+        not_friends = set(addable) - friends.friend_ids_among(me, addable)
+        if not_friends:
+            raise InvalidInput(f"you can only add your friends: {sorted(not_friends)}")
+        if not addable:
+            return {}
+        now = clock.now()
+        existing_sessions = sessions.existing([(uid, GROUP, group.id) for uid in addable])
+        fresh_ids = iter(counters.next_range("id", len(addable)))
+        new_members = [NewMember(uid, MEMBER, existing_sessions.get((uid, GROUP, group.id))
+                                 or _group_session(group, uid, next(fresh_ids), now)) for uid in addable]
+        revive = {uid for uid in addable if (uid, GROUP, group.id) in existing_sessions}
+        try:
+            groups.add_members(group.id, new_members, revive, now, get_settings().group_size_limit)
+        except Conflict as conflict:
+            raise InvalidInput("the group is full or changed meanwhile; please retry") from conflict
+        _push_sessions(group, new_members, {})
+        names = users.get_users(addable)
+        for uid in addable:
+            _notice(group.id, me, JOIN_NOTICE, f"{actor_name}邀请{names[uid].name if uid in names else uid}加入了群聊")
+        return {}
+    removable = [uid for uid in targets if uid in current]
+    members_by_id = {member.user_id: member for member in groups.members(group.id) if member.user_id in removable}
+    if any(members_by_id[uid].role == OWNER for uid in removable):
+        raise InvalidInput("the owner cannot be removed")
+    if caller.role == ADMIN and any(members_by_id[uid].role == ADMIN for uid in removable):
+        raise Forbidden("an admin cannot remove another admin")
+    if not removable:
+        return {}
+    try:
+        groups.remove_members(group.id, removable, clock.now())
+    except Conflict as conflict:
+        raise InvalidInput("membership changed meanwhile; please retry") from conflict
+    names = users.get_users(removable)
+    for uid in removable:
+        _notice(group.id, me, LEAVE_NOTICE, f"{names[uid].name if uid in names else uid}已经移出群聊")
+    return {}
+
+
+def list_groups(me: int) -> list[dict[str, Any]]:
+    found = groups.get_groups(groups.group_ids_of(me))
+    return [group_shape(group) for group in sorted(found.values(), key=lambda g: (-g.hot, g.id))]
+
+
+def group_users(me: int, group_or_session_id: int) -> dict[str, Any]:
+    group_id = _resolve_group_id(me, group_or_session_id)
+    group = _require_group(group_id)
+    _require_member(group.id, me)
+    member_list = sorted(groups.members(group.id), key=lambda m: m.joined_at)
+    profiles = users.get_users(member.user_id for member in member_list)
+    return {
+        "groups": {"id": group.id, "user_id": group.owner_id, "name": group.name,
+                   "created_at": wire_time(group.created_at), "info": group.info, "avatar": group.avatar},
+        "group_users": [{"id": member.user_id, "user_id": member.user_id, "created_at": wire_time(member.joined_at),
+                         "group_id": group.id, "remark": "", "avatar": group.avatar, "name": group.name,
+                         "role": member.role,
+                         "users": user_object(profiles.get(member.user_id), show_email=False)}
+                        for member in member_list],
+    }
+
+
+def leave(me: int, group_or_session_id: int) -> dict[str, Any]:
+    group_id = _resolve_group_id(me, group_or_session_id)
+    group = _require_group(group_id)
+    member = _require_member(group.id, me)
+    others = [m for m in groups.members(group.id) if m.user_id != me]
+    new_owner = None
+    if member.role == OWNER and others:
+        admins = sorted((m for m in others if m.role == ADMIN), key=lambda m: m.joined_at)
+        new_owner = (admins or sorted(others, key=lambda m: m.joined_at))[0].user_id
+    leaver = users.get_user(me)
+    if others:
+        _notice(group.id, me, LEAVE_NOTICE, f"{leaver.name if leaver else me} 退出群聊")
+    try:
+        groups.remove_members(group.id, [me], clock.now(), new_owner=new_owner, dissolve=not others)
+    except Conflict as conflict:
+        raise InvalidInput("membership changed meanwhile; please retry") from conflict
+    return {}
+
+
+def create_invite(me: int, group_id: int, *, expire_seconds: int | None, max_uses: int | None) -> dict[str, Any]:
+    group = _require_group(group_id)
+    _require_member(group.id, me)
+    seconds = expire_seconds or DEFAULT_INVITE_SECONDS
+    if seconds > MAX_INVITE_SECONDS:
+        raise InvalidInput(f"expire_seconds must be at most {MAX_INVITE_SECONDS}")
+    invite = InviteRecord(secrets.token_urlsafe(18), group.id, me, max_uses or 0, 0, int(clock.now()) + seconds, 0)
+    groups.create_invite(invite)
+    return {"token": invite.token, "group_id": group.id, "expire_time": invite.expire_time,
+            "max_uses": invite.max_uses}
+
+
+def send(me: int, *, group_id: int, msg_type: int, message: str, msg_client_id: int) -> dict[str, Any]:
+    """Members only; `data` is the server's copy of the sender profile, never the client's."""
+    posted = conversation.post(
+        conversation=keys.group_conversation(group_id), sender_id=me, to_id=group_id, channel_type=GROUP,
+        msg_type=msg_type, content=message, data=None, msg_client_id=msg_client_id,
+        relation=(keys.group_pk(group_id), keys.member_sk(me)), refusal=NOT_A_MEMBER, data_from_sender=True)
+    if posted.created:
+        _fan_out(group_id, posted.message)
+    return conversation.message_shape(posted.message)
+
+
+def _history_item(message: MessageRecord) -> dict[str, Any]:
+    """§2.20: Go field names."""
+    return {"Id": message.seq, "Message": message.content, "CreatedAt": wire_time(message.send_time),
+            "Data": message.data, "SendTime": int(message.send_time), "MsgType": message.msg_type,
+            "MessageId": message.msg_id, "ClientMessageId": message.msg_client_id, "FormId": message.form_id,
+            "GroupId": message.to_id, "Recalled": 1 if message.recalled_at else 0,
+            "Users": {"id": message.form_id, "name": message.sender_name, "email": "",
+                      "avatar": message.sender_avatar}}
+
+
+def history(me: int, *, group_id: int, page: int | None, page_size: int | None, raw_page: str) -> dict[str, Any]:
+    _require_member(group_id, me)
+    size = min(page_size or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
+    conversation_key = keys.group_conversation(group_id)
+    page_items = messages.history(conversation_key, page, size)
+    head = conversations.head(conversation_key)
+    if page is None and page_items:
+        sessions.mark_read(me, GROUP, group_id, page_items[0].seq)
+    page_items.reverse()
+    return {"list": [_history_item(item) for item in page_items],
+            "mate": {"pageSize": size, "page": raw_page, "total": head.last_seq if head else 0}}
+
+
+def recall(me: int, *, group_id: int, seq: int) -> dict[str, Any]:
+    """The sender within the window, or the owner/an admin at any time."""
+    member = _require_member(group_id, me)
+    conversation_key = keys.group_conversation(group_id)
+    now = clock.now()
+    moderator = member.role in (OWNER, ADMIN)
+    window = get_settings().recall_window_seconds
+    recalled = messages.recall(conversation_key, seq, now, sender_id=None if moderator else me,
+                               not_before=None if moderator else now - window)
+    if recalled is None:
+        current = messages.get(conversation_key, seq)
+        if current is None:
+            raise InvalidInput("message not found")
+        if current.recalled_at:
+            return {"id": seq, "recalled": 1}
+        if current.form_id != me:
+            raise Forbidden("you can only recall your own messages")
+        raise InvalidInput(f"messages can only be recalled within {window} seconds")
+    frame = frames.recalled(conversation.message_shape(recalled), me)
+    push([(m.user_id, frame) for m in groups.members(group_id)])
+    return {"id": seq, "recalled": 1}

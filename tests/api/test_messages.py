@@ -1,0 +1,261 @@
+"""Private messaging: send, idempotency, history, recall, video, the bot, pending delivery."""
+from __future__ import annotations
+
+import json
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from chalicelib.db import keys
+from chalicelib.db import messages as messages_db
+from chalicelib.ws import handlers
+from tests.support.factories import befriend, get, post_form, register, ws_event
+
+BOT = 1
+
+
+def online(user_id, connection_id):
+    from chalicelib.security.tokens import issue_token
+
+    handlers.connect(ws_event("$connect", connection_id, query={"token": issue_token(user_id, "u", "n").token}))
+
+
+def first_ping(connection_id):
+    handlers.message(ws_event("$default", connection_id, body='{"msg_code":1004,"message":"ping"}',
+                              connected_at_ms=int(time.time() * 1000)))
+
+
+def send(client, sender, to_id, text="hello", client_id=None, **extra):
+    fields = {"msg_client_id": client_id or time.time_ns() // 1000 % 10**15, "to_id": to_id, "msg_type": 1,
+              "message": text, "channel_type": 1, **extra}
+    return post_form(client, "/messages/private", fields, sender["token"]).json_body
+
+
+@pytest.fixture
+def pair(client):
+    a, b = register(client), register(client)
+    befriend(client, a, b)
+    return a, b
+
+
+def stored(a, b):
+    return messages_db.history(keys.private_conversation(a["id"], b["id"]), None, 1000)
+
+
+def test_send_persists_then_pushes_to_every_connection(client, sender, pair):
+    a, b = pair
+    online(b["id"], "b1")
+    online(b["id"], "b2")
+    online(a["id"], "a1")
+    answer = send(client, a, b["id"], "hi there")
+    assert answer["code"] == 200
+    data = answer["data"]
+    assert (data["form_id"], data["to_id"], data["message"], data["id"], data["channel_type"]) == (
+        a["id"], b["id"], "hi there", 1, 1)
+    assert data["msg_id"] < 2**53 and len(data["send_time"]) == 19
+    for connection in ("b1", "b2", "a1"):
+        frame = sender.frames_for(connection)[-1]
+        assert frame["msg_code"] == 200 and frame["message"] == "hi there" and frame["id"] == 1
+        assert frame["users"] == {"id": a["id"], "name": a["name"], "avatar": a["avatar"]}
+    assert [m.content for m in stored(a, b)] == ["hi there"]
+
+
+def test_retry_with_the_same_client_id_returns_the_original(client, sender, pair):
+    a, b = pair
+    online(b["id"], "b1")
+    first = send(client, a, b["id"], "once", client_id=777)
+    again = send(client, a, b["id"], "once", client_id=777)
+    assert first["data"] == again["data"]
+    assert len(stored(a, b)) == 1
+    assert len(sender.frames_for("b1")) == 1
+
+
+def test_non_friends_cannot_send_and_nothing_is_stored(client):
+    a, b = register(client), register(client)
+    answer = send(client, a, b["id"])
+    assert answer["code"] == 1003
+    assert stored(a, b) == []
+
+
+@pytest.mark.parametrize("fields, message", [
+    ({"channel_type": 3}, "channel_type must be one of 1, 2"),
+    ({"msg_type": 0}, "msg_type must be one of 1, 2, 3, 4"),
+    ({"msg_type": 99}, "msg_type must be one of 1, 2, 3, 4"),
+    ({"msg_type": 5}, "msg_type must be one of 1, 2, 3, 4"),
+    ({"msg_client_id": ""}, "msg_client_id is required"),
+    ({"msg_client_id": "12abc"}, "msg_client_id must be an integer"),
+    ({"to_id": "bob"}, "to_id must be an integer"),
+    ({"message": "x" * 5001}, "message must be at most 5000 characters"),
+    ({"message": ""}, "message is required"),
+    ({"data": "d" * 2049}, "data must be at most 2048 characters"),
+])
+def test_bad_input_is_refused_and_stores_nothing(client, pair, fields, message):
+    a, b = pair
+    base = {"msg_client_id": 5, "to_id": b["id"], "msg_type": 1, "message": "ok", "channel_type": 1}
+    answer = post_form(client, "/messages/private", {**base, **fields}, a["token"]).json_body
+    assert answer == {"code": 1000, "message": message, "data": {}}
+    assert stored(a, b) == []
+
+
+def test_two_devices_sending_concurrently_get_a_gapless_sequence(client, sender, pair):
+    from chalicelib.services import messages
+
+    a, b = pair
+    online(b["id"], "b1")
+
+    def burst(device):
+        return [messages.send(a["id"], to_id=b["id"], channel_type=1, msg_type=1, message=f"{device}-{n}",
+                              data=None, msg_client_id=device * 1000 + n)["id"] for n in range(50)]
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        ids = sum(pool.map(burst, [1, 2]), [])
+    assert sorted(ids) == list(range(1, 101))
+    assert sorted(m.seq for m in stored(a, b)) == list(range(1, 101))
+    assert sorted(frame["id"] for frame in sender.frames_for("b1")) == list(range(1, 101))
+
+
+def test_the_same_client_id_five_times_at_once_makes_one_message(client, pair):
+    from chalicelib.services import messages
+
+    a, b = pair
+    with ThreadPoolExecutor(max_workers=5) as pool:
+        answers = list(pool.map(lambda _: messages.send(a["id"], to_id=b["id"], channel_type=1, msg_type=1,
+                                                        message="dup", data=None, msg_client_id=4242), range(5)))
+    assert len({answer["id"] for answer in answers}) == 1
+    assert len(stored(a, b)) == 1
+
+
+def test_history_cursor_walk_returns_each_message_once_in_order(client, pair):
+    from chalicelib.services import messages
+
+    a, b = pair
+    for n in range(250):
+        messages.send(a["id"], to_id=b["id"], channel_type=1, msg_type=1, message=f"m{n}", data=None,
+                      msg_client_id=n + 1)
+    seen, cursor = [], ""
+    while True:
+        page = get(client, "/messages", b["token"], to_id=a["id"], page=cursor, pageSize=40).json_body["data"]
+        assert page["mate"]["total"] == 250
+        if not page["list"]:
+            break
+        ids = [item["id"] for item in page["list"]]
+        assert ids == sorted(ids)
+        seen = ids + seen
+        cursor = ids[0]
+    assert seen == list(range(1, 251))
+
+
+def test_history_shape_and_read_position(client, pair):
+    a, b = pair
+    send(client, a, b["id"], "one")
+    send(client, a, b["id"], "two")
+    sessions = get(client, "/sessions", b["token"]).json_body["data"]
+    assert next(s for s in sessions if s["to_id"] == a["id"])["unread"] == 2
+    page = get(client, "/messages", b["token"], to_id=a["id"], page="", pageSize=20).json_body["data"]
+    assert page["mate"] == {"pageSize": 20, "page": "", "total": 2}
+    item = page["list"][0]
+    assert (item["msg"], item["form_id"], item["Users"]["id"], item["Users"]["name"]) == (
+        "one", a["id"], a["id"], a["name"])
+    sessions = get(client, "/sessions", b["token"]).json_body["data"]
+    assert next(s for s in sessions if s["to_id"] == a["id"])["unread"] == 0
+
+
+def test_history_page_size_is_capped_and_empty_history_has_a_list(client, pair):
+    a, b = pair
+    empty = get(client, "/messages", a["token"], to_id=b["id"], pageSize=1000).json_body["data"]
+    assert empty == {"list": [], "mate": {"pageSize": 100, "page": "", "total": 0}}
+    assert get(client, "/messages", a["token"], to_id=b["id"], pageSize="x").json_body["code"] == 1000
+    assert get(client, "/messages", a["token"]).json_body["message"] == "to_id is required"
+
+
+def test_history_is_only_for_the_two_parties(client, pair):
+    a, b = pair
+    c = register(client)
+    send(client, a, b["id"], "secret")
+    assert get(client, "/messages", c["token"], to_id=a["id"]).json_body["data"]["list"] == []
+
+
+def test_recall_rules(client, sender, pair):
+    a, b = pair
+    online(b["id"], "b1")
+    seq = send(client, a, b["id"], "oops")["data"]["id"]
+    assert post_form(client, "/messages/recall", {"to_id": a["id"], "id": seq}, b["token"]).json_body["code"] == 1003
+    assert post_form(client, "/messages/recall", {"to_id": b["id"], "id": seq}, a["token"]).json_body["code"] == 200
+    assert sender.frames_for("b1")[-1]["msg_code"] == 1007
+    assert post_form(client, "/messages/recall", {"to_id": b["id"], "id": seq}, a["token"]).json_body["code"] == 200
+    item = get(client, "/messages", b["token"], to_id=a["id"]).json_body["data"]["list"][0]
+    assert item["recalled"] == 1 and item["msg"] == ""
+    assert post_form(client, "/messages/recall", {"to_id": b["id"], "id": 999}, a["token"]).json_body["code"] == 1000
+
+
+def test_recall_after_the_window_is_refused(client, pair, monkeypatch):
+    from chalicelib.config import reset_caches
+
+    a, b = pair
+    seq = send(client, a, b["id"], "old")["data"]["id"]
+    monkeypatch.setenv("RECALL_WINDOW_SECONDS", "0")
+    reset_caches()
+    time.sleep(0.01)
+    try:
+        answer = post_form(client, "/messages/recall", {"to_id": b["id"], "id": seq}, a["token"]).json_body
+    finally:
+        monkeypatch.undo()
+        reset_caches()
+    assert answer["code"] == 1000 and "within 0 seconds" in answer["message"]
+
+
+def test_offline_recipient_gets_messages_in_order_once_after_connecting(client, sender, pair):
+    a, b = pair
+    for text in ("1", "2", "3"):
+        send(client, a, b["id"], text)
+    online(b["id"], "b-late")
+    first_ping("b-late")
+    first_ping("b-late")
+    chats = [f["message"] for f in sender.frames_for("b-late") if f["msg_code"] == 200 and f["form_id"] == a["id"]]
+    assert chats == ["1", "2", "3"]
+
+
+def test_frames_keep_awkward_text_intact(client, sender, pair):
+    a, b = pair
+    online(b["id"], "b1")
+    text = 'quote " backslash \\ newline \n emoji 🎉 <b>'
+    send(client, a, b["id"], text)
+    assert sender.frames_for("b1")[-1]["message"] == text
+
+
+def test_video_signalling(client, sender, pair):
+    a, b = pair
+    c = register(client)
+    assert post_form(client, "/messages/video", {"to_id": b["id"]}, a["token"]).json_body["code"] == 1000
+    online(b["id"], "b1")
+    sdp = json.dumps({"sdp": "v=0..."})
+    answer = post_form(client, "/messages/video", {"to_id": b["id"], "type": "invite", "data": sdp}, a["token"])
+    assert answer.json_body["code"] == 200
+    frame = sender.frames_for("b1")[-1]
+    assert frame["msg_code"] == 600 and frame["type"] == "invite" and frame["data"] == sdp
+    assert post_form(client, "/messages/video", {"to_id": b["id"], "type": "dance"}, a["token"]
+                     ).json_body["code"] == 1000
+    assert post_form(client, "/messages/video", {"to_id": c["id"]}, a["token"]).json_body["code"] == 1003
+
+
+def test_the_bot_greets_and_answers_with_per_user_memory(client, sender):
+    a, b = register(client), register(client)
+    greetings = get(client, "/messages", a["token"], to_id=BOT).json_body["data"]["list"]
+    assert [m["msg"] for m in greetings] == ["您好呀~ 我是机器人~🥰", "我们来玩个游戏吧！你问我答~！👋"]
+    online(a["id"], "a1")
+    send(client, a, BOT, "天气:晴")
+    send(client, a, BOT, "天气")
+    send(client, b, BOT, "天气")
+    send(client, a, BOT, "a:b:c")
+    replies = [f["message"] for f in sender.frames_for("a1") if f["form_id"] == BOT]
+    assert replies == ["很不错就是这样~", "晴", "格式不对呀~"]
+    b_history = get(client, "/messages", b["token"], to_id=BOT).json_body["data"]["list"]
+    assert b_history[-1]["msg"].startswith("没明白您的意思")
+
+
+def test_messages_to_humans_never_reach_the_bot(client, pair):
+    a, b = pair
+    send(client, a, b["id"], "天气")
+    assert [m["msg"] for m in get(client, "/messages", a["token"], to_id=b["id"]).json_body["data"]["list"]] == [
+        "天气"]

@@ -1,0 +1,167 @@
+"""`make bench`: the figures tests/perf gates, printed as numbers.
+
+Runs the app in-process against moto: AWS calls and items read per operation with a small and a large table,
+the fan-out parallel/serial ratio, the import-time ratio of `import app` to its dependencies alone, and the
+deployment package size.
+"""
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+ROOT = Path(__file__).resolve().parents[2]
+os.environ.update({
+    "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_REGION": "us-east-1", "STAGE": "test", "TABLE_NAME": "philatelic-bench", "UPLOAD_BUCKET": "bench-uploads",
+    "MAIL_SENDER": "no-reply@philatelic.test", "JWT_SECRET": "bench-jwt-secret-0123456789abcdef0123456789",
+    "BCRYPT_ROUNDS": "4", "WS_MANAGEMENT_ENDPOINT": "https://ws.bench.execute-api.us-east-1.amazonaws.com/api",
+})
+os.environ.pop("AWS_ENDPOINT_URL", None)
+sys.path.insert(0, str(ROOT))
+
+import moto  # noqa: E402  (before any client exists)
+
+from tests.support.aws_calls import CallLog, counting_aws_calls  # noqa: E402
+
+IMPORT_PROBE = "import sys, time; sys.path.insert(0, '.'); sys.modules['cryptography'] = None; " \
+               "t = time.perf_counter(); {imports}; print(time.perf_counter() - t)"
+FLOOR = "import chalice.app, pynamodb.models, boto3, jwt, bcrypt"
+
+
+def measure(log: CallLog, action: Callable[[], Any]) -> tuple[dict[str, int], int]:
+    log.reset()
+    action()
+    return dict(sorted(log.calls.items())), log.scanned
+
+
+def show(name: str, small: tuple[dict[str, int], int], large: tuple[dict[str, int], int] | None = None) -> None:
+    calls = ", ".join(f"{op.split('.', 1)[1] if op.startswith('dynamodb.') else op} {n}"
+                      for op, n in small[0].items()) or "none"
+    line = f"  {name:<34} {calls:<62} items read {small[1]}"
+    if large is not None:
+        line += f" → {large[1]} at 10,000 extra items ({'flat' if large == small else 'CHANGED'})"
+    print(line)
+
+
+def operations() -> None:
+    from chalice.test import Client
+
+    from app import app
+    from chalicelib import aws as aws_clients
+    from chalicelib import clock
+    from chalicelib.db import connections, keys
+    from chalicelib.db.models import Friendship
+    from chalicelib.db.table import create_table
+    from chalicelib.realtime.sender import use_sender
+    from chalicelib.services import auth
+    from chalicelib.ws import handlers
+    from tests.support.factories import (
+        befriend, get, last_code_for, post_form, random_email, random_name, register, ws_event,
+    )
+    from tests.support.fakes import RecordingSender
+
+    with moto.mock_aws(), Client(app, stage_name="test") as client, counting_aws_calls() as log:
+        create_table()
+        aws_clients.client("sesv2").create_email_identity(EmailIdentity="philatelic.test")
+        aws_clients.client("s3").create_bucket(Bucket="bench-uploads")
+        use_sender(RecordingSender())
+        me, friend = register(client), register(client)
+        befriend(client, me, friend)
+        for _ in range(3):
+            post_form(client, "/messages/private", {"msg_client_id": time.time_ns() // 1000 % 10**15,
+                                                     "to_id": friend["id"], "msg_type": 1, "message": "hi"},
+                      me["token"])
+        connections.add("bench-b", friend["id"], clock.now(), 3600)
+        email = random_email()
+
+        reads: dict[str, Callable[[], Any]] = {
+            "GET /friends": lambda: get(client, "/friends", me["token"]),
+            "GET /sessions": lambda: get(client, "/sessions", me["token"]),
+            "GET /friends/record": lambda: get(client, "/friends/record", me["token"]),
+            "GET /messages (cursor page)": lambda: get(client, "/messages", me["token"], to_id=friend["id"], page=3),
+            "POST /auth/login": lambda: post_form(client, "/auth/login",
+                                                  {"email": me["email"], "password": me["password"]}),
+        }
+        small = {name: measure(log, action) for name, action in reads.items()}
+        print("AWS calls per operation (moto, exact):")
+        show("POST /auth/sendEmailCode", measure(log, lambda: post_form(
+            client, "/auth/sendEmailCode", {"email": email, "email_type": 1})))
+        code = last_code_for(email)
+        show("register (before bot greeting)", measure(log, lambda: auth.create_account(
+            email, random_name(), "secret123", "secret123", code)))
+        token = me["token"]
+        show("WS $connect", measure(log, lambda: handlers.connect(ws_event("$connect", "bench-a",
+                                                                           query={"token": token}))))
+        show("WS heartbeat", measure(log, lambda: handlers.message(ws_event(
+            "$default", "bench-a", body='{"msg_code":1004}', connected_at_ms=int(time.time() * 1000) - 60_000))))
+        show("POST /messages/private (2 sockets)", measure(log, lambda: post_form(
+            client, "/messages/private", {"msg_client_id": 99, "to_id": friend["id"], "msg_type": 1,
+                                          "message": "bench"}, token)))
+        show("POST /upload/presign", measure(log, lambda: post_form(
+            client, "/upload/presign", {"name": "a.png", "size": 1000, "content_type": "image/png"}, token)))
+        with Friendship.batch_write() as batch:
+            for index in range(10_000):
+                batch.save(Friendship(keys.user_pk(500_000 + index), keys.friend_sk(600_000 + index), row_id=index,
+                                      form_id=500_000 + index, to_id=600_000 + index, created_at=0, top_time=0))
+        large = {name: measure(log, action) for name, action in reads.items()}
+        for name in reads:
+            show(name, small[name], large[name])
+
+
+def fan_out_ratio() -> None:
+    from chalicelib import clock
+    from chalicelib.db import connections
+    from chalicelib.db.table import create_table
+    from chalicelib.realtime import push
+    from chalicelib.realtime.sender import use_sender
+    from tests.support.fakes import RecordingSender
+
+    with moto.mock_aws():
+        create_table()
+        for index in range(100):
+            connections.add(f"f{index}", 900_000 + index, clock.now(), 3600)
+        use_sender(RecordingSender(delay_seconds=0.02))
+        started = time.perf_counter()
+        push.push([(900_000 + index, {"msg_code": 200}) for index in range(100)])
+        elapsed = time.perf_counter() - started
+    serial = 100 * 0.02
+    print(f"Fan-out to 100 connections, 20 ms per post: {elapsed:.3f} s vs {serial:.1f} s serial "
+          f"= {elapsed / serial:.1%} (gate ≤ 25%)")
+
+
+def import_ratio(runs: int = 7) -> None:
+    def timed(imports: str) -> float:
+        out = subprocess.run([sys.executable, "-I", "-c", IMPORT_PROBE.format(imports=imports)], cwd=ROOT,
+                             env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}, capture_output=True, text=True,
+                             check=True)
+        return float(out.stdout.strip())
+
+    app_times, floor_times = [], []
+    for _ in range(runs):
+        app_times.append(timed("import app"))
+        floor_times.append(timed(FLOOR))
+    app_median, floor_median = statistics.median(app_times), statistics.median(floor_times)
+    print(f"Import time, median of {runs} fresh processes: app {app_median * 1000:.0f} ms, dependency floor "
+          f"{floor_median * 1000:.0f} ms, ratio {app_median / floor_median:.2f} (target ≤ 1.25)")
+
+
+def package_size() -> None:
+    print("Deployment package:")
+    result = subprocess.run([sys.executable, str(ROOT / "infra" / "package_size.py")], cwd=ROOT,
+                            capture_output=True, text=True)
+    print("  " + (result.stdout or result.stderr).strip().replace("\n", "\n  "))
+
+
+if __name__ == "__main__":
+    import logging
+
+    logging.getLogger("philatelic").disabled = True
+    operations()
+    fan_out_ratio()
+    import_ratio()
+    package_size()
