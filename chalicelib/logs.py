@@ -9,12 +9,24 @@ from typing import Any
 _logger: logging.Logger | None = None
 
 
+class _StdoutHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever sys.stdout is at the time (Lambda ships stdout to CloudWatch Logs)."""
+
+    @property  # type: ignore[override]
+    def stream(self):  # type: ignore[no-untyped-def]
+        return sys.stdout
+
+    @stream.setter
+    def stream(self, _value):  # type: ignore[no-untyped-def]
+        pass
+
+
 def _get_logger() -> logging.Logger:
     global _logger
     if _logger is None:
         logger = logging.getLogger("philatelic")
         if not logger.handlers:
-            handler = logging.StreamHandler(sys.stdout)
+            handler = _StdoutHandler()
             handler.setFormatter(logging.Formatter("%(message)s"))
             logger.addHandler(handler)
         logger.setLevel(logging.INFO)
