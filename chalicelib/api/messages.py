@@ -5,6 +5,7 @@ from typing import Any
 
 from chalice import Blueprint
 
+from chalicelib.errors import InvalidInput
 from chalicelib.http.routing import Call, endpoint
 from chalicelib.http.schema import enum, integer, obj, string
 from chalicelib.services import groups, messages
@@ -30,12 +31,16 @@ VIDEO = obj({"to_id": integer(),
             required=["to_id"])
 
 
+def _raw_page(call: Call) -> str:
+    """`mate.page` echoes the cursor as the client sent it (a string, "" when absent)."""
+    query = call.request.query_params
+    return query.get("page", "") if query else ""
+
+
 def _send(call: Call, default_channel: int) -> Any:
     p = call.params
     data = p.get("data")
     if data is not None and len(data.encode("utf-8")) > 2048:
-        from chalicelib.errors import InvalidInput
-
         raise InvalidInput("data must be at most 2 KB")
     return messages.send(call.user_id, to_id=p["to_id"], channel_type=p.get("channel_type", default_channel),
                          msg_type=p["msg_type"], message=p["message"], data=data, msg_client_id=p["msg_client_id"])
@@ -54,17 +59,15 @@ def send_group(call: Call) -> Any:
 @endpoint(bp, "/messages", ["GET"], schema=HISTORY, summary="Private history with a peer, newest page first")
 def history(call: Call) -> Any:
     p = call.params
-    raw_page = call.request.query_params.get("page", "") if call.request.query_params else ""
     return messages.history(call.user_id, to_id=p["to_id"], page=p.get("page"), page_size=p.get("pageSize"),
-                            raw_page=raw_page)
+                            raw_page=_raw_page(call))
 
 
 @endpoint(bp, "/messages/groups", ["GET"], schema=HISTORY, summary="Group history (members only), Go-cased keys")
 def group_history(call: Call) -> Any:
     p = call.params
-    raw_page = call.request.query_params.get("page", "") if call.request.query_params else ""
     return groups.history(call.user_id, group_id=p["to_id"], page=p.get("page"), page_size=p.get("pageSize"),
-                          raw_page=raw_page)
+                          raw_page=_raw_page(call))
 
 
 @endpoint(bp, "/messages/recall", ["POST"], schema=RECALL, summary="Recall my message within the window")

@@ -8,12 +8,14 @@ from typing import Any
 
 from chalicelib import clock
 from chalicelib.clock import wire_time
-from chalicelib.db import messages
+from chalicelib.config import get_settings
+from chalicelib.db import conversations, messages, sessions
 from chalicelib.db.messages import AlreadySent, MessageRecord, SequenceMoved
 from chalicelib.db.users import User
 from chalicelib.errors import Forbidden, InvalidInput
 
 MAX_ATTEMPTS = 30
+DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE = 50, 100
 
 
 @dataclass(frozen=True)
@@ -75,3 +77,43 @@ def post(*, conversation: str, sender_id: int, to_id: int, channel_type: int, ms
         except (SequenceMoved, AlreadySent):
             time.sleep(random.uniform(0, 0.004 * (attempt + 1)))
     raise InvalidInput("the conversation is very busy; please retry")
+
+
+@dataclass(frozen=True)
+class Page:
+    messages: list[MessageRecord]  # ascending
+    size: int
+    total: int
+
+
+def history_page(conversation_key: str, me: int, channel_type: int, peer_id: int, page: int | None,
+                 page_size: int | None) -> Page:
+    """Newest page first, ascending within it; `page` is the id cursor (exclusive). The first page moves
+    my read position to its newest message."""
+    size = min(page_size or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
+    newest_first = messages.history(conversation_key, page, size)
+    head = conversations.head(conversation_key)
+    if page is None and newest_first:
+        sessions.mark_read(me, channel_type, peer_id, newest_first[0].seq)
+    return Page(list(reversed(newest_first)), size, head.last_seq if head else 0)
+
+
+def recall(conversation_key: str, seq: int, me: int, *, moderator: bool) -> MessageRecord | None:
+    """Blank a message: its sender within the window, or a moderator at any time.
+
+    Returns the recalled message, or None when it had already been recalled (a no-op success).
+    """
+    now = clock.now()
+    window = get_settings().recall_window_seconds
+    recalled = messages.recall(conversation_key, seq, now, sender_id=None if moderator else me,
+                               not_before=None if moderator else now - window)
+    if recalled is not None:
+        return recalled
+    current = messages.get(conversation_key, seq)
+    if current is None:
+        raise InvalidInput("message not found")
+    if current.form_id != me and not moderator:
+        raise Forbidden("you can only recall your own messages")
+    if current.recalled_at:
+        return None
+    raise InvalidInput(f"messages can only be recalled within {window} seconds")

@@ -7,7 +7,7 @@ from typing import Any
 from chalicelib import clock
 from chalicelib.clock import wire_time
 from chalicelib.config import get_settings
-from chalicelib.db import conversations, counters, friends, groups, keys, messages, sessions, users
+from chalicelib.db import counters, friends, groups, keys, messages, sessions, users
 from chalicelib.db.groups import ADMIN, MEMBER, OWNER, Conflict, GroupRecord, InviteRecord, NewMember
 from chalicelib.db.messages import MessageRecord
 from chalicelib.db.sessions import GROUP, SessionRecord
@@ -21,7 +21,6 @@ from chalicelib.ws import frames
 NOT_A_MEMBER = "你不是此群成员了... (you are not a member of this group)"
 JOIN_NOTICE, LEAVE_NOTICE = 6, 5
 DEFAULT_INVITE_SECONDS, MAX_INVITE_SECONDS = 7 * 86400, 30 * 86400
-DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE = 50, 100
 
 
 def group_shape(group: GroupRecord) -> dict[str, Any]:
@@ -270,35 +269,17 @@ def _history_item(message: MessageRecord) -> dict[str, Any]:
 
 def history(me: int, *, group_id: int, page: int | None, page_size: int | None, raw_page: str) -> dict[str, Any]:
     _require_member(group_id, me)
-    size = min(page_size or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
-    conversation_key = keys.group_conversation(group_id)
-    page_items = messages.history(conversation_key, page, size)
-    head = conversations.head(conversation_key)
-    if page is None and page_items:
-        sessions.mark_read(me, GROUP, group_id, page_items[0].seq)
-    page_items.reverse()
-    return {"list": [_history_item(item) for item in page_items],
-            "mate": {"pageSize": size, "page": raw_page, "total": head.last_seq if head else 0}}
+    found = conversation.history_page(keys.group_conversation(group_id), me, GROUP, group_id, page, page_size)
+    return {"list": [_history_item(item) for item in found.messages],
+            "mate": {"pageSize": found.size, "page": raw_page, "total": found.total}}
 
 
 def recall(me: int, *, group_id: int, seq: int) -> dict[str, Any]:
     """The sender within the window, or the owner/an admin at any time."""
     member = _require_member(group_id, me)
-    conversation_key = keys.group_conversation(group_id)
-    now = clock.now()
-    moderator = member.role in (OWNER, ADMIN)
-    window = get_settings().recall_window_seconds
-    recalled = messages.recall(conversation_key, seq, now, sender_id=None if moderator else me,
-                               not_before=None if moderator else now - window)
-    if recalled is None:
-        current = messages.get(conversation_key, seq)
-        if current is None:
-            raise InvalidInput("message not found")
-        if current.recalled_at:
-            return {"id": seq, "recalled": 1}
-        if current.form_id != me:
-            raise Forbidden("you can only recall your own messages")
-        raise InvalidInput(f"messages can only be recalled within {window} seconds")
-    frame = frames.recalled(conversation.message_shape(recalled), me)
-    push([(m.user_id, frame) for m in groups.members(group_id)])
+    recalled = conversation.recall(keys.group_conversation(group_id), seq, me,
+                                   moderator=member.role in (OWNER, ADMIN))
+    if recalled is not None:
+        frame = frames.recalled(conversation.message_shape(recalled), me)
+        push([(m.user_id, frame) for m in groups.members(group_id)])
     return {"id": seq, "recalled": 1}

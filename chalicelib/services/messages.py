@@ -6,7 +6,7 @@ from typing import Any
 from chalicelib import clock
 from chalicelib.clock import wire_time
 from chalicelib.config import get_settings
-from chalicelib.db import conversations, friends, keys, messages, sessions, users
+from chalicelib.db import friends, keys, sessions, users
 from chalicelib.db.messages import MessageRecord
 from chalicelib.db.sessions import GROUP, PRIVATE
 from chalicelib.errors import Forbidden, InvalidInput
@@ -18,7 +18,6 @@ from chalicelib.ws import frames
 
 NOT_FRIENDS = "非好友关系,不能聊天... (you are not friends, so you cannot chat)"
 CLIENT_MSG_TYPES = (1, 2, 3, 4)
-DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE = 50, 100
 VIDEO_SIGNALS = ("invite", "accept", "reject", "cancel", "hangup")
 
 
@@ -58,35 +57,18 @@ def _history_item(message: MessageRecord) -> dict[str, Any]:
 
 
 def history(me: int, *, to_id: int, page: int | None, page_size: int | None, raw_page: str) -> dict[str, Any]:
-    """Newest page first, ascending within the page; `page` is the `id` cursor (exclusive)."""
-    size = min(page_size or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
-    conversation_key = keys.private_conversation(me, to_id)
-    page_items = messages.history(conversation_key, page, size)
-    head = conversations.head(conversation_key)
-    if page is None and page_items:
-        sessions.mark_read(me, PRIVATE, to_id, page_items[0].seq)
-    page_items.reverse()
-    return {"list": [_history_item(item) for item in page_items],
-            "mate": {"pageSize": size, "page": raw_page, "total": head.last_seq if head else 0}}
+    """Only ever the caller's own conversation with `to_id`."""
+    found = conversation.history_page(keys.private_conversation(me, to_id), me, PRIVATE, to_id, page, page_size)
+    return {"list": [_history_item(item) for item in found.messages],
+            "mate": {"pageSize": found.size, "page": raw_page, "total": found.total}}
 
 
 def recall(me: int, *, to_id: int, seq: int) -> dict[str, Any]:
     """The sender may recall within the window; recalling again is a no-op success."""
-    conversation_key = keys.private_conversation(me, to_id)
-    now = clock.now()
-    window = get_settings().recall_window_seconds
-    recalled = messages.recall(conversation_key, seq, now, sender_id=me, not_before=now - window)
-    if recalled is None:
-        current = messages.get(conversation_key, seq)
-        if current is None:
-            raise InvalidInput("message not found")
-        if current.form_id != me:
-            raise Forbidden("you can only recall your own messages")
-        if current.recalled_at:
-            return {"id": seq, "recalled": 1}
-        raise InvalidInput(f"messages can only be recalled within {window} seconds")
-    frame = frames.recalled(conversation.message_shape(recalled), me)
-    push([(to_id, frame), (me, frame)])
+    recalled = conversation.recall(keys.private_conversation(me, to_id), seq, me, moderator=False)
+    if recalled is not None:
+        frame = frames.recalled(conversation.message_shape(recalled), me)
+        push([(to_id, frame), (me, frame)])
     return {"id": seq, "recalled": 1}
 
 
