@@ -2,7 +2,7 @@
 from chalice import Chalice
 from chalice.app import WebsocketEvent
 
-from chalicelib.api import auth, docs, friends, groups, messages, sessions, uploads, users
+from chalicelib.api import auth, docs, friends, groups, messages, server_groups, sessions, uploads, users
 from chalicelib.http.cors import register_preflight_routes
 from chalicelib.ws import handlers as ws
 
@@ -11,7 +11,7 @@ app.experimental_feature_flags.update(["WEBSOCKETS"])
 app.api.binary_types.append("multipart/form-data")
 
 for blueprint in (auth.bp, users.bp, friends.bp, sessions.bp, messages.bp, groups.bp, uploads.bp,
-                  docs.bp):
+                  server_groups.bp, docs.bp):
     app.register_blueprint(blueprint)
 register_preflight_routes(app)
 

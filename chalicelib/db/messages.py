@@ -13,7 +13,6 @@ from chalicelib.db.transactions import transaction
 from chalicelib.db.users import User, profile_record
 
 CLAIM_SK = "CLAIM"
-HEAD, MESSAGE, CLAIM = 0, 1, 2
 
 
 @dataclass(frozen=True)
@@ -44,12 +43,8 @@ class SendContext:
     sender: User | None
 
 
-class SequenceMoved(Exception):
-    """Another message took the next sequence number first; read again and retry."""
-
-
-class AlreadySent(Exception):
-    """The (sender, msg_client_id) pair was claimed by a concurrent retry."""
+class Contended(Exception):
+    """Another send got there first (took the next sequence, or claimed this client id): read again."""
 
 
 def new_msg_id(now_ms: int) -> int:
@@ -111,11 +106,9 @@ def append(message: MessageRecord, expected_last_seq: int, sender: User) -> None
             tx.save(item, condition=Message.PK.does_not_exist())
             tx.save(claim, condition=ClientMessageClaim.PK.does_not_exist())
     except TransactWriteError as error:
-        reasons = [reason.code if reason else None for reason in (error.cancellation_reasons or [])]
-        if len(reasons) > CLAIM and reasons[CLAIM] == "ConditionalCheckFailed":
-            raise AlreadySent() from error
-        if any(code in ("ConditionalCheckFailed", "TransactionConflict") for code in reasons):
-            raise SequenceMoved() from error
+        reasons = {reason.code for reason in (error.cancellation_reasons or []) if reason}
+        if reasons & {"ConditionalCheckFailed", "TransactionConflict"}:
+            raise Contended() from error
         raise
 
 

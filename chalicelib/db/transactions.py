@@ -26,7 +26,11 @@ def transaction() -> TransactWrite:
 
 
 def failed_conditions(error: TransactWriteError) -> list[int]:
-    """Indexes of the actions whose condition failed, in the order they were added."""
+    """Indexes of the actions whose condition failed, in the order DynamoDB received them.
+
+    PynamoDB sends a transaction's condition checks first, then deletes, then puts, then updates, whatever
+    order they were added in; the cancellation reasons follow that order.
+    """
     reasons = error.cancellation_reasons or []
     return [index for index, reason in enumerate(reasons) if reason and reason.code == "ConditionalCheckFailed"]
 

@@ -160,6 +160,7 @@ def create_user(user: User, password_hash: str, code: CodeUse | None = None) -> 
         failed = failed_conditions(error)
         if not failed:
             raise
+        # puts go before updates: profile, email claim, name claim, then the code's update
         raise UniquenessConflict(("id", "email", "name", "code")[failed[0]]) from error
 
 

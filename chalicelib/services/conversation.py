@@ -10,7 +10,7 @@ from chalicelib import clock
 from chalicelib.clock import wire_time
 from chalicelib.config import get_settings
 from chalicelib.db import conversations, messages, sessions
-from chalicelib.db.messages import AlreadySent, MessageRecord, SequenceMoved
+from chalicelib.db.messages import Contended, MessageRecord
 from chalicelib.db.users import User
 from chalicelib.errors import Forbidden, InvalidInput
 
@@ -74,7 +74,7 @@ def post(*, conversation: str, sender_id: int, to_id: int, channel_type: int, ms
         try:
             messages.append(record, context.last_seq, context.sender)
             return Posted(record, context.sender, created=True)
-        except (SequenceMoved, AlreadySent):
+        except Contended:
             time.sleep(random.uniform(0, 0.004 * (attempt + 1)))
     raise InvalidInput("the conversation is very busy; please retry")
 

@@ -11,8 +11,9 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 os.environ.update({
@@ -61,7 +62,14 @@ def operations() -> None:
     from chalicelib.services import auth
     from chalicelib.ws import handlers
     from tests.support.factories import (
-        befriend, get, last_code_for, post_form, random_email, random_name, register, ws_event,
+        befriend,
+        get,
+        last_code_for,
+        post_form,
+        random_email,
+        random_name,
+        register,
+        ws_event,
     )
     from tests.support.fakes import RecordingSender
 
