@@ -83,3 +83,27 @@ package-size: $(STAMP)
 
 infra-clean:
 	rm -rf $(INFRA_VENV) infra/node_modules $(CDK_OUT) infra/chalice.out
+
+# --- Fuzzing (tests/fuzz/README.md) ------------------------------------------------------------------
+# Starts its own local stack on free ports, seeds users/friends/a group, runs Schemathesis over every documented
+# route (positive and negative data, one worker) and fails on 5xx, schema violations and writes on error answers.
+# FUZZ_MAX_TIME (seconds, default 180) bounds the run; FUZZ_MAX_EXAMPLES (default 100) cases per operation and phase.
+FUZZ_MAX_TIME ?= 180
+FUZZ_MAX_EXAMPLES ?= 100
+FUZZ_ARGS ?=
+
+.PHONY: fuzz
+
+fuzz: $(STAMP)
+	$(BIN)/python -m infra.fuzz.run --max-time $(FUZZ_MAX_TIME) --max-examples $(FUZZ_MAX_EXAMPLES) $(FUZZ_ARGS)
+
+# --- Load and fault test (infra/load, see infra/load/README.md) ------------------------------------------
+# Starts its own local stack on free ports; DURATION caps the traffic phase (seconds); THROTTLE is the share of
+# DynamoDB attempts failed with a throttling error; reports go to reports/ (JSON + PNG latency histogram).
+USERS ?= 100
+MESSAGES ?= 5000
+DURATION ?= 300
+THROTTLE ?= 0.05
+.PHONY: load
+load: $(STAMP)
+	$(BIN)/python -m infra.load --users $(USERS) --messages $(MESSAGES) --duration $(DURATION) --throttle-rate $(THROTTLE)

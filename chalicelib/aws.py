@@ -4,6 +4,8 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+from chalicelib.metrics import watch_client
+
 _clients: dict[tuple[str, str], Any] = {}
 _lock = threading.Lock()
 
@@ -33,6 +35,7 @@ def client(service: str, endpoint_url: str = "") -> Any:
             if endpoint_url:
                 kwargs["endpoint_url"] = endpoint_url
             cached = boto3.session.Session().client(service, **kwargs)
+            watch_client(cached)
             _clients[key] = cached
     return cached
 

@@ -59,6 +59,8 @@ def presign_upload(call: Call) -> Any:
 
 
 @endpoint(bp, "/files/{owner}/{name}", ["GET"], auth=False, schema=FILE,
+          other_statuses=((302, "redirect (Location) to a short-lived presigned S3 link"),
+                          (404, "no such file: the envelope with code 404")),
           summary="Stable file URL: 302 to a short-lived S3 link (media inline, other types as downloads)")
 def get_file(call: Call) -> Response:
     location = uploads.download_location(call.params["owner"], call.params["name"])

@@ -218,6 +218,8 @@ def _operation(spec: RouteSpec, method: str, max_body: int, alias_of: str | None
         operation["security"] = [{"bearerAuth": []}, {"tokenQuery": []}]
     else:
         operation["security"] = []
+    for status, description in spec.other_statuses:
+        responses[str(status)] = {"description": description}
     responses["413"] = {"$ref": "#/components/responses/PayloadTooLarge"}
     responses["429"] = {"$ref": "#/components/responses/RateLimited"}
     responses["500"] = {"$ref": "#/components/responses/InternalError"}

@@ -9,6 +9,7 @@ from typing import Any
 from chalice import Blueprint, Response
 from chalice.app import Request
 
+from chalicelib import metrics
 from chalicelib.config import get_settings
 from chalicelib.errors import AppError, InvalidInput, PayloadTooLarge, RateLimited
 from chalicelib.http.auth import authenticate
@@ -32,6 +33,7 @@ class RouteSpec:
     max_body: int | None
     response: Schema | None
     tags: tuple[str, ...] = field(default_factory=tuple)
+    other_statuses: tuple[tuple[int, str], ...] = ()  # HTTP answers besides the envelope, e.g. (302, "…")
 
 
 ROUTES: list[RouteSpec] = []
@@ -80,6 +82,7 @@ def _run(request: Request, view: View, spec: RouteSpec, path_params: dict[str, s
 
 def dispatch(request: Request, view: View, spec: RouteSpec, path_params: dict[str, str]) -> Response:
     started = time.perf_counter()
+    calls = metrics.begin()
     headers = cors_headers(request.headers, get_settings().cors_allowed_origins)
     caller: Claims | None = None
     try:
@@ -105,6 +108,7 @@ def dispatch(request: Request, view: View, spec: RouteSpec, path_params: dict[st
         code=code,
         status=response.status_code,
         latency_ms=round((time.perf_counter() - started) * 1000, 2),
+        aws_calls=metrics.end(calls),
     )
     return response
 
@@ -120,13 +124,14 @@ def endpoint(
     max_body: int | None = None,
     response: Schema | None = None,
     aliases: Iterable[str] = (),
+    other_statuses: tuple[tuple[int, str], ...] = (),
 ) -> Callable[[View], View]:
     """Register `view` on `path` (and its aliases) behind the shared request pipeline."""
 
     def decorator(view: View) -> View:
         for route_path in (path, *aliases):
             spec = RouteSpec(route_path, tuple(methods), summary, schema, auth, max_body, response,
-                             (bp._import_name.rsplit(".", 1)[-1],))
+                             (bp._import_name.rsplit(".", 1)[-1],), other_statuses)
 
             def chalice_view(__spec: RouteSpec = spec, **path_params: str) -> Response:
                 request = bp.current_request

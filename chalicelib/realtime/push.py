@@ -1,6 +1,7 @@
 """Fan-out: every live connection of every recipient, in parallel; offline recipients keep the frame."""
 from __future__ import annotations
 
+import contextvars
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -73,7 +74,9 @@ def push(deliveries: Iterable[tuple[int, dict[str, Any]]], *, keep_if_undelivere
     if len(jobs) <= 1:
         outcomes = [_post(sender, connection, data) for _, connection, data in jobs]
     else:
-        outcomes = list(_executor().map(lambda job: _post(sender, job[1], job[2]), jobs))
+        # each job runs in a copy of this request's context, so its AWS calls count towards the request
+        contexts = [contextvars.copy_context() for _ in jobs]
+        outcomes = list(_executor().map(lambda ctx, job: ctx.run(_post, sender, job[1], job[2]), contexts, jobs))
     delivered_indexes = set()
     for (index, connection, _), outcome in zip(jobs, outcomes, strict=False):
         if outcome == "ok":

@@ -38,7 +38,7 @@ def friend_detail(me: int, other: int) -> dict[str, Any]:
 
 
 def remove_friend(me: int, other: int) -> None:
-    if not friends.remove_friendship(me, other):
+    if other == me or not friends.remove_friendship(me, other):
         raise InvalidInput("this user is not your friend")
     push([(other, frames.friend_removed(user_brief(users.get_user(me))))])
 

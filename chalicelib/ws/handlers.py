@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import json
 import time
+from contextvars import Token
 from typing import Any
 
-from chalicelib import clock
+from chalicelib import clock, metrics
 from chalicelib.db import connections
 from chalicelib.errors import Unauthorized
 from chalicelib.http.auth import token_from
@@ -28,23 +29,24 @@ def _context(event: dict[str, Any]) -> dict[str, Any]:
     return context
 
 
-def _log(context: dict[str, Any], started: float, **fields: Any) -> None:
+def _log(context: dict[str, Any], started: float, calls: Token[Any], **fields: Any) -> None:
     log_event(kind="ws", request_id=context.get("requestId", ""), route=context.get("routeKey", ""),
               connection_id=context.get("connectionId", ""),
-              latency_ms=round((time.perf_counter() - started) * 1000, 2), **fields)
+              latency_ms=round((time.perf_counter() - started) * 1000, 2), aws_calls=metrics.end(calls), **fields)
 
 
 def connect(event: dict[str, Any]) -> dict[str, Any]:
     """Authenticate `?token=` (browsers cannot set headers on a WebSocket) and register the connection."""
     started = time.perf_counter()
+    calls = metrics.begin()
     context = _context(event)
     try:
         claims = decode_token(token_from(event.get("queryStringParameters") or {}, {}) or "-")
     except Unauthorized:
-        _log(context, started, code=401)
+        _log(context, started, calls, code=401)
         return {"statusCode": 401}
     connections.add(context["connectionId"], claims.user_id, clock.now(), CONNECTION_LIFETIME_SECONDS)
-    _log(context, started, code=200, user_id=claims.user_id)
+    _log(context, started, calls, code=200, user_id=claims.user_id)
     return OK
 
 
@@ -72,6 +74,7 @@ def _replay(connection_id: str) -> int:
 
 def message(event: dict[str, Any]) -> dict[str, Any]:
     started = time.perf_counter()
+    calls = metrics.begin()
     context = _context(event)
     connection_id = context.get("connectionId", "")
     body = event.get("body") or ""
@@ -83,20 +86,21 @@ def message(event: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(frame, dict) or isinstance(frame.get("msg_code"), bool) \
             or not isinstance(frame.get("msg_code"), int):
         _reply(connection_id, frames.error_frame("malformed frame: send a JSON object with an integer msg_code"))
-        _log(context, started, code=frames.ERROR, replayed=replayed)
+        _log(context, started, calls, code=frames.ERROR, replayed=replayed)
         return OK
     if frame["msg_code"] != frames.HEARTBEAT:
         _reply(connection_id, frames.error_frame(
             "unsupported msg_code: the socket only takes heartbeats; send messages with POST /messages/private"))
-        _log(context, started, code=frames.ERROR, replayed=replayed)
+        _log(context, started, calls, code=frames.ERROR, replayed=replayed)
         return OK
-    _log(context, started, code=frames.HEARTBEAT, replayed=replayed)
+    _log(context, started, calls, code=frames.HEARTBEAT, replayed=replayed)
     return OK
 
 
 def disconnect(event: dict[str, Any]) -> dict[str, Any]:
     started = time.perf_counter()
+    calls = metrics.begin()
     context = _context(event)
     removed = connections.remove(context.get("connectionId", ""))
-    _log(context, started, code=200, user_id=removed.user_id if removed else None)
+    _log(context, started, calls, code=200, user_id=removed.user_id if removed else None)
     return OK

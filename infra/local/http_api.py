@@ -44,6 +44,13 @@ class RequestHandler(ChaliceRequestHandler):
         self.local_gateway = server.gateway
         BaseHTTPRequestHandler.__init__(self, request, client_address, server)
 
+    def __getattr__(self, name: str) -> Any:
+        """Methods the app routes nowhere (TRACE, QUERY…) reach it too and get its 405, as on API Gateway,
+        instead of http.server's HTML 501."""
+        if name.startswith("do_"):
+            return self._generic_handle
+        raise AttributeError(name)
+
 
 class ApiServer(ThreadingHTTPServer):
     request_queue_size = 128  # listen backlog: bursts of clients queue instead of being refused

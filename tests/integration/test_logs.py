@@ -27,6 +27,9 @@ def test_log_lines_are_structured_and_carry_no_secrets(client, capfd):
         assert secret not in output
     lines = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
     http = [line for line in lines if line.get("kind") == "http"]
-    assert {"request_id", "route", "user_id", "code", "latency_ms"} <= set(http[-1])
-    assert any(line["route"] == "POST /messages/private" and line["user_id"] == me["id"] for line in http)
-    assert any(line.get("kind") == "ws" and line["route"] == "$default" for line in lines)
+    assert {"request_id", "route", "user_id", "code", "latency_ms", "aws_calls"} <= set(http[-1])
+    send_line = next(line for line in http if line["route"] == "POST /messages/private")
+    assert send_line["user_id"] == me["id"] and send_line["code"] == 200
+    assert send_line["aws_calls"] >= 3  # read, transaction, connections (+ the pending write: friend offline)
+    heartbeat = next(line for line in lines if line.get("kind") == "ws" and line["route"] == "$default")
+    assert heartbeat["aws_calls"] == 0

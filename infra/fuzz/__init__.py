@@ -1,0 +1,1 @@
+"""`make fuzz`: Schemathesis against the local stack (see tests/fuzz/README.md)."""
