@@ -97,7 +97,7 @@ def append(message: MessageRecord, expected_last_seq: int, sender: User) -> None
                                conversation=message.conversation, seq=message.seq,
                                expires_at=int(message.send_time) + 30 * 86400)
     try:
-        with transaction() as tx:
+        with transaction(request_token=f"msg-{message.msg_id}") as tx:
             tx.update(head, actions=[
                 tag(Conversation), Conversation.last_seq.set(message.seq),
                 Conversation.last_content.set(message.content[:200]), Conversation.last_msg_type.set(message.msg_type),

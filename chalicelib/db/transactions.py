@@ -21,8 +21,10 @@ def _connection() -> Connection:
     )
 
 
-def transaction() -> TransactWrite:
-    return TransactWrite(connection=_connection())
+def transaction(request_token: str | None = None) -> TransactWrite:
+    """`request_token` makes DynamoDB treat a retried transaction (same token, same writes) as the one that
+    already succeeded, instead of failing its conditions against its own earlier write."""
+    return TransactWrite(connection=_connection(), client_request_token=request_token)
 
 
 def failed_conditions(error: TransactWriteError) -> list[int]:

@@ -46,6 +46,7 @@ def post(*, conversation: str, sender_id: int, to_id: int, channel_type: int, ms
     the answer is `refusal` (1003) and nothing is stored. With `data_from_sender` the message's `data` is the
     server's JSON of the sender profile, never the client's.
     """
+    attempted_msg_id = 0
     for attempt in range(MAX_ATTEMPTS):
         context = messages.send_context(conversation, sender_id, msg_client_id, relation)
         if context.claimed is not None:
@@ -53,7 +54,9 @@ def post(*, conversation: str, sender_id: int, to_id: int, channel_type: int, ms
             if original is None:
                 raise InvalidInput("msg_client_id was already used")
             assert context.sender is not None
-            return Posted(original, context.sender, created=False)
+            # our own earlier attempt may have been written even though its answer was lost (a timeout
+            # followed by a retry that then failed its conditions): it is still ours to push
+            return Posted(original, context.sender, created=original.msg_id == attempted_msg_id)
         if not context.relation_found:
             raise Forbidden(refusal)
         if context.sender is None:
@@ -71,6 +74,7 @@ def post(*, conversation: str, sender_id: int, to_id: int, channel_type: int, ms
             msg_type=msg_type, content=content, data=payload, send_time=now,
             sender_name=context.sender.name, sender_avatar=context.sender.avatar,
         )
+        attempted_msg_id = record.msg_id
         try:
             messages.append(record, context.last_seq, context.sender)
             return Posted(record, context.sender, created=True)

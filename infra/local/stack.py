@@ -6,12 +6,14 @@ can start once per process; tests run `python -m infra.local.stack` in a subproc
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import sys
 import time
 from types import FrameType, TracebackType
 from typing import Protocol
 
+from infra.local import faults
 from infra.local.bootstrap import bootstrap
 from infra.local.chalice_app import STAGE, app_environment, install_environment, load_app, stage_config
 from infra.local.errors import StackError
@@ -66,6 +68,8 @@ class LocalStack:
         self._parts.append(aws)
         aws.start()
         self.resources = bootstrap(aws)
+        if os.environ.get(faults.RATE_VARIABLE):  # load tests only: see infra/local/faults.py
+            faults.install_from_env()
 
         app = load_app(config)
         http_api = HttpApi(app, config, settings.host, settings.http_port)

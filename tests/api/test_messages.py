@@ -259,3 +259,28 @@ def test_messages_to_humans_never_reach_the_bot(client, pair):
     send(client, a, b["id"], "天气")
     assert [m["msg"] for m in get(client, "/messages", a["token"], to_id=b["id"]).json_body["data"]["list"]] == [
         "天气"]
+
+
+def test_a_send_whose_answer_was_lost_is_still_pushed(client, sender, pair, monkeypatch):
+    """The transaction commits, its answer is lost (here: a throttling error after the write), botocore
+    retries and that retry fails its conditions against the first write: the message is still ours."""
+    from moto.dynamodb.exceptions import DynamodbException
+    from moto.dynamodb.models import DynamoDBBackend
+
+    a, b = pair
+    online(b["id"], "b1")
+    original = DynamoDBBackend.transact_write_items
+    lost = []
+
+    def commit_then_lose_the_answer(self, *args, **kwargs):
+        result = original(self, *args, **kwargs)
+        if not lost:
+            lost.append(True)
+            raise DynamodbException("ThrottlingException", "the answer was lost")
+        return result
+
+    monkeypatch.setattr(DynamoDBBackend, "transact_write_items", commit_then_lose_the_answer)
+    answer = send(client, a, b["id"], "lost answer")
+    assert answer["code"] == 200 and lost
+    assert [f["message"] for f in sender.frames_for("b1")] == ["lost answer"]
+    assert len(stored(a, b)) == 1

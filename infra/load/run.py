@@ -1,0 +1,115 @@
+"""One load run: start the stack, set up, drive traffic with faults, reconnect everyone, verify, report."""
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import aiohttp
+import boto3
+
+from infra.load import report as reporting
+from infra.load.api import Api
+from infra.load.model import World, conversation_key
+from infra.load.setup import bounded, create_groups, make_friends, open_sockets, register_users
+from infra.load.stack_process import StackProcess, table_name
+from infra.load.traffic import TrafficPlan, run_traffic, settle
+from infra.load.verify import read_conversations, users_with_pending, verify
+
+FAULT_LINE = re.compile(r"faults: (.*)")
+RECONNECT_ROUNDS = 4
+
+
+@dataclass(frozen=True)
+class LoadSettings:
+    users: int = 100
+    messages: int = 5000
+    duration: float = 300.0  # cap on the traffic phase
+    throttle_rate: float = 0.05
+    throttle_last_attempt: bool = False
+    drop_every: float = 0.5
+    groups: int = 0  # 0: one per 10 users (at least 2)
+    http_concurrency: int = 6
+    setup_concurrency: int = 8
+    quiet_seconds: float = 2.0
+    seed: int = 7
+    raw_moto: bool = False
+
+    @property
+    def group_count(self) -> int:
+        return self.groups or max(2, self.users // 10)
+
+
+async def _drive(stack: StackProcess, settings: LoadSettings, world: World) -> Counter[str]:
+    connector = aiohttp.TCPConnector(limit=settings.http_concurrency + settings.setup_concurrency)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        api = Api(session, stack.http_url)
+        limit = settings.setup_concurrency
+        await _phase(world, "register", register_users(api, stack.aws_url, stack.ws_url, world, settings.users, limit))
+        await _phase(world, "sockets", open_sockets(world, limit))
+        await _phase(world, "friends", make_friends(api, world, limit))
+        await _phase(world, "groups", create_groups(api, world, settings.group_count, limit))
+        await settle(world, settings.quiet_seconds, 30)
+        world.received.clear()  # setup frames (friend requests, group notices) are not part of the verification
+        plan = TrafficPlan(settings.messages, settings.duration, settings.http_concurrency,
+                           drop_every=settings.drop_every, seed=settings.seed)
+        await _phase(world, "traffic", run_traffic(api, world, plan))
+        await settle(world, settings.quiet_seconds, 30)
+        # Every client reconnects and sends its heartbeat: whatever was kept for it is replayed now. Users whose
+        # kept events are still in the table (a replay that lost a race or ran late) reconnect again, a few times.
+        await _phase(world, "reconnect", _reconnect_until_drained(stack, settings, world))
+        await bounded(limit, (user.socket.close() for user in world.users.values()))
+        return api.kinds
+
+
+async def _reconnect_until_drained(stack: StackProcess, settings: LoadSettings, world: World) -> None:
+    dynamodb = _dynamodb(stack)
+    waiting = sorted(world.users)
+    for _ in range(RECONNECT_ROUNDS):
+        await bounded(settings.setup_concurrency, (world.users[user_id].socket.drop_and_reopen(0)
+                                                   for user_id in waiting))
+        await settle(world, settings.quiet_seconds, 60)
+        waiting = await asyncio.to_thread(users_with_pending, dynamodb, table_name(), waiting)
+        world.pending_left = len(waiting)
+        if not waiting:
+            return
+
+
+def _dynamodb(stack: StackProcess) -> Any:
+    return boto3.session.Session(aws_access_key_id="load", aws_secret_access_key="load",
+                                 region_name="us-east-1").client("dynamodb", endpoint_url=stack.aws_url)
+
+
+async def _phase(world: World, name: str, job: Any) -> None:
+    started = time.monotonic()
+    await job
+    world.phases[name] = time.monotonic() - started
+    print(f"  {name}: {world.phases[name]:.1f} s", flush=True)
+
+
+def _conversations(world: World) -> set[str]:
+    touched = {sent.conversation for sent in world.sent}
+    return touched | {conversation_key(2, 0, group_id) for group_id in world.members}
+
+
+def run(settings: LoadSettings) -> tuple[dict[str, Any], list[str]]:
+    stack = StackProcess(throttle_rate=settings.throttle_rate, throttle_last_attempt=settings.throttle_last_attempt,
+                         raw_moto=settings.raw_moto)
+    world = World()
+    print(f"load run: {settings}", flush=True)
+    with stack:
+        print(f"  stack up: http {stack.http_url} ws {stack.ws_url} aws {stack.aws_url}", flush=True)
+        kinds = asyncio.run(_drive(stack, settings, world))
+        stored = read_conversations(_dynamodb(stack), table_name(), _conversations(world))
+    output = stack.output()
+    reporting.REPORTS_DIR.mkdir(parents=True, exist_ok=True)
+    (reporting.REPORTS_DIR / "load-stack.log").write_text(output)
+    fault_lines = FAULT_LINE.findall(output)
+    stack_notes = {"exit_code": stack.exit_code, "faults": fault_lines[-1] if fault_lines else "",
+                   "tracebacks": output.count("Traceback (most recent call last)")}
+    findings = verify(world, stored)
+    report = reporting.build(world, findings, kinds, asdict(settings), stack_notes)
+    return report, reporting.failures(report)
