@@ -42,9 +42,12 @@ def counting_aws_calls() -> Iterator[CallLog]:
     original = BaseClient._make_api_call
 
     def wrapped(self: BaseClient, operation_name: str, api_params: Any) -> Any:
-        response = original(self, operation_name, api_params)
-        log.record(f"{self.meta.service_model.service_name}.{operation_name}", response)
-        return response
+        response: Any = None
+        try:
+            response = original(self, operation_name, api_params)
+            return response
+        finally:  # a call that fails (a condition, a throttle) costs a request too
+            log.record(f"{self.meta.service_model.service_name}.{operation_name}", response)
 
     BaseClient._make_api_call = wrapped  # type: ignore[method-assign]
     try:
