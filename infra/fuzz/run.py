@@ -12,7 +12,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -26,10 +25,11 @@ from typing import IO, Any
 
 import requests
 
+from infra.local.child import clean_environment, free_port, listening, local_table_name, log_text
+
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 START_TIMEOUT_SECONDS = 45.0
 STOP_TIMEOUT_SECONDS = 15.0
-KEPT_ENVIRONMENT = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT")
 PASSWORD = "fuzz-Passw0rd"
 # Built-in checks left out (see tests/fuzz/README.md): business failures are HTTP 200 with envelope code 1000, so
 # "invalid input must get a 4xx" and "valid input must get a 2xx" do not describe this API; the envelope-aware
@@ -40,28 +40,12 @@ DEFAULT_MAX_EXAMPLES = 100
 REQUEST_TIMEOUT = 20
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
-def _listening(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-            return True
-    except OSError:
-        return False
 
 
-def _output(log: IO[bytes]) -> str:
-    log.seek(0)
-    return log.read().decode("utf-8", "replace")
 
 
-def local_table_name() -> str:
-    config = json.loads((PROJECT_DIR / ".chalice" / "config.json").read_text())
-    return str(config["stages"]["local"]["environment_variables"]["TABLE_NAME"])
 
 
 @dataclass
@@ -81,7 +65,7 @@ class Stack:
         return f"http://127.0.0.1:{self.aws_port}"
 
     def output(self) -> str:
-        return _output(self.log)
+        return log_text(self.log)
 
 
 class StackError(RuntimeError):
@@ -91,8 +75,8 @@ class StackError(RuntimeError):
 @contextmanager
 def local_stack() -> Iterator[Stack]:
     """`python -m infra.local.stack` in a subprocess on free ports, with a clean environment; SIGTERM at the end."""
-    ports = {"LOCAL_AWS_PORT": _free_port(), "LOCAL_HTTP_PORT": _free_port(), "LOCAL_WS_PORT": _free_port()}
-    environment = {name: os.environ[name] for name in KEPT_ENVIRONMENT if name in os.environ}
+    ports = {"LOCAL_AWS_PORT": free_port(), "LOCAL_HTTP_PORT": free_port(), "LOCAL_WS_PORT": free_port()}
+    environment = clean_environment()
     environment.update({name: str(port) for name, port in ports.items()})
     # BCRYPT_ROUNDS=4 is asked for, but the `local` stage of .chalice/config.json sets its own cost and wins.
     environment.update(PYTHONUNBUFFERED="1", PYTHONDONTWRITEBYTECODE="1", BCRYPT_ROUNDS="4")
@@ -101,9 +85,9 @@ def local_stack() -> Iterator[Stack]:
                                    stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
         try:
             deadline = time.monotonic() + START_TIMEOUT_SECONDS
-            while not all(_listening(port) for port in ports.values()):
+            while not all(listening(port) for port in ports.values()):
                 if process.poll() is not None or time.monotonic() > deadline:
-                    raise StackError(f"the local stack did not start (exit code {process.poll()}):\n{_output(log)}")
+                    raise StackError(f"the local stack did not start (exit code {process.poll()}):\n{log_text(log)}")
                 time.sleep(0.1)
             yield Stack(ports["LOCAL_AWS_PORT"], ports["LOCAL_HTTP_PORT"], ports["LOCAL_WS_PORT"], log)
         finally:

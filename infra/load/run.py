@@ -15,9 +15,10 @@ from infra.load import report as reporting
 from infra.load.api import Api
 from infra.load.model import World, conversation_key
 from infra.load.setup import bounded, create_groups, make_friends, open_sockets, register_users
-from infra.load.stack_process import StackProcess, table_name
+from infra.load.stack_process import StackProcess
 from infra.load.traffic import TrafficPlan, run_traffic, settle
 from infra.load.verify import read_conversations, users_with_pending, verify
+from infra.local.child import local_table_name
 
 FAULT_LINE = re.compile(r"faults: (.*)")
 RECONNECT_ROUNDS = 4
@@ -72,7 +73,7 @@ async def _reconnect_until_drained(stack: StackProcess, settings: LoadSettings, 
         await bounded(settings.setup_concurrency, (world.users[user_id].socket.drop_and_reopen(0)
                                                    for user_id in waiting))
         await settle(world, settings.quiet_seconds, 60)
-        waiting = await asyncio.to_thread(users_with_pending, dynamodb, table_name(), waiting)
+        waiting = await asyncio.to_thread(users_with_pending, dynamodb, local_table_name(), waiting)
         world.pending_left = len(waiting)
         if not waiting:
             return
@@ -103,7 +104,7 @@ def run(settings: LoadSettings) -> tuple[dict[str, Any], list[str]]:
     with stack:
         print(f"  stack up: http {stack.http_url} ws {stack.ws_url} aws {stack.aws_url}", flush=True)
         kinds = asyncio.run(_drive(stack, settings, world))
-        stored = read_conversations(_dynamodb(stack), table_name(), _conversations(world))
+        stored = read_conversations(_dynamodb(stack), local_table_name(), _conversations(world))
     output = stack.output()
     reporting.REPORTS_DIR.mkdir(parents=True, exist_ok=True)
     (reporting.REPORTS_DIR / "load-stack.log").write_text(output)

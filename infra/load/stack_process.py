@@ -1,10 +1,7 @@
 """Starts the local stack in a subprocess on free ports (as tests/e2e does) and stops it with SIGTERM."""
 from __future__ import annotations
 
-import json
-import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -13,29 +10,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from infra.local.child import clean_environment, free_port, listening
+
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 START_TIMEOUT_SECONDS = 60.0
 STOP_TIMEOUT_SECONDS = 20.0
-KEPT_ENVIRONMENT = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT")
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
-def _listening(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-            return True
-    except OSError:
-        return False
 
 
-def table_name() -> str:
-    config = json.loads((PROJECT_DIR / ".chalice" / "config.json").read_text())
-    return str(config["stages"]["local"]["environment_variables"]["TABLE_NAME"])
 
 
 @dataclass
@@ -65,7 +50,7 @@ class StackProcess:
         return f"http://127.0.0.1:{self.aws_port}"
 
     def environment(self) -> dict[str, str]:
-        environment = {name: os.environ[name] for name in KEPT_ENVIRONMENT if name in os.environ}
+        environment = clean_environment()
         environment.update(LOCAL_AWS_PORT=str(self.aws_port), LOCAL_HTTP_PORT=str(self.http_port),
                            LOCAL_WS_PORT=str(self.ws_port), LOCAL_WS_IDLE_SECONDS=str(self.idle_seconds),
                            LOAD_BCRYPT_ROUNDS=str(self.bcrypt_rounds), PYTHONUNBUFFERED="1",
@@ -84,7 +69,7 @@ class StackProcess:
                                          stderr=subprocess.STDOUT)
         deadline = time.monotonic() + START_TIMEOUT_SECONDS
         ports = (self.aws_port, self.http_port, self.ws_port)
-        while not all(_listening(port) for port in ports):
+        while not all(listening(port) for port in ports):
             if self._process.poll() is not None or time.monotonic() > deadline:
                 output = self.output()
                 self.stop()

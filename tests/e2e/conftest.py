@@ -2,10 +2,7 @@
 from __future__ import annotations
 
 import functools
-import json
-import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -18,30 +15,18 @@ from typing import IO, Any
 import boto3
 import pytest
 
+from infra.local.child import clean_environment, free_port, listening, local_table_name, log_text
+
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 START_TIMEOUT_SECONDS = 30.0
 STOP_TIMEOUT_SECONDS = 15.0
 IDLE_SECONDS = 3  # short, so the idle-timeout test is quick; every other test keeps its sockets busy
-KEPT_ENVIRONMENT = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT")
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
-def _listening(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-            return True
-    except OSError:
-        return False
 
 
-def _output(log: IO[bytes]) -> str:
-    log.seek(0)
-    return log.read().decode("utf-8", "replace")
 
 
 @dataclass(frozen=True)
@@ -65,7 +50,7 @@ class RunningStack:
         return f"http://127.0.0.1:{self.aws_port}"
 
     def output(self) -> str:
-        return _output(self.log)
+        return log_text(self.log)
 
     def aws(self, service: str) -> Any:
         """A boto3 client for local AWS, or for the gateway's @connections API."""
@@ -79,15 +64,12 @@ def _client(service: str, endpoint: str) -> Any:
     return session.client(service, endpoint_url=endpoint)
 
 
-def _local_table_name() -> str:
-    config = json.loads((PROJECT_DIR / ".chalice" / "config.json").read_text())
-    return str(config["stages"]["local"]["environment_variables"]["TABLE_NAME"])
 
 
 @pytest.fixture(scope="module")
 def stack() -> Iterator[RunningStack]:
-    ports = {"LOCAL_AWS_PORT": _free_port(), "LOCAL_HTTP_PORT": _free_port(), "LOCAL_WS_PORT": _free_port()}
-    environment = {name: os.environ[name] for name in KEPT_ENVIRONMENT if name in os.environ}
+    ports = {"LOCAL_AWS_PORT": free_port(), "LOCAL_HTTP_PORT": free_port(), "LOCAL_WS_PORT": free_port()}
+    environment = clean_environment()
     environment.update({name: str(port) for name, port in ports.items()})
     environment.update(LOCAL_WS_IDLE_SECONDS=str(IDLE_SECONDS), PYTHONUNBUFFERED="1")
     with tempfile.TemporaryFile() as log:
@@ -95,15 +77,15 @@ def stack() -> Iterator[RunningStack]:
                                    stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
         try:
             deadline = time.monotonic() + START_TIMEOUT_SECONDS
-            while not all(_listening(port) for port in ports.values()):
+            while not all(listening(port) for port in ports.values()):
                 if process.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"the local stack did not start (exit code {process.poll()}):\n{_output(log)}")
+                    pytest.fail(f"the local stack did not start (exit code {process.poll()}):\n{log_text(log)}")
                 time.sleep(0.1)
             yield RunningStack(ports["LOCAL_AWS_PORT"], ports["LOCAL_HTTP_PORT"], ports["LOCAL_WS_PORT"],
-                               _local_table_name(), log)
+                               local_table_name(), log)
         finally:
             exit_code = _stop(process)
-        assert exit_code == 0, f"the local stack did not stop cleanly on SIGTERM:\n{_output(log)}"
+        assert exit_code == 0, f"the local stack did not stop cleanly on SIGTERM:\n{log_text(log)}"
 
 
 def _stop(process: subprocess.Popen[bytes]) -> int | None:
