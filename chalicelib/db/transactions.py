@@ -35,7 +35,3 @@ def failed_conditions(error: TransactWriteError) -> list[int]:
     """
     reasons = error.cancellation_reasons or []
     return [index for index, reason in enumerate(reasons) if reason and reason.code == "ConditionalCheckFailed"]
-
-
-def reset_connection() -> None:
-    _connection.cache_clear()

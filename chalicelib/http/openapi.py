@@ -271,8 +271,3 @@ def document(base_url: str | None = None) -> dict[str, Any]:
     if not base_url:
         return _document
     return {**_document, "servers": [{"url": base_url}]}
-
-
-def reset_document() -> None:
-    global _document
-    _document = None

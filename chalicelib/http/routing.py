@@ -11,7 +11,7 @@ from chalice.app import Request
 
 from chalicelib import metrics
 from chalicelib.config import get_settings
-from chalicelib.errors import AppError, InvalidInput, PayloadTooLarge, RateLimited
+from chalicelib.errors import AppError, PayloadTooLarge, RateLimited
 from chalicelib.http.auth import authenticate
 from chalicelib.http.body import parse_body, parse_query
 from chalicelib.http.cors import cors_headers
@@ -143,8 +143,3 @@ def endpoint(
         return view
 
     return decorator
-
-
-def require(condition: bool, message: str) -> None:
-    if not condition:
-        raise InvalidInput(message)
