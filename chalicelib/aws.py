@@ -43,3 +43,26 @@ def client(service: str, endpoint_url: str = "") -> Any:
 def reset_clients() -> None:
     with _lock:
         _clients.clear()
+
+
+# What AWS answers when a table, account or API is over its throughput: worth retrying a little later.
+THROTTLING_CODES = frozenset({"ProvisionedThroughputExceededException", "ThrottlingException", "Throttling",
+                              "RequestLimitExceeded", "TooManyRequestsException", "ThrottlingError"})
+
+
+def is_throttling(error: BaseException) -> bool:
+    """True when an AWS call (boto3 or PynamoDB, whose errors wrap botocore's as `cause`) ran out of retries
+    against throttling, including a transaction cancelled for a throttled item."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        response = getattr(current, "response", None)
+        if isinstance(response, dict) and response.get("Error", {}).get("Code") in THROTTLING_CODES:
+            return True
+        reasons = getattr(current, "cancellation_reasons", None) or []
+        if any(reason is not None and reason.code in THROTTLING_CODES for reason in reasons):
+            return True
+        cause = getattr(current, "cause", None)
+        current = cause if isinstance(cause, BaseException) else current.__cause__
+    return False

@@ -26,32 +26,10 @@ os.environ.pop("AWS_ENDPOINT_URL", None)
 import moto  # noqa: E402  (must be imported before any boto client exists)
 import pytest  # noqa: E402
 
+from infra.local.moto_isolation import isolate_dynamodb  # noqa: E402
 from tests.support.fakes import RecordingSender  # noqa: E402
 
-
-def _serialise_moto_writes() -> None:
-    """DynamoDB applies each write (and each transaction) atomically; moto checks conditions and applies
-    changes in separate steps without a lock (and copies its tables during transactions), so threads racing
-    in a test could both pass a condition or trip over each other. One lock around moto's operations
-    restores the real service's isolation for the race tests."""
-    import functools
-    import threading
-
-    from moto.dynamodb.models import DynamoDBBackend
-
-    lock = threading.RLock()
-    for name in ("transact_write_items", "put_item", "update_item", "delete_item", "batch_write_item", "get_item",
-                 "batch_get_item", "query", "transact_get_items"):
-        original = getattr(DynamoDBBackend, name)
-
-        def locked(self, *args, __original=original, **kwargs):
-            with lock:
-                return __original(self, *args, **kwargs)
-
-        setattr(DynamoDBBackend, name, functools.wraps(original)(locked))
-
-
-_serialise_moto_writes()
+isolate_dynamodb()  # DynamoDB's per-item and per-transaction isolation, for the race tests
 
 
 @pytest.fixture

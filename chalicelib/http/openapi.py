@@ -10,7 +10,15 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from chalicelib.errors import BAD_REQUEST, FORBIDDEN_RELATION, INTERNAL, RATE_LIMITED, UNAUTHORIZED, UPSTREAM_FAILURE
+from chalicelib.errors import (
+    BAD_REQUEST,
+    FORBIDDEN_RELATION,
+    INTERNAL,
+    RATE_LIMITED,
+    SERVICE_BUSY,
+    UNAUTHORIZED,
+    UPSTREAM_FAILURE,
+)
 from chalicelib.http.routing import ROUTES, RouteSpec
 from chalicelib.http.schema import Schema
 
@@ -40,7 +48,9 @@ HTTP API of the Philatelic instant-messaging backend, generated from the routes'
 `message` "Success" and `data` `{}` when there is nothing to return (never null). Business failures are
 **HTTP 200** with a business code in `code`: 1000 bad parameter / not found / conflict, 1001 upstream failure,
 1003 the relation forbids it. Rate limits answer HTTP 429 (`code` 429) with a `Retry-After` header, bad or
-missing tokens HTTP 401 (`code` 401), bodies over the limit HTTP 413, internal errors HTTP 500 (`code` 500).
+missing tokens HTTP 401 (`code` 401), bodies over the limit HTTP 413, internal errors HTTP 500 (`code` 500), and
+AWS throttling that outlasted the app's retries HTTP 503 (`code` 503) with a `Retry-After` header (sends can be
+repeated safely: they are idempotent on `msg_client_id`).
 
 **Bodies.** Every POST/PUT accepts `multipart/form-data`, `application/x-www-form-urlencoded` and
 `application/json` (file uploads: multipart only). Form values are text, converted strictly to the declared type
@@ -90,6 +100,7 @@ def _components() -> dict[str, Any]:
             "PayloadTooLarge": failure(PAYLOAD_TOO_LARGE, "the limit that was exceeded"),
             "RateLimited": failure(RATE_LIMITED, "what was limited and when to retry"),
             "InternalError": failure(INTERNAL, "a generic message; no internals are disclosed"),
+            "ServiceBusy": failure(SERVICE_BUSY, "the service is busy; retry after `Retry-After` seconds"),
         },
         "headers": {
             "Retry-After": {"description": "seconds to wait before retrying", "required": True,
@@ -101,6 +112,9 @@ def _components() -> dict[str, Any]:
             "RateLimited": answer("too many attempts; retry after `Retry-After` seconds", "RateLimited",
                                   {"Retry-After": {"$ref": "#/components/headers/Retry-After"}}),
             "InternalError": answer("unexpected failure", "InternalError"),
+            "ServiceBusy": answer("AWS throttling outlasted the app's retries; retry after `Retry-After` seconds",
+                                  "ServiceBusy",
+                                  {"Retry-After": {"$ref": "#/components/headers/Retry-After"}}),
         },
     }
 
@@ -223,6 +237,7 @@ def _operation(spec: RouteSpec, method: str, max_body: int, alias_of: str | None
     responses["413"] = {"$ref": "#/components/responses/PayloadTooLarge"}
     responses["429"] = {"$ref": "#/components/responses/RateLimited"}
     responses["500"] = {"$ref": "#/components/responses/InternalError"}
+    responses["503"] = {"$ref": "#/components/responses/ServiceBusy"}
     operation["responses"] = responses
     return operation
 

@@ -10,8 +10,9 @@ from chalice import Blueprint, Response
 from chalice.app import Request
 
 from chalicelib import metrics
+from chalicelib.aws import is_throttling
 from chalicelib.config import get_settings
-from chalicelib.errors import AppError, PayloadTooLarge, RateLimited
+from chalicelib.errors import INTERNAL, SERVICE_BUSY, AppError, PayloadTooLarge, RateLimited
 from chalicelib.http.auth import authenticate
 from chalicelib.http.body import parse_body, parse_query
 from chalicelib.http.cors import cors_headers
@@ -21,6 +22,7 @@ from chalicelib.logs import log_event, log_exception
 from chalicelib.security.tokens import Claims
 
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+BUSY_RETRY_AFTER_SECONDS = 1  # AWS throttling outlasted botocore's retries: the client may try again soon
 
 
 @dataclass(frozen=True)
@@ -95,10 +97,16 @@ def dispatch(request: Request, view: View, spec: RouteSpec, path_params: dict[st
     except AppError as exc:
         code = exc.code
         response = failure(exc.code, exc.message, exc.http_status)
-    except Exception:
-        code = 500
-        log_exception("unhandled", route=spec.path)
-        response = failure(500, "internal error, please retry later", 500)
+    except Exception as exc:
+        if is_throttling(exc):
+            code = SERVICE_BUSY
+            log_event(error="throttled", route=spec.path, exception=type(exc).__name__)
+            response = failure(SERVICE_BUSY, "the service is busy, please retry shortly", SERVICE_BUSY,
+                               {"Retry-After": str(BUSY_RETRY_AFTER_SECONDS)})
+        else:
+            code = INTERNAL
+            log_exception("unhandled", route=spec.path)
+            response = failure(INTERNAL, "internal error, please retry later", INTERNAL)
     response.headers.update(headers)
     log_event(
         kind="http",

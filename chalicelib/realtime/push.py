@@ -57,14 +57,19 @@ def push(deliveries: Iterable[tuple[int, dict[str, Any]]], *, keep_if_undelivere
     """Send each (user id, frame) to all of that user's live connections.
 
     A user none of whose connections took the frame gets it kept as a pending event (when asked), so a
-    failed push never loses it.
+    failed push never loses it. Pushes follow committed writes, so AWS trouble here is logged, never raised:
+    when the connection lookup fails every frame is kept; when keeping fails the message is still in history.
     """
     planned = [(user_id, encode(frame)) for user_id, frame in deliveries]
     report = PushReport()
     if not planned:
         return report
     now = clock.now()
-    live = connections.live_connections({user_id for user_id, _ in planned}, now)
+    try:
+        live = connections.live_connections({user_id for user_id, _ in planned}, now)
+    except Exception:
+        log_exception("connection lookup failed; frames are kept")
+        live = {}
     jobs: list[tuple[int, LiveConnection, bytes]] = []
     for index, (user_id, data) in enumerate(planned):
         for connection in live.get(user_id, []):
@@ -86,14 +91,20 @@ def push(deliveries: Iterable[tuple[int, dict[str, Any]]], *, keep_if_undelivere
             report.gone.append(connection)
         else:
             report.failed += 1
-    if report.gone:
-        connections.discard(report.gone)
     if keep_if_undelivered:
         undelivered = [(user_id, data.decode("utf-8")) for index, (user_id, data) in enumerate(planned)
                        if index not in delivered_indexes]
         if undelivered:
-            pending.store(undelivered, clock.now_ms())
-            report.kept_for = [user_id for user_id, _ in undelivered]
+            try:
+                pending.store(undelivered, clock.now_ms())
+                report.kept_for = [user_id for user_id, _ in undelivered]
+            except Exception:
+                log_exception("keeping undelivered frames failed", users=len(undelivered))
+    if report.gone:
+        try:
+            connections.discard(report.gone)
+        except Exception:  # the next push finds them gone again
+            log_exception("forgetting gone connections failed", connections=len(report.gone))
     return report
 
 

@@ -15,12 +15,12 @@ from chalicelib.db import counters, email_codes, users
 from chalicelib.db.email_codes import CodeUse
 from chalicelib.db.users import UniquenessConflict, User
 from chalicelib.errors import InvalidInput, RateLimited, UpstreamFailure
-from chalicelib.logs import log_exception
 from chalicelib.mail import templates
 from chalicelib.mail.ses import MailFailure, send
 from chalicelib.security.passwords import check_new_password, hash_password, verify_password
 from chalicelib.security.tokens import issue_token
 from chalicelib.services import bot
+from chalicelib.services.after_commit import after_commit
 
 REGISTER, RESET = 1, 2
 CODE_DIGITS = 6
@@ -110,10 +110,7 @@ def default_avatar(seed: str) -> str:
 def register(email: str, name: str, password: str, password_repeat: str, code: str) -> User:
     """Create the account, then the bot's session and greetings."""
     user = create_account(email, name, password, password_repeat, code)
-    try:
-        bot.greet(user)
-    except Exception:  # the account exists either way; a missing greeting must not fail the registration
-        log_exception("bot greeting failed", user_id=user.id)
+    after_commit("bot greeting", lambda: bot.greet(user), user_id=user.id)
     return user
 
 

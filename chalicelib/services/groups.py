@@ -15,6 +15,7 @@ from chalicelib.errors import Forbidden, InvalidInput
 from chalicelib.realtime.push import push
 from chalicelib.security.passwords import hash_password, verify_password
 from chalicelib.services import conversation
+from chalicelib.services.after_commit import after_commit
 from chalicelib.services.shapes import group_object, session_row, user_object
 from chalicelib.ws import frames
 
@@ -253,7 +254,7 @@ def send(me: int, *, group_id: int, msg_type: int, message: str, msg_client_id: 
         msg_type=msg_type, content=message, data=None, msg_client_id=msg_client_id,
         relation=(keys.group_pk(group_id), keys.member_sk(me)), refusal=NOT_A_MEMBER, data_from_sender=True)
     if posted.created:
-        _fan_out(group_id, posted.message)
+        after_commit("group fan-out", lambda: _fan_out(group_id, posted.message))
     return conversation.message_shape(posted.message)
 
 

@@ -12,6 +12,7 @@ from chalicelib.db.sessions import GROUP, PRIVATE
 from chalicelib.errors import Forbidden, InvalidInput
 from chalicelib.realtime.push import push
 from chalicelib.services import bot, conversation, groups
+from chalicelib.services.after_commit import after_commit
 from chalicelib.services.bot import BOT_ID
 from chalicelib.services.shapes import user_brief
 from chalicelib.ws import frames
@@ -41,9 +42,9 @@ def send(me: int, *, to_id: int, channel_type: int, msg_type: int, message: str,
     if posted.created:
         frame = frames.chat(shaped, conversation.sender_brief(posted.message))
         push([(to_id, frame), (me, frame)])
-        sessions.revive(to_id, PRIVATE, me)
+        after_commit("revive session", lambda: sessions.revive(to_id, PRIVATE, me))
         if to_id == BOT_ID:
-            bot.reply(me, message)
+            after_commit("bot reply", lambda: bot.reply(me, message))
     return shaped
 
 

@@ -9,7 +9,12 @@ from typing import Any
 
 import aiohttp
 
-TRANSPORT_RETRIES = 3  # only when no answer came back; the same body again (sends are idempotent on msg_client_id)
+# A 503 "busy" answer (AWS throttling outlasted the app's retries; nothing was committed) is retried after its
+# Retry-After seconds, up to BUSY_ATTEMPTS. A call that got no answer is retried only when the caller marks it
+# idempotent (sends: the same msg_client_id), up to TRANSPORT_ATTEMPTS.
+BUSY_ATTEMPTS = 5
+TRANSPORT_ATTEMPTS = 3
+BUSY = 503
 CODE = re.compile(r"\b(\d{6})\b")
 
 
@@ -31,6 +36,8 @@ class Answer:
             return "ok"
         if self.status == 0:
             return f"transport:{self.message}"
+        if self.status == BUSY:
+            return "busy_503"
         if self.status >= 500:
             return f"http_5xx_{self.status}"
         if self.status != 200:
@@ -39,17 +46,19 @@ class Answer:
 
 
 class Api:
-    def __init__(self, session: aiohttp.ClientSession, base_url: str, timeout: float = 30.0) -> None:
+    def __init__(self, session: aiohttp.ClientSession, base_url: str, timeout: float = 60.0) -> None:
         self.session = session
         self.base_url = base_url
         self.timeout = aiohttp.ClientTimeout(total=timeout)
         self.kinds: Counter[str] = Counter()  # per route and kind, e.g. "POST /messages/private http_5xx_500"
 
     async def call(self, method: str, path: str, token: str = "", *, json: Any = None,
-                   form: dict[str, Any] | None = None, multipart: dict[str, str] | None = None) -> Answer:
+                   form: dict[str, Any] | None = None, multipart: dict[str, str] | None = None,
+                   idempotent: bool = False) -> Answer:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         answer = Answer(0, 0, None, "never sent")
-        for attempt in range(TRANSPORT_RETRIES):
+        busy = lost = 0
+        while True:
             body: Any = form
             if multipart is not None:
                 body = aiohttp.FormData()
@@ -58,12 +67,19 @@ class Api:
             try:
                 async with self.session.request(method, self.base_url + path, json=json, data=body,
                                                 headers=headers, timeout=self.timeout) as response:
-                    text = await response.text()
-                    answer = _parse(response.status, text)
+                    answer = _parse(response.status, await response.text())
+                    retry_after = float(response.headers.get("Retry-After") or 1)
+                busy += answer.status == BUSY
+                if answer.status != BUSY or busy == BUSY_ATTEMPTS:
                     break
+                self.kinds[f"{method} {_route(path)} {answer.kind} (retried)"] += 1
+                await asyncio.sleep(retry_after)
             except (TimeoutError, aiohttp.ClientError) as exc:
                 answer = Answer(0, 0, None, type(exc).__name__)
-                await asyncio.sleep(0.2 * (attempt + 1))
+                lost += 1
+                if not idempotent or lost == TRANSPORT_ATTEMPTS:
+                    break
+                await asyncio.sleep(0.2 * lost)
         self.kinds[f"{method} {_route(path)} {answer.kind}"] += 1
         return answer
 

@@ -7,8 +7,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from infra.load.chart import latency_histogram
 from infra.load.model import World
-from infra.load.png import histogram
 from infra.load.verify import CHAT, Findings, frame_conversation
 
 REPORTS_DIR = Path(__file__).resolve().parents[2] / "reports"
@@ -46,6 +46,7 @@ def build(world: World, findings: Findings, api_kinds: Counter[str], settings: d
     accepted = sum(1 for sent in world.sent if sent.answer.ok)
     errors = Counter({kind: count for kind, count in api_kinds.items() if not kind.endswith(" ok")})
     five_xx = sum(count for kind, count in api_kinds.items() if "http_5xx" in kind)
+    busy = sum(count for kind, count in api_kinds.items() if kind.endswith(" busy_503"))
     return {
         "settings": settings,
         "phases_seconds": {name: round(seconds, 2) for name, seconds in world.phases.items()},
@@ -59,7 +60,8 @@ def build(world: World, findings: Findings, api_kinds: Counter[str], settings: d
                        "p95": round(percentile(values, 0.95), 1), "p99": round(percentile(values, 0.99), 1),
                        "max": round(values[-1], 1) if values else 0.0},
         "errors_by_kind": dict(sorted(errors.items())),
-        "http_5xx": five_xx,
+        "http_5xx": five_xx,  # 503 "busy" (throttling beyond the app's retries) is a clear answer, counted apart
+        "http_503_busy_final": busy,
         "socket_drops": world.drops,
         "users_with_pending_left": world.pending_left,
         "socket_connect_retries": sum(user.socket.connect_failures for user in world.users.values()),
@@ -89,7 +91,9 @@ def write(report: dict[str, Any], directory: Path = REPORTS_DIR) -> tuple[Path, 
     json_path, png_path = directory / f"load-{stamp}.json", directory / f"load-{stamp}-latency.png"
     json_path.write_text(json.dumps(report, indent=2, ensure_ascii=False))
     latency = report["latency_ms"]
-    histogram(values, [latency["p50"], latency["p95"], latency["p99"]], png_path)
+    title = (f"{latency['count']} deliveries of {report['messages']['accepted']} messages, "
+             f"{report['settings']['users']} users, throttle rate {report['settings']['throttle_rate']}")
+    latency_histogram(values, {mark: latency[mark] for mark in ("p50", "p95", "p99")}, png_path, title)
     return json_path, png_path
 
 
@@ -104,7 +108,8 @@ def summary(report: dict[str, Any]) -> str:
         f"frames received: {report['frames_received']}, socket drops: {report['socket_drops']}, "
         f"connect retries: {report['socket_connect_retries']}, users with kept events left: "
         f"{report['users_with_pending_left']}",
-        f"errors by kind: {report['errors_by_kind'] or 'none'}  (5xx: {report['http_5xx']})",
+        f"errors by kind: {report['errors_by_kind'] or 'none'}  (5xx other than 503: {report['http_5xx']}, "
+        f"503 busy as final answer: {report['http_503_busy_final']})",
         f"lost: {found['lost']}  duplicated: {found['duplicated']}  recall lost/dup: {found['recall_lost']}/"
         f"{found['recall_duplicated']}  out of order: {found['out_of_order']}",
         f"store: {found['stored_messages']} messages in {found['conversations']} conversations, gaps "

@@ -7,20 +7,13 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import IO, Any
 
-from infra.local.child import clean_environment, free_port, listening
+from infra.local.child import PROJECT_DIR, clean_environment, free_port, listening
+from infra.local.moto_server import RAW_MOTO_VARIABLE
 
-PROJECT_DIR = Path(__file__).resolve().parents[2]
 START_TIMEOUT_SECONDS = 60.0
 STOP_TIMEOUT_SECONDS = 20.0
-
-
-
-
-
-
 
 
 @dataclass
@@ -53,10 +46,10 @@ class StackProcess:
         environment = clean_environment()
         environment.update(LOCAL_AWS_PORT=str(self.aws_port), LOCAL_HTTP_PORT=str(self.http_port),
                            LOCAL_WS_PORT=str(self.ws_port), LOCAL_WS_IDLE_SECONDS=str(self.idle_seconds),
-                           LOAD_BCRYPT_ROUNDS=str(self.bcrypt_rounds), PYTHONUNBUFFERED="1",
+                           BCRYPT_ROUNDS=str(self.bcrypt_rounds), PYTHONUNBUFFERED="1",
                            PYTHONDONTWRITEBYTECODE="1")
         if self.raw_moto:
-            environment["LOAD_RAW_MOTO"] = "1"
+            environment[RAW_MOTO_VARIABLE] = "1"
         if self.throttle_rate > 0:
             environment["LOCAL_FAULT_DYNAMODB_THROTTLE_RATE"] = str(self.throttle_rate)
             environment["LOCAL_FAULT_DYNAMODB_THROTTLE_LAST_ATTEMPT"] = "1" if self.throttle_last_attempt else "0"
@@ -64,7 +57,7 @@ class StackProcess:
 
     def start(self) -> StackProcess:
         self._log = tempfile.TemporaryFile()
-        self._process = subprocess.Popen([sys.executable, "-m", "infra.load.stack_main"], cwd=PROJECT_DIR,
+        self._process = subprocess.Popen([sys.executable, "-m", "infra.local.stack"], cwd=PROJECT_DIR,
                                          env=self.environment(), stdin=subprocess.DEVNULL, stdout=self._log,
                                          stderr=subprocess.STDOUT)
         deadline = time.monotonic() + START_TIMEOUT_SECONDS

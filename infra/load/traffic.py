@@ -48,7 +48,7 @@ async def run_traffic(api: Api, world: World, plan: TrafficPlan) -> None:
             started = time.monotonic()
             answer = await api.call("POST", path, user.token, json={
                 "msg_client_id": client_id, "to_id": to_id, "channel_type": channel, "msg_type": 1,
-                "message": f"load {client_id} from {sender}"})
+                "message": f"load {client_id} from {sender}"}, idempotent=True)
             sent = Sent(sender, channel, to_id, client_id, started, answer, recipients)
             world.sent.append(sent)
             if sent.seq is not None and rng.random() < plan.recall_share:

@@ -16,6 +16,8 @@ STAGE = "local"
 FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}
 # A real session token or a named profile must not leak into the local stack (a missing profile even breaks boto3).
 UNSET = ("AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_PROFILE", "AWS_DEFAULT_PROFILE")
+# Stage variables a developer may override from the shell (e.g. a cheap bcrypt cost for load runs).
+SHELL_OVERRIDES = ("BCRYPT_ROUNDS",)
 
 
 def stage_config(project_dir: Path = PROJECT_DIR) -> Config:
@@ -23,8 +25,10 @@ def stage_config(project_dir: Path = PROJECT_DIR) -> Config:
 
 
 def app_environment(config: Config, settings: StackSettings) -> dict[str, str]:
-    """The stage's variables plus what points the app at the local services (as Lambda, both region names)."""
+    """The stage's variables (SHELL_OVERRIDES from the shell win) plus what points the app at the local services
+    (as Lambda, both region names)."""
     environment = {str(name): str(value) for name, value in config.environment_variables.items()}
+    environment.update({name: os.environ[name] for name in SHELL_OVERRIDES if os.environ.get(name)})
     region = environment.get("AWS_DEFAULT_REGION") or "us-east-1"
     environment.update(FAKE_CREDENTIALS)
     environment.update(

@@ -3,12 +3,14 @@ from __future__ import annotations
 
 import collections
 import ctypes
+import os
 import signal
 import subprocess
 import sys
 import threading
 from typing import IO, Any
 
+from infra.local.child import PROJECT_DIR
 from infra.local.errors import StackError
 from infra.local.ports import wait_until_listening
 
@@ -16,6 +18,7 @@ START_TIMEOUT_SECONDS = 30.0
 STOP_TIMEOUT_SECONDS = 5.0
 FAKE_CREDENTIALS = {"aws_access_key_id": "local", "aws_secret_access_key": "local"}
 PR_SET_PDEATHSIG = 1
+RAW_MOTO_VARIABLE = "LOCAL_RAW_MOTO"  # "1": moto's server without DynamoDB's isolation (infra/local/moto_main.py)
 
 
 def _die_with_parent() -> None:
@@ -38,10 +41,12 @@ class MotoServer:
         return f"http://{self.host}:{self.port}"
 
     def start(self) -> None:
+        module = "moto.server" if os.environ.get(RAW_MOTO_VARIABLE) == "1" else "infra.local.moto_main"
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "moto.server", "-H", self.host, "-p", str(self.port)],
-            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1,
-            start_new_session=True, preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
+            [sys.executable, "-m", module, "-H", self.host, "-p", str(self.port)],
+            cwd=PROJECT_DIR, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            bufsize=1, start_new_session=True,
+            preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
         )
         assert self._process.stdout is not None
         self._drain = threading.Thread(target=self._keep_tail, args=(self._process.stdout,), name="moto-output",

@@ -265,3 +265,19 @@ def test_group_recall_by_sender_and_by_owner(client, trio):
                      ).json_body["code"] == 200
     history = get(client, "/messages/groups", b["token"], to_id=group["id"]).json_body["data"]["list"]
     assert [item["Recalled"] for item in history] == [1, 0]
+
+
+def test_a_committed_group_send_is_answered_when_its_fan_out_fails(client, sender, trio, monkeypatch):
+    from botocore.exceptions import ClientError
+
+    def throttled(*_, **__):
+        raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "slow down"}}, "Query")
+
+    owner, b, c = trio
+    group = make_group(client, owner, [b, c])
+    with monkeypatch.context() as patched:
+        patched.setattr(groups_db, "members", throttled)
+        answer = group_send(client, b, group["id"], "stored anyway")
+    assert answer["code"] == 200
+    history = get(client, "/messages/groups", b["token"], to_id=group["id"]).json_body
+    assert [m["Message"] for m in history["data"]["list"]][-1] == "stored anyway"

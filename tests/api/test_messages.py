@@ -284,3 +284,62 @@ def test_a_send_whose_answer_was_lost_is_still_pushed(client, sender, pair, monk
     assert answer["code"] == 200 and lost
     assert [f["message"] for f in sender.frames_for("b1")] == ["lost answer"]
     assert len(stored(a, b)) == 1
+
+
+def throttled_transaction(*_, **__):
+    from botocore.exceptions import ClientError
+    from pynamodb.exceptions import TransactWriteError
+
+    cause = ClientError({"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow down"}},
+                        "TransactWriteItems")
+    raise TransactWriteError("Failed to write transaction items", cause=cause)
+
+
+def test_throttling_beyond_retries_answers_503_with_retry_after_and_stores_nothing(client, sender, pair, monkeypatch):
+    from pynamodb.connection.base import Connection
+
+    a, b = pair
+    with monkeypatch.context() as patched:
+        patched.setattr(Connection, "transact_write_items", throttled_transaction)
+        response = post_form(client, "/messages/private", {"msg_client_id": 77, "to_id": b["id"], "msg_type": 1,
+                                                           "message": "hi", "channel_type": 1}, a["token"])
+    assert response.status_code == 503 and response.headers["Retry-After"] == "1"
+    assert response.json_body == {"code": 503, "message": "the service is busy, please retry shortly", "data": {}}
+    assert stored(a, b) == [] and sender.sent == []
+
+    again = send(client, a, b["id"], "hi", client_id=77)
+    assert again["code"] == 200 and [m.content for m in stored(a, b)] == ["hi"]
+
+
+def throttled(*_, **__):
+    from botocore.exceptions import ClientError
+
+    raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "slow down"}}, "BatchGetItem")
+
+
+def test_a_committed_send_is_answered_and_kept_when_the_connection_lookup_fails(client, sender, pair, monkeypatch):
+    from chalicelib.db import connections, pending
+
+    a, b = pair
+    online(b["id"], "b1")
+    with monkeypatch.context() as patched:
+        patched.setattr(connections, "live_connections", throttled)
+        answer = send(client, a, b["id"], "stored anyway")
+    assert answer["code"] == 200 and [m.content for m in stored(a, b)] == ["stored anyway"]
+    assert sender.sent == []
+    kept = [json.loads(event.frame) for event in pending.list_for(b["id"], time.time())]
+    assert [frame["message"] for frame in kept if frame.get("msg_code") == 200 and frame["form_id"] == a["id"]] == [
+        "stored anyway"]
+
+
+def test_a_committed_send_is_answered_when_steps_after_it_fail(client, sender, pair, monkeypatch):
+    from chalicelib.db import pending, sessions
+
+    a, b = pair
+    online(b["id"], "b1")
+    with monkeypatch.context() as patched:
+        patched.setattr(sessions, "revive", throttled)
+        patched.setattr(pending, "store", throttled)
+        answer = send(client, a, b["id"], "still delivered")
+    assert answer["code"] == 200 and [m.content for m in stored(a, b)] == ["still delivered"]
+    assert [frame["message"] for frame in sender.frames_for("b1")] == ["still delivered"]

@@ -1,0 +1,76 @@
+"""The isolation tests/conftest.py gives moto (infra/local/moto_isolation.py): a failed transaction leaves every
+item it named as it was, and nothing else changes, without copying the table."""
+from __future__ import annotations
+
+import os
+from unittest import mock
+
+import pytest
+from botocore.exceptions import ClientError
+from moto.dynamodb.models.table import Table
+
+from chalicelib import aws as aws_clients
+
+TABLE = os.environ["TABLE_NAME"]
+
+
+def _key(pk: str, sk: str = "A") -> dict:
+    return {"PK": {"S": pk}, "SK": {"S": sk}}
+
+
+def _put(client, pk: str, note: str) -> None:
+    client.put_item(TableName=TABLE, Item={**_key(pk), "note": {"S": note}})
+
+
+def _notes(client, *pks: str) -> dict[str, str | None]:
+    found = {}
+    for pk in pks:
+        item = client.get_item(TableName=TABLE, Key=_key(pk), ConsistentRead=True).get("Item")
+        found[pk] = item["note"]["S"] if item else None
+    return found
+
+
+def _transaction(condition_on_last: str) -> list[dict]:
+    return [
+        {"Put": {"TableName": TABLE, "Item": {**_key("new"), "note": {"S": "written"}}}},
+        {"Update": {"TableName": TABLE, "Key": _key("updated"), "UpdateExpression": "SET note = :n",
+                    "ExpressionAttributeValues": {":n": {"S": "changed"}}}},
+        {"Delete": {"TableName": TABLE, "Key": _key("deleted")}},
+        {"ConditionCheck": {"TableName": TABLE, "Key": _key("guard"), "ConditionExpression": condition_on_last}},
+    ]
+
+
+@pytest.fixture
+def dynamodb(aws):
+    client = aws_clients.client("dynamodb")
+    for pk in ("updated", "deleted", "guard", "bystander"):
+        _put(client, pk, "before")
+    return client
+
+
+def test_failed_transaction_restores_every_item_it_named_and_nothing_else(dynamodb):
+    with pytest.raises(ClientError) as failure:
+        dynamodb.transact_write_items(TransactItems=_transaction("attribute_not_exists(PK)"))
+
+    assert failure.value.response["Error"]["Code"] == "TransactionCanceledException"
+    assert _notes(dynamodb, "new", "updated", "deleted", "guard", "bystander") == {
+        "new": None, "updated": "before", "deleted": "before", "guard": "before", "bystander": "before"}
+
+
+def test_successful_transaction_applies_every_part(dynamodb):
+    dynamodb.transact_write_items(TransactItems=_transaction("attribute_exists(PK)"))
+
+    assert _notes(dynamodb, "new", "updated", "deleted", "guard", "bystander") == {
+        "new": "written", "updated": "changed", "deleted": None, "guard": "before", "bystander": "before"}
+
+
+def test_transaction_never_copies_a_table(dynamodb):
+    import copy
+
+    real_deepcopy = copy.deepcopy
+    with mock.patch("copy.deepcopy", side_effect=real_deepcopy) as deepcopy:
+        with pytest.raises(ClientError):
+            dynamodb.transact_write_items(TransactItems=_transaction("attribute_not_exists(PK)"))
+
+    assert deepcopy.call_count > 0  # the named items were saved
+    assert not [call for call in deepcopy.call_args_list if isinstance(call.args[0], Table)]
