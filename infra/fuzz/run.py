@@ -11,23 +11,21 @@ import argparse
 import json
 import os
 import re
-import signal
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
 import requests
 
-from infra.local.child import clean_environment, free_port, listening, local_table_name, log_text
+from infra.local.child import PROJECT_DIR, ChildStack
+from infra.local.errors import StackError
 
-PROJECT_DIR = Path(__file__).resolve().parents[2]
 START_TIMEOUT_SECONDS = 45.0
 STOP_TIMEOUT_SECONDS = 15.0
 PASSWORD = "fuzz-Passw0rd"
@@ -40,63 +38,9 @@ DEFAULT_MAX_EXAMPLES = 100
 REQUEST_TIMEOUT = 20
 
 
-
-
-
-
-
-
-
-
-@dataclass
-class Stack:
-    aws_port: int
-    http_port: int
-    ws_port: int
-    log: IO[bytes]
-    table: str = field(default_factory=local_table_name)
-
-    @property
-    def http_url(self) -> str:
-        return f"http://127.0.0.1:{self.http_port}"
-
-    @property
-    def aws_url(self) -> str:
-        return f"http://127.0.0.1:{self.aws_port}"
-
-    def output(self) -> str:
-        return log_text(self.log)
-
-
-class StackError(RuntimeError):
-    pass
-
-
-@contextmanager
-def local_stack() -> Iterator[Stack]:
-    """`python -m infra.local.stack` in a subprocess on free ports, with a clean environment; SIGTERM at the end."""
-    ports = {"LOCAL_AWS_PORT": free_port(), "LOCAL_HTTP_PORT": free_port(), "LOCAL_WS_PORT": free_port()}
-    environment = clean_environment()
-    environment.update({name: str(port) for name, port in ports.items()})
-    # BCRYPT_ROUNDS=4 is asked for, but the `local` stage of .chalice/config.json sets its own cost and wins.
-    environment.update(PYTHONUNBUFFERED="1", PYTHONDONTWRITEBYTECODE="1", BCRYPT_ROUNDS="4")
-    with tempfile.TemporaryFile() as log:
-        process = subprocess.Popen([sys.executable, "-m", "infra.local.stack"], cwd=PROJECT_DIR, env=environment,
-                                   stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
-        try:
-            deadline = time.monotonic() + START_TIMEOUT_SECONDS
-            while not all(listening(port) for port in ports.values()):
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise StackError(f"the local stack did not start (exit code {process.poll()}):\n{log_text(log)}")
-                time.sleep(0.1)
-            yield Stack(ports["LOCAL_AWS_PORT"], ports["LOCAL_HTTP_PORT"], ports["LOCAL_WS_PORT"], log)
-        finally:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(STOP_TIMEOUT_SECONDS)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+def local_stack() -> ChildStack:
+    """The stack for a fuzz run: cheap bcrypt cost, so the seeding logins are quick."""
+    return ChildStack({"BCRYPT_ROUNDS": "4"}, start_timeout=START_TIMEOUT_SECONDS, stop_timeout=STOP_TIMEOUT_SECONDS)
 
 
 # --- seed data ------------------------------------------------------------------------------------------------
@@ -115,7 +59,7 @@ class Seed:
     ids: set[int] = field(default_factory=set)
 
 
-def _data(stack: Stack, response: requests.Response) -> Any:
+def _data(stack: ChildStack, response: requests.Response) -> Any:
     envelope = response.json() if response.status_code == 200 else {}
     if envelope.get("code") != 200:
         raise StackError(f"seeding failed: {response.request.method} {response.url} -> {response.status_code} "
@@ -123,13 +67,13 @@ def _data(stack: Stack, response: requests.Response) -> Any:
     return envelope["data"]
 
 
-def _call(stack: Stack, method: str, path: str, token: str | None = None, **kwargs: Any) -> Any:
+def _call(stack: ChildStack, method: str, path: str, token: str | None = None, **kwargs: Any) -> Any:
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     return _data(stack, requests.request(method, f"{stack.http_url}{path}", headers=headers, timeout=REQUEST_TIMEOUT,
                                          **kwargs))
 
 
-def _emailed_code(stack: Stack, email: str) -> str:
+def _emailed_code(stack: ChildStack, email: str) -> str:
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         messages = requests.get(f"{stack.aws_url}/moto-api/data.json", timeout=10).json()["ses"]["Message"]
@@ -141,7 +85,7 @@ def _emailed_code(stack: Stack, email: str) -> str:
     raise StackError(f"no email reached {email}")
 
 
-def register(stack: Stack, prefix: str) -> Account:
+def register(stack: ChildStack, prefix: str) -> Account:
     email = f"{prefix}-{uuid.uuid4().hex[:8]}@example.com"
     _call(stack, "POST", "/auth/sendEmailCode", json={"email": email, "email_type": 1})
     code = _emailed_code(stack, email)
@@ -165,7 +109,7 @@ def _ids(value: Any, names: Sequence[str] = ("id", "group_id", "serverId", "to_i
     return found
 
 
-def seed(stack: Stack) -> Seed:
+def seed(stack: ChildStack) -> Seed:
     """Three users: the fuzzed one (main) is friends with `friend`, owns a group with it, has chatted in both, owns
     a server group and an invite; `stranger` has a pending request to main. Every id seen goes to the id pool."""
     main, friend, stranger = (register(stack, name) for name in ("fuzz", "friend", "stranger"))
@@ -209,7 +153,8 @@ api_key = "${FUZZ_TOKEN}"
 """
 
 
-def schemathesis_command(stack: Stack, config_file: Path, args: argparse.Namespace, report_dir: Path) -> list[str]:
+def schemathesis_command(stack: ChildStack, config_file: Path, args: argparse.Namespace,
+                         report_dir: Path) -> list[str]:
     st = Path(sys.executable).with_name("st")
     command = [
         str(st) if st.exists() else "st", "--config-file", str(config_file), "run", f"{stack.http_url}/openapi.json",

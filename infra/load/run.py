@@ -15,13 +15,15 @@ from infra.load import report as reporting
 from infra.load.api import Api
 from infra.load.model import World, conversation_key
 from infra.load.setup import bounded, create_groups, make_friends, open_sockets, register_users
-from infra.load.stack_process import StackProcess
 from infra.load.traffic import TrafficPlan, run_traffic, settle
 from infra.load.verify import read_conversations, users_with_pending, verify
-from infra.local.child import local_table_name
+from infra.local import faults
+from infra.local.child import ChildStack
+from infra.local.moto_server import RAW_MOTO_VARIABLE
 
 FAULT_LINE = re.compile(r"faults: (.*)")
 RECONNECT_ROUNDS = 4
+BCRYPT_ROUNDS = 4
 
 
 @dataclass(frozen=True)
@@ -44,7 +46,7 @@ class LoadSettings:
         return self.groups or max(2, self.users // 10)
 
 
-async def _drive(stack: StackProcess, settings: LoadSettings, world: World) -> Counter[str]:
+async def _drive(stack: ChildStack, settings: LoadSettings, world: World) -> Counter[str]:
     connector = aiohttp.TCPConnector(limit=settings.http_concurrency + settings.setup_concurrency)
     async with aiohttp.ClientSession(connector=connector) as session:
         api = Api(session, stack.http_url)
@@ -66,20 +68,20 @@ async def _drive(stack: StackProcess, settings: LoadSettings, world: World) -> C
         return api.kinds
 
 
-async def _reconnect_until_drained(stack: StackProcess, settings: LoadSettings, world: World) -> None:
+async def _reconnect_until_drained(stack: ChildStack, settings: LoadSettings, world: World) -> None:
     dynamodb = _dynamodb(stack)
     waiting = sorted(world.users)
     for _ in range(RECONNECT_ROUNDS):
         await bounded(settings.setup_concurrency, (world.users[user_id].socket.drop_and_reopen(0)
                                                    for user_id in waiting))
         await settle(world, settings.quiet_seconds, 60)
-        waiting = await asyncio.to_thread(users_with_pending, dynamodb, local_table_name(), waiting)
+        waiting = await asyncio.to_thread(users_with_pending, dynamodb, stack.table, waiting)
         world.pending_left = len(waiting)
         if not waiting:
             return
 
 
-def _dynamodb(stack: StackProcess) -> Any:
+def _dynamodb(stack: ChildStack) -> Any:
     return boto3.session.Session(aws_access_key_id="load", aws_secret_access_key="load",
                                  region_name="us-east-1").client("dynamodb", endpoint_url=stack.aws_url)
 
@@ -96,15 +98,25 @@ def _conversations(world: World) -> set[str]:
     return touched | {conversation_key(2, 0, group_id) for group_id in world.members}
 
 
+def _stack(settings: LoadSettings) -> ChildStack:
+    """The local stack with a cheap bcrypt cost (logins are not what is measured) and the run's faults."""
+    environment = {"BCRYPT_ROUNDS": str(BCRYPT_ROUNDS)}
+    if settings.raw_moto:
+        environment[RAW_MOTO_VARIABLE] = "1"
+    if settings.throttle_rate > 0:
+        environment[faults.RATE_VARIABLE] = str(settings.throttle_rate)
+        environment[faults.LAST_ATTEMPT_VARIABLE] = "1" if settings.throttle_last_attempt else "0"
+    return ChildStack(environment)
+
+
 def run(settings: LoadSettings) -> tuple[dict[str, Any], list[str]]:
-    stack = StackProcess(throttle_rate=settings.throttle_rate, throttle_last_attempt=settings.throttle_last_attempt,
-                         raw_moto=settings.raw_moto)
+    stack = _stack(settings)
     world = World()
     print(f"load run: {settings}", flush=True)
     with stack:
         print(f"  stack up: http {stack.http_url} ws {stack.ws_url} aws {stack.aws_url}", flush=True)
         kinds = asyncio.run(_drive(stack, settings, world))
-        stored = read_conversations(_dynamodb(stack), local_table_name(), _conversations(world))
+        stored = read_conversations(_dynamodb(stack), stack.table, _conversations(world))
     output = stack.output()
     reporting.REPORTS_DIR.mkdir(parents=True, exist_ok=True)
     (reporting.REPORTS_DIR / "load-stack.log").write_text(output)

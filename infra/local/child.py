@@ -1,11 +1,20 @@
-"""Helpers for running the local stack as a child process (the e2e tests and the fuzz and load harnesses)."""
+"""The local stack as a child process, for the e2e tests and the fuzz and load harnesses."""
 from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Mapping
 from pathlib import Path
+from types import TracebackType
 from typing import IO
+
+from infra.local.errors import StackError
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 KEPT_ENVIRONMENT = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT")
@@ -38,3 +47,74 @@ def log_text(log: IO[bytes]) -> str:
 def local_table_name() -> str:
     config = json.loads((PROJECT_DIR / ".chalice" / "config.json").read_text())
     return str(config["stages"]["local"]["environment_variables"]["TABLE_NAME"])
+
+
+class ChildStack:
+    """`python -m infra.local.stack` on free ports with a clean environment plus `environment`; its output is kept
+    in a temporary file; stopped with SIGTERM (as on Ctrl-C), killed after `stop_timeout` seconds."""
+
+    def __init__(self, environment: Mapping[str, str] | None = None, *, start_timeout: float = 60.0,
+                 stop_timeout: float = 20.0) -> None:
+        self.aws_port, self.http_port, self.ws_port = free_port(), free_port(), free_port()
+        self.table = local_table_name()
+        self.exit_code: int | None = None  # after stop(): None when it had to be killed
+        self._environment = dict(environment or {})
+        self._start_timeout = start_timeout
+        self._stop_timeout = stop_timeout
+        self._process: subprocess.Popen[bytes] | None = None
+        self._log: IO[bytes] = tempfile.TemporaryFile()
+
+    @property
+    def http_url(self) -> str:
+        return f"http://127.0.0.1:{self.http_port}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.ws_port}"
+
+    @property
+    def aws_url(self) -> str:
+        return f"http://127.0.0.1:{self.aws_port}"
+
+    def start(self) -> ChildStack:
+        environment = clean_environment()
+        environment.update(LOCAL_AWS_PORT=str(self.aws_port), LOCAL_HTTP_PORT=str(self.http_port),
+                           LOCAL_WS_PORT=str(self.ws_port), PYTHONUNBUFFERED="1", PYTHONDONTWRITEBYTECODE="1")
+        environment.update(self._environment)
+        self._process = subprocess.Popen([sys.executable, "-m", "infra.local.stack"], cwd=PROJECT_DIR,
+                                         env=environment, stdin=subprocess.DEVNULL, stdout=self._log,
+                                         stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + self._start_timeout
+        while not all(listening(port) for port in (self.aws_port, self.http_port, self.ws_port)):
+            if self._process.poll() is not None or time.monotonic() > deadline:
+                code = self._process.poll()
+                self.stop()
+                raise StackError(f"the local stack did not start (exit code {code}):\n{self.output()[-4000:]}")
+            time.sleep(0.1)
+        return self
+
+    def output(self) -> str:
+        return log_text(self._log)
+
+    def stop(self) -> int | None:
+        process, self._process = self._process, None
+        if process is None:
+            return self.exit_code
+        if process.poll() is not None:
+            self.exit_code = process.returncode
+            return self.exit_code
+        process.send_signal(signal.SIGTERM)
+        try:
+            self.exit_code = process.wait(self._stop_timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+            self.exit_code = None
+        return self.exit_code
+
+    def __enter__(self) -> ChildStack:
+        return self.start()
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 traceback: TracebackType | None) -> None:
+        self.stop()
