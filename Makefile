@@ -1,12 +1,13 @@
 # Every target installs what it needs into .venv first, so a fresh machine needs only Python.
 PYTHON ?= python3
-# Keep .pyc files out of chalicelib/, or `chalice package` ships them and the zip outgrows its budget.
+# Keep .pyc files out of chalicelib/, or `chalice package` ships them and the zip outgrows its budget; targets that
+# package the app also remove caches a bare `pytest` run may have left (no-bytecode).
 export PYTHONDONTWRITEBYTECODE := 1
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint bench clean
+.PHONY: install run test lint bench clean no-bytecode
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,8 +27,12 @@ lint: $(STAMP)
 test: $(STAMP) lint infra-test
 	$(BIN)/python -m pytest --ignore=tests/infra --cov=chalicelib --cov-report=term
 
-bench: $(STAMP)
+bench: $(STAMP) no-bytecode
 	$(BIN)/python -m tests.perf.bench
+
+no-bytecode:
+	find app.py chalicelib -depth -name __pycache__ -type d -exec rm -rf {} +
+	rm -rf __pycache__
 
 clean: infra-clean
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage chalice.out cdk.out
@@ -59,12 +64,12 @@ $(CDK_STAMP): infra/package.json infra/package-lock.json
 	cd infra && npm ci --no-audit --no-fund --loglevel=error
 	touch $(CDK_STAMP)
 
-synth: $(INFRA_STAMP) $(CDK_STAMP)
+synth: $(INFRA_STAMP) $(CDK_STAMP) no-bytecode
 	rm -rf $(CDK_OUT) infra/chalice.out
 	cd infra && $(SYNTH_ENV) $(CDK) synth --no-notices --no-version-reporting --quiet -c stage=$(STAGE)
 	@echo "synthesised stage(s) $(STAGE) into $(CDK_OUT)/"
 
-deploy: $(INFRA_STAMP) $(CDK_STAMP)
+deploy: $(INFRA_STAMP) $(CDK_STAMP) no-bytecode
 	rm -rf $(CDK_OUT) infra/chalice.out
 	cd infra && $(CDK_ENV) $(CDK) deploy --all --no-notices -c stage=$(STAGE) -c deploy=true \
 		--require-approval broadening --outputs-file outputs-$(STAGE).json $(DEPLOY_FLAGS)
@@ -78,7 +83,7 @@ infra-test: $(STAMP) $(INFRA_STAMP)
 	$(INFRA_BIN)/cfn-lint $(CDK_OUT)/*.template.json $(CDK_OUT)/*.transformed.json
 	$(BIN)/python -m pytest tests/infra
 
-package-size: $(STAMP)
+package-size: $(STAMP) no-bytecode
 	$(BIN)/python infra/package_size.py
 
 infra-clean:

@@ -28,7 +28,7 @@ print(json.dumps({'modules': sorted(n for n, m in sys.modules.items() if m is no
 
 def probe() -> dict:
     env = {**os.environ, "TABLE_NAME": "philatelic-probe", "STAGE": "test"}
-    out = subprocess.run([sys.executable, "-I", "-c", PROBE], cwd=ROOT, env=env, capture_output=True, text=True,
+    out = subprocess.run([sys.executable, "-I", "-B", "-c", PROBE], cwd=ROOT, env=env, capture_output=True, text=True,
                          check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
