@@ -40,11 +40,13 @@ def send(me: int, *, to_id: int, channel_type: int, msg_type: int, message: str,
         relation=_private_relation(me, to_id), refusal=NOT_FRIENDS)
     shaped = conversation.message_shape(posted.message)
     if posted.created:
-        frame = frames.chat(shaped, conversation.sender_brief(posted.message))
-        push([(to_id, frame), (me, frame)])
-        after_commit("revive session", lambda: sessions.revive(to_id, PRIVATE, me))
+        # To the recipient only, as in the origin: the sender's client draws its own bubble from this answer and
+        # would take an echo of its own message for an incoming one (a red dot, a session with itself).
         if to_id == BOT_ID:
             after_commit("bot reply", lambda: bot.reply(me, message))
+        else:
+            push([(to_id, frames.chat(shaped, conversation.sender_brief(posted.message)))])
+            after_commit("revive session", lambda: sessions.revive(to_id, PRIVATE, me))
     return shaped
 
 

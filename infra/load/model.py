@@ -28,7 +28,7 @@ class Sent:
     client_id: int
     started: float  # time.monotonic() when the HTTP send started
     answer: Answer
-    recipients: frozenset[int]  # every user whose sockets must get the frame (the sender included)
+    recipients: frozenset[int]  # every user whose sockets must get the chat frame (group: the sender included)
 
     @property
     def conversation(self) -> str:

@@ -42,7 +42,7 @@ async def run_traffic(api: Api, world: World, plan: TrafficPlan) -> None:
                 path = "/messages/group"
             else:
                 channel, to_id = PRIVATE, rng.choice(user.friends)
-                recipients = frozenset((sender, to_id))
+                recipients = frozenset((to_id,))  # the sender draws its own message from the answer
                 path = "/messages/private"
             client_id = next(client_ids)
             started = time.monotonic()

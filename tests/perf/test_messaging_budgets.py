@@ -31,7 +31,7 @@ def test_private_send_costs_at_most_four_dynamodb_calls_plus_one_post_per_connec
                                                      "message": "hi"}, a["token"]).json_body
     assert answer["code"] == 200
     assert dynamodb_calls(aws_calls) <= 4, dict(aws_calls.calls)
-    assert len(sender.sent) == 4  # three of b's connections and a's own
+    assert len(sender.sent) == 3  # three of b's connections; none to the sender's own
     assert not any(name.endswith(".Scan") for name in aws_calls.calls)
 
 
