@@ -100,12 +100,29 @@ def push(deliveries: Iterable[tuple[int, dict[str, Any]]], *, keep_if_undelivere
                 report.kept_for = [user_id for user_id, _ in undelivered]
             except Exception:
                 log_exception("keeping undelivered frames failed", users=len(undelivered))
+            else:
+                _hand_to_late_connections({user_id for user_id, _ in undelivered if not live.get(user_id)})
     if report.gone:
         try:
             connections.discard(report.gone)
         except Exception:  # the next push finds them gone again
             log_exception("forgetting gone connections failed", connections=len(report.gone))
     return report
+
+
+def _hand_to_late_connections(offline_user_ids: set[int]) -> None:
+    """A recipient who connected after our lookup may have replayed its kept events before this frame was kept,
+    and would otherwise wait for its next connection: hand its kept events to that connection now. Costs one
+    BatchGetItem, only for pushes that kept something for a user who was offline; claims keep delivery
+    exactly once when the connection's own replay runs at the same time."""
+    if not offline_user_ids:
+        return
+    try:
+        for user_id, live in connections.live_connections(offline_user_ids, clock.now()).items():
+            if live:
+                replay_pending(user_id, live[0].connection_id)
+    except Exception:  # the frames stay kept for the next connection
+        log_exception("handing kept frames to new connections failed", users=len(offline_user_ids))
 
 
 def replay_pending(user_id: int, connection_id: str) -> int:

@@ -345,3 +345,28 @@ def test_a_committed_send_is_answered_when_steps_after_it_fail(client, sender, p
         answer = send(client, a, b["id"], "still delivered")
     assert answer["code"] == 200 and [m.content for m in stored(a, b)] == ["still delivered"]
     assert [frame["message"] for frame in sender.frames_for("b1")] == ["still delivered"]
+
+
+def test_a_recipient_who_connected_during_the_send_gets_the_frame_without_reconnecting(client, sender, pair,
+                                                                                        monkeypatch):
+    """b's connection opens (and replays its empty backlog) after the send looked b up but before the frame was
+    kept: the send hands the kept frame to that connection at once, exactly once."""
+    from chalicelib.db import connections, pending
+
+    a, b = pair
+    online(b["id"], "b-new")
+    first_ping("b-new")  # b's own replay ran: nothing was kept yet
+    real_lookup = connections.live_connections
+    lookups = []
+
+    def lookup_before_b_connected(user_ids, now):
+        lookups.append(set(user_ids))
+        return {user_id: [] for user_id in user_ids} if len(lookups) == 1 else real_lookup(user_ids, now)
+
+    monkeypatch.setattr(connections, "live_connections", lookup_before_b_connected)
+    assert send(client, a, b["id"], "just in time")["code"] == 200
+    chats = [f["message"] for f in sender.frames_for("b-new") if f["msg_code"] == 200 and f["form_id"] == a["id"]]
+    assert chats == ["just in time"]
+    assert [e for e in pending.list_for(b["id"], time.time()) if '"just in time"' in e.frame] == []
+    first_ping("b-new")  # a later replay finds nothing more
+    assert len([f for f in sender.frames_for("b-new") if f.get("message") == "just in time"]) == 1

@@ -35,6 +35,19 @@ def test_private_send_costs_at_most_four_dynamodb_calls_plus_one_post_per_connec
     assert not any(name.endswith(".Scan") for name in aws_calls.calls)
 
 
+def test_private_send_to_an_offline_recipient_adds_one_write_to_keep_it_and_one_read_for_late_connections(
+        client, sender, aws_calls):
+    a, b = register(client), register(client)
+    befriend(client, a, b)
+    aws_calls.reset()
+    answer = post_form(client, "/messages/private", {"msg_client_id": 1, "to_id": b["id"], "msg_type": 1,
+                                                     "message": "hi"}, a["token"]).json_body
+    assert answer["code"] == 200
+    assert aws_calls.calls["dynamodb.BatchWriteItem"] == 1 and aws_calls.calls["dynamodb.BatchGetItem"] == 3
+    assert dynamodb_calls(aws_calls) <= 6, dict(aws_calls.calls)
+    assert sender.sent == []
+
+
 def seed_messages(conversation: str, count: int) -> None:
     now = time.time()
     with Message.batch_write() as batch:
