@@ -10,8 +10,6 @@ import pytest
 
 from infra.local.child import ChildStack
 
-IDLE_SECONDS = 3  # short, so the idle-timeout test is quick; every other test keeps its sockets busy
-
 
 class RunningStack(ChildStack):
     def aws(self, service: str) -> Any:
@@ -27,8 +25,10 @@ def _client(service: str, endpoint: str) -> Any:
 
 
 @pytest.fixture(scope="module")
-def stack() -> Iterator[RunningStack]:
-    running = RunningStack({"LOCAL_WS_IDLE_SECONDS": str(IDLE_SECONDS)}, start_timeout=30, stop_timeout=15)
+def stack(request: pytest.FixtureRequest) -> Iterator[RunningStack]:
+    """One stack per test module; a module may set STACK_ENVIRONMENT to change the stack's settings."""
+    environment = getattr(request.module, "STACK_ENVIRONMENT", {})
+    running = RunningStack(environment, start_timeout=30, stop_timeout=15)
     with running:
         yield running
     assert running.exit_code == 0, f"the local stack did not stop cleanly on SIGTERM:\n{running.output()}"

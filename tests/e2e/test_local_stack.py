@@ -16,10 +16,12 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
 from chalicelib.db import keys
-from tests.e2e.conftest import IDLE_SECONDS, RunningStack
+from tests.e2e.conftest import RunningStack
 
 pytestmark = pytest.mark.e2e
 
+IDLE_SECONDS = 3  # short, so the idle-timeout test is quick; the tests here keep their sockets busy
+STACK_ENVIRONMENT = {"LOCAL_WS_IDLE_SECONDS": str(IDLE_SECONDS)}
 PASSWORD = "e2e-Passw0rd"
 
 
