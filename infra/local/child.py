@@ -15,6 +15,7 @@ from types import TracebackType
 from typing import IO
 
 from infra.local.errors import StackError
+from infra.local.settings import StackSettings
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 KEPT_ENVIRONMENT = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT")
@@ -55,7 +56,8 @@ class ChildStack:
 
     def __init__(self, environment: Mapping[str, str] | None = None, *, start_timeout: float = 60.0,
                  stop_timeout: float = 20.0) -> None:
-        self.aws_port, self.http_port, self.ws_port = free_port(), free_port(), free_port()
+        self.settings = StackSettings(aws_port=free_port(), http_port=free_port(), ws_port=free_port())
+        self.aws_url, self.http_url, self.ws_url = self.settings.aws_url, self.settings.http_url, self.settings.ws_url
         self.table = local_table_name()
         self.exit_code: int | None = None  # after stop(): None when it had to be killed
         self._environment = dict(environment or {})
@@ -64,28 +66,16 @@ class ChildStack:
         self._process: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] = tempfile.TemporaryFile()
 
-    @property
-    def http_url(self) -> str:
-        return f"http://127.0.0.1:{self.http_port}"
-
-    @property
-    def ws_url(self) -> str:
-        return f"ws://127.0.0.1:{self.ws_port}"
-
-    @property
-    def aws_url(self) -> str:
-        return f"http://127.0.0.1:{self.aws_port}"
-
     def start(self) -> ChildStack:
         environment = clean_environment()
-        environment.update(LOCAL_AWS_PORT=str(self.aws_port), LOCAL_HTTP_PORT=str(self.http_port),
-                           LOCAL_WS_PORT=str(self.ws_port), PYTHONUNBUFFERED="1", PYTHONDONTWRITEBYTECODE="1")
+        environment.update({name: str(port) for name, port in self.settings.ports.items()})
+        environment.update(PYTHONUNBUFFERED="1", PYTHONDONTWRITEBYTECODE="1")
         environment.update(self._environment)
         self._process = subprocess.Popen([sys.executable, "-m", "infra.local.stack"], cwd=PROJECT_DIR,
                                          env=environment, stdin=subprocess.DEVNULL, stdout=self._log,
                                          stderr=subprocess.STDOUT)
         deadline = time.monotonic() + self._start_timeout
-        while not all(listening(port) for port in (self.aws_port, self.http_port, self.ws_port)):
+        while not all(listening(port) for port in self.settings.ports.values()):
             if self._process.poll() is not None or time.monotonic() > deadline:
                 code = self._process.poll()
                 self.stop()

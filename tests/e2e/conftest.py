@@ -14,7 +14,7 @@ from infra.local.child import ChildStack
 class RunningStack(ChildStack):
     def aws(self, service: str) -> Any:
         """A boto3 client for local AWS, or for the gateway's @connections API."""
-        endpoint = f"http://127.0.0.1:{self.ws_port}" if service == "apigatewaymanagementapi" else self.aws_url
+        endpoint = self.settings.ws_management_url if service == "apigatewaymanagementapi" else self.aws_url
         return _client(service, endpoint)
 
 
