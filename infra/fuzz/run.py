@@ -23,7 +23,8 @@ from typing import IO, Any
 
 import requests
 
-from infra.local.child import PROJECT_DIR, ChildStack
+from infra.local.chalice_app import PROJECT_DIR
+from infra.local.child import ChildStack
 from infra.local.errors import StackError
 
 START_TIMEOUT_SECONDS = 45.0

@@ -1,38 +1,22 @@
 """The local stack as a child process, for the e2e tests and the fuzz and load harnesses."""
 from __future__ import annotations
 
-import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Mapping
-from pathlib import Path
 from types import TracebackType
 from typing import IO
 
+from infra.local.chalice_app import PROJECT_DIR, stage_config
 from infra.local.errors import StackError
+from infra.local.ports import free_port, wait_until_listening
 from infra.local.settings import StackSettings
 
-PROJECT_DIR = Path(__file__).resolve().parents[2]
 KEPT_ENVIRONMENT = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def listening(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-            return True
-    except OSError:
-        return False
 
 
 def clean_environment() -> dict[str, str]:
@@ -45,11 +29,6 @@ def log_text(log: IO[bytes]) -> str:
     return log.read().decode("utf-8", "replace")
 
 
-def local_table_name() -> str:
-    config = json.loads((PROJECT_DIR / ".chalice" / "config.json").read_text())
-    return str(config["stages"]["local"]["environment_variables"]["TABLE_NAME"])
-
-
 class ChildStack:
     """`python -m infra.local.stack` on free ports with a clean environment plus `environment`; its output is kept
     in a temporary file; stopped with SIGTERM (as on Ctrl-C), killed after `stop_timeout` seconds."""
@@ -58,7 +37,7 @@ class ChildStack:
                  stop_timeout: float = 20.0) -> None:
         self.settings = StackSettings(aws_port=free_port(), http_port=free_port(), ws_port=free_port())
         self.aws_url, self.http_url, self.ws_url = self.settings.aws_url, self.settings.http_url, self.settings.ws_url
-        self.table = local_table_name()
+        self.table = str(stage_config().environment_variables["TABLE_NAME"])
         self.exit_code: int | None = None  # after stop(): None when it had to be killed
         self._environment = dict(environment or {})
         self._start_timeout = start_timeout
@@ -74,13 +53,14 @@ class ChildStack:
         self._process = subprocess.Popen([sys.executable, "-m", "infra.local.stack"], cwd=PROJECT_DIR,
                                          env=environment, stdin=subprocess.DEVNULL, stdout=self._log,
                                          stderr=subprocess.STDOUT)
+        process = self._process
         deadline = time.monotonic() + self._start_timeout
-        while not all(listening(port) for port in self.settings.ports.values()):
-            if self._process.poll() is not None or time.monotonic() > deadline:
-                code = self._process.poll()
+        for port in self.settings.ports.values():
+            if not wait_until_listening(self.settings.host, port, deadline - time.monotonic(),
+                                        lambda: process.poll() is None):
+                code = process.poll()
                 self.stop()
                 raise StackError(f"the local stack did not start (exit code {code}):\n{self.output()[-4000:]}")
-            time.sleep(0.1)
         return self
 
     def output(self) -> str:

@@ -10,7 +10,7 @@ import sys
 import threading
 from typing import IO, Any
 
-from infra.local.child import PROJECT_DIR
+from infra.local.chalice_app import PROJECT_DIR
 from infra.local.errors import StackError
 from infra.local.ports import wait_until_listening
 

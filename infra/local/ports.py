@@ -1,4 +1,4 @@
-"""Checking that a port is free before starting, and waiting until a server listens on it."""
+"""Checking that a port is free before starting, picking a free one, and waiting until a server listens on it."""
 from __future__ import annotations
 
 import socket
@@ -20,6 +20,13 @@ def ensure_free(host: str, port: int, variable: str) -> None:
         except OSError as exc:
             raise StackError(f"port {port} on {host} is already in use ({exc.strerror}); "
                              f"stop whatever holds it or choose another port with {variable}=...") from None
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port nothing listens on now, chosen by the system (for stacks started by tests and harnesses)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind((host, 0))
+        return int(probe.getsockname()[1])
 
 
 def wait_until_listening(host: str, port: int, timeout: float, still_starting: Callable[[], bool]) -> bool:

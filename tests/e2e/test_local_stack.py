@@ -16,6 +16,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
 from chalicelib.db import keys
+from infra.local.errors import StackError
 from tests.e2e.conftest import RunningStack
 
 pytestmark = pytest.mark.e2e
@@ -180,3 +181,10 @@ def test_idle_socket_is_closed_like_api_gateway(socket: tuple[ClientConnection, 
 
 def test_plain_http_on_the_websocket_port_asks_for_an_upgrade(stack: RunningStack) -> None:
     assert requests.get(f"{stack.ws_url.replace('ws://', 'http://')}/im/connect", timeout=5).status_code == 426
+
+
+def test_a_stack_that_exits_while_starting_is_reported_with_its_output() -> None:
+    with pytest.raises(StackError) as failed:
+        RunningStack({"LOCAL_WS_IDLE_SECONDS": "soon"}, start_timeout=30).start()
+    assert "did not start (exit code 1)" in str(failed.value)
+    assert "LOCAL_WS_IDLE_SECONDS must be an integer, got 'soon'" in str(failed.value)
