@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 from collections import Counter
 from dataclasses import dataclass
@@ -85,8 +86,6 @@ class Api:
 
 
 def _parse(status: int, text: str) -> Answer:
-    import json
-
     try:
         envelope = json.loads(text)
     except ValueError:
