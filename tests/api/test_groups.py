@@ -9,6 +9,7 @@ import pytest
 from chalicelib.db import groups as groups_db
 from chalicelib.ws import handlers
 from tests.support.factories import befriend, delete, get, post_form, register, ws_event
+from tests.support.fakes import throttled
 
 
 def online(user_id, connection_id):
@@ -268,11 +269,6 @@ def test_group_recall_by_sender_and_by_owner(client, trio):
 
 
 def test_a_committed_group_send_is_answered_when_its_fan_out_fails(client, sender, trio, monkeypatch):
-    from botocore.exceptions import ClientError
-
-    def throttled(*_, **__):
-        raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "slow down"}}, "Query")
-
     owner, b, c = trio
     group = make_group(client, owner, [b, c])
     with monkeypatch.context() as patched:

@@ -6,11 +6,15 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from botocore.exceptions import ClientError
+from pynamodb.connection.base import Connection
+from pynamodb.exceptions import TransactWriteError
 
-from chalicelib.db import keys
+from chalicelib.db import connections, keys, pending, sessions
 from chalicelib.db import messages as messages_db
 from chalicelib.ws import handlers
 from tests.support.factories import befriend, get, post_form, register, ws_event
+from tests.support.fakes import throttled
 
 BOT = 1
 
@@ -152,15 +156,15 @@ def test_history_shape_and_read_position(client, pair):
     a, b = pair
     send(client, a, b["id"], "one")
     send(client, a, b["id"], "two")
-    sessions = get(client, "/sessions", b["token"]).json_body["data"]
-    assert next(s for s in sessions if s["to_id"] == a["id"])["unread"] == 2
+    rows = get(client, "/sessions", b["token"]).json_body["data"]
+    assert next(s for s in rows if s["to_id"] == a["id"])["unread"] == 2
     page = get(client, "/messages", b["token"], to_id=a["id"], page="", pageSize=20).json_body["data"]
     assert page["mate"] == {"pageSize": 20, "page": "", "total": 2}
     item = page["list"][0]
     assert (item["msg"], item["form_id"], item["Users"]["id"], item["Users"]["name"]) == (
         "one", a["id"], a["id"], a["name"])
-    sessions = get(client, "/sessions", b["token"]).json_body["data"]
-    assert next(s for s in sessions if s["to_id"] == a["id"])["unread"] == 0
+    rows = get(client, "/sessions", b["token"]).json_body["data"]
+    assert next(s for s in rows if s["to_id"] == a["id"])["unread"] == 0
 
 
 def test_history_page_size_is_capped_and_empty_history_has_a_list(client, pair):
@@ -289,17 +293,13 @@ def test_a_send_whose_answer_was_lost_is_still_pushed(client, sender, pair, monk
 
 
 def throttled_transaction(*_, **__):
-    from botocore.exceptions import ClientError
-    from pynamodb.exceptions import TransactWriteError
-
-    cause = ClientError({"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow down"}},
-                        "TransactWriteItems")
-    raise TransactWriteError("Failed to write transaction items", cause=cause)
+    try:
+        throttled()
+    except ClientError as cause:
+        raise TransactWriteError("Failed to write transaction items", cause=cause) from None
 
 
 def test_throttling_beyond_retries_answers_503_with_retry_after_and_stores_nothing(client, sender, pair, monkeypatch):
-    from pynamodb.connection.base import Connection
-
     a, b = pair
     with monkeypatch.context() as patched:
         patched.setattr(Connection, "transact_write_items", throttled_transaction)
@@ -313,15 +313,7 @@ def test_throttling_beyond_retries_answers_503_with_retry_after_and_stores_nothi
     assert again["code"] == 200 and [m.content for m in stored(a, b)] == ["hi"]
 
 
-def throttled(*_, **__):
-    from botocore.exceptions import ClientError
-
-    raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "slow down"}}, "BatchGetItem")
-
-
 def test_a_committed_send_is_answered_and_kept_when_the_connection_lookup_fails(client, sender, pair, monkeypatch):
-    from chalicelib.db import connections, pending
-
     a, b = pair
     online(b["id"], "b1")
     with monkeypatch.context() as patched:
@@ -335,8 +327,6 @@ def test_a_committed_send_is_answered_and_kept_when_the_connection_lookup_fails(
 
 
 def test_a_committed_send_is_answered_when_steps_after_it_fail(client, sender, pair, monkeypatch):
-    from chalicelib.db import pending, sessions
-
     a, b = pair
     online(b["id"], "b1")
     with monkeypatch.context() as patched:
@@ -351,8 +341,6 @@ def test_a_recipient_who_connected_during_the_send_gets_the_frame_without_reconn
                                                                                         monkeypatch):
     """b's connection opens (and replays its empty backlog) after the send looked b up but before the frame was
     kept: the send hands the kept frame to that connection at once, exactly once."""
-    from chalicelib.db import connections, pending
-
     a, b = pair
     online(b["id"], "b-new")
     first_ping("b-new")  # b's own replay ran: nothing was kept yet

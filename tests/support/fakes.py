@@ -6,7 +6,14 @@ import threading
 import time
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from chalicelib.realtime.sender import ConnectionGone
+
+
+def throttled(*_: Any, **__: Any) -> None:
+    """Stands in for an AWS call whose throttling outlasted botocore's retries."""
+    raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "slow down"}}, "AnyOperation")
 
 
 class RecordingSender:
