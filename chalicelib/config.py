@@ -14,14 +14,18 @@ class ConfigError(RuntimeError):
     """Raised when the environment is missing something the app cannot run without."""
 
 
-def _int(environ: Mapping[str, str], name: str, default: int) -> int:
+def _int(environ: Mapping[str, str], name: str, default: int, minimum: int = 1, maximum: int | None = None) -> int:
     raw = environ.get(name)
     if raw is None or raw == "":
         return default
     try:
-        return int(raw)
+        value = int(raw)
     except ValueError as exc:
         raise ConfigError(f"{name} must be an integer, got {raw!r}") from exc
+    if value < minimum or (maximum is not None and value > maximum):
+        bounds = f"between {minimum} and {maximum}" if maximum is not None else f"at least {minimum}"
+        raise ConfigError(f"{name} must be {bounds}, got {value}")
+    return value
 
 
 def _list(environ: Mapping[str, str], name: str, default: str) -> tuple[str, ...]:
@@ -79,7 +83,7 @@ def load_settings(environ: Mapping[str, str] = os.environ) -> Settings:
         public_base_url=environ.get("PUBLIC_BASE_URL", "").rstrip("/"),
         jwt_secret_arn=environ.get("JWT_SECRET_ARN", ""),
         jwt_ttl_seconds=_int(environ, "JWT_TTL_SECONDS", 7 * 24 * 3600),
-        bcrypt_rounds=_int(environ, "BCRYPT_ROUNDS", 12),
+        bcrypt_rounds=_int(environ, "BCRYPT_ROUNDS", 12, minimum=4, maximum=31),  # what bcrypt accepts
         time_zone=environ.get("TIME_ZONE", "Asia/Shanghai"),
         cors_allowed_origins=_list(environ, "CORS_ALLOWED_ORIGINS", "http://localhost:3000,http://127.0.0.1:3000"),
         max_body_bytes=_int(environ, "MAX_BODY_BYTES", 64 * 1024),
@@ -91,7 +95,7 @@ def load_settings(environ: Mapping[str, str] = os.environ) -> Settings:
         fanout_workers=_int(environ, "FANOUT_WORKERS", 16),
         message_max_chars=_int(environ, "MESSAGE_MAX_CHARS", 5000),
         group_size_limit=_int(environ, "GROUP_SIZE_LIMIT", 500),
-        recall_window_seconds=_int(environ, "RECALL_WINDOW_SECONDS", 120),
+        recall_window_seconds=_int(environ, "RECALL_WINDOW_SECONDS", 120, minimum=0),  # 0: owners/admins only
     )
 
 

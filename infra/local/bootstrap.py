@@ -13,11 +13,14 @@ CORS_MAX_AGE_SECONDS = 600
 
 def bootstrap(aws: MotoServer) -> list[str]:
     """Creates every resource from the app's own settings; returns one line per resource for the banner."""
-    from chalicelib.config import get_settings
+    from chalicelib.config import ConfigError, get_settings
     from chalicelib.db.table import create_table
     from chalicelib.services.bot import BOT_ID, BOT_NAME, ensure_bot
 
-    settings = get_settings()
+    try:
+        settings = get_settings()
+    except ConfigError as exc:
+        raise StackError(f"the app's settings are invalid: {exc}") from None
     if not settings.upload_bucket or "@" not in settings.mail_sender:
         raise StackError("the local stage in .chalice/config.json must set UPLOAD_BUCKET and MAIL_SENDER")
     sender_domain = settings.mail_sender.rpartition("@")[2]

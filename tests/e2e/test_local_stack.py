@@ -183,8 +183,14 @@ def test_plain_http_on_the_websocket_port_asks_for_an_upgrade(stack: RunningStac
     assert requests.get(f"{stack.ws_url.replace('ws://', 'http://')}/im/connect", timeout=5).status_code == 426
 
 
-def test_a_stack_that_exits_while_starting_is_reported_with_its_output() -> None:
+@pytest.mark.parametrize(("variable", "value", "explained"), [
+    ("LOCAL_WS_IDLE_SECONDS", "soon", "LOCAL_WS_IDLE_SECONDS must be an integer, got 'soon'"),
+    ("BCRYPT_ROUNDS", "40", "the app's settings are invalid: BCRYPT_ROUNDS must be between 4 and 31, got 40"),
+])
+def test_a_stack_that_exits_while_starting_is_reported_with_its_output(variable: str, value: str,
+                                                                       explained: str) -> None:
     with pytest.raises(StackError) as failed:
-        RunningStack({"LOCAL_WS_IDLE_SECONDS": "soon"}, start_timeout=30).start()
+        RunningStack({variable: value}, start_timeout=30).start()
     assert "did not start (exit code 1)" in str(failed.value)
-    assert "LOCAL_WS_IDLE_SECONDS must be an integer, got 'soon'" in str(failed.value)
+    assert explained in str(failed.value)
+    assert "Traceback" not in str(failed.value)
