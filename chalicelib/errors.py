@@ -34,12 +34,14 @@ class Forbidden(AppError):
 
 
 class RateLimited(AppError):
-    code = RATE_LIMITED
-    http_status = 429
+    """An application limit (HTTP 200, business code 429, `Retry-After` header): the web client shows `message`
+    only for HTTP 200 envelopes, so the wait is said in words as well."""
 
-    def __init__(self, message: str, retry_after: int) -> None:
-        super().__init__(message)
+    code = RATE_LIMITED
+
+    def __init__(self, what: str, retry_after: int) -> None:
         self.retry_after = max(1, int(retry_after))
+        super().__init__(f"{what}; please try again in {wait_in_words(self.retry_after)}")
 
 
 class Unauthorized(AppError):
@@ -50,3 +52,12 @@ class Unauthorized(AppError):
 class PayloadTooLarge(AppError):
     code = 413
     http_status = 413
+
+
+def wait_in_words(seconds: int) -> str:
+    """A wait as a person reads it, rounded up: '45 seconds', '15 minutes', '3 hours'."""
+    for unit, size in (("hour", 3600), ("minute", 60)):
+        if seconds >= size:
+            count = -(-seconds // size)
+            return f"{count} {unit}{'s' if count != 1 else ''}"
+    return f"{seconds} second{'s' if seconds != 1 else ''}"

@@ -36,10 +36,11 @@ BUSINESS_CODES: dict[int, str] = {
     BAD_REQUEST: "bad parameter, not found or conflicting state",
     UPSTREAM_FAILURE: "an upstream service failed (e.g. the email could not be sent)",
     FORBIDDEN_RELATION: "the relation between you and the target forbids it (not friends, not a member, not the owner)",
+    RATE_LIMITED: "rate limited: `message` says how long to wait, the `Retry-After` header gives the seconds",
 }
 BUSINESS_FAILURE_REF = "#/components/schemas/BusinessFailure"
-PUBLIC_BUSINESS_CODES = (BAD_REQUEST, UPSTREAM_FAILURE)
-AUTH_BUSINESS_CODES = (BAD_REQUEST, UPSTREAM_FAILURE, FORBIDDEN_RELATION)
+PUBLIC_BUSINESS_CODES = (BAD_REQUEST, UPSTREAM_FAILURE, RATE_LIMITED)
+AUTH_BUSINESS_CODES = (BAD_REQUEST, UPSTREAM_FAILURE, FORBIDDEN_RELATION, RATE_LIMITED)
 
 DESCRIPTION = """\
 HTTP API of the Philatelic instant-messaging backend, generated from the routes' own request schemas.
@@ -47,8 +48,8 @@ HTTP API of the Philatelic instant-messaging backend, generated from the routes'
 **Envelope.** Every JSON answer is `{"code": int, "message": str, "data": any}`. Success is `code` 200 with
 `message` "Success" and `data` `{}` when there is nothing to return (never null). Business failures are
 **HTTP 200** with a business code in `code`: 1000 bad parameter / not found / conflict, 1001 upstream failure,
-1003 the relation forbids it. Rate limits answer HTTP 429 (`code` 429) with a `Retry-After` header, bad or
-missing tokens HTTP 401 (`code` 401), bodies over the limit HTTP 413, internal errors HTTP 500 (`code` 500), and
+1003 the relation forbids it, 429 rate limited (with a `Retry-After` header and the wait in `message`: the web
+client shows `message` only for HTTP 200 answers). Bad or missing tokens answer HTTP 401 (`code` 401), bodies over the limit HTTP 413, internal errors HTTP 500 (`code` 500), and
 AWS throttling that outlasted the app's retries HTTP 503 (`code` 503) with a `Retry-After` header (sends can be
 repeated safely: they are idempotent on `msg_client_id`).
 
@@ -98,19 +99,16 @@ def _components() -> dict[str, Any]:
                 {"type": "object", "maxProperties": 0}),
             "Unauthorized": failure(UNAUTHORIZED, "why the token was refused"),
             "PayloadTooLarge": failure(PAYLOAD_TOO_LARGE, "the limit that was exceeded"),
-            "RateLimited": failure(RATE_LIMITED, "what was limited and when to retry"),
             "InternalError": failure(INTERNAL, "a generic message; no internals are disclosed"),
             "ServiceBusy": failure(SERVICE_BUSY, "the service is busy; retry after `Retry-After` seconds"),
         },
         "headers": {
-            "Retry-After": {"description": "seconds to wait before retrying", "required": True,
-                            "schema": {"type": "integer", "minimum": 1}},
+            "Retry-After": {"description": "seconds to wait before retrying: present on business code 429 (HTTP 200) "
+                                           "and on HTTP 503", "schema": {"type": "integer", "minimum": 1}},
         },
         "responses": {
             "Unauthorized": answer("missing, malformed, expired or revoked token", "Unauthorized"),
             "PayloadTooLarge": answer("the request body is larger than the route's limit", "PayloadTooLarge"),
-            "RateLimited": answer("too many attempts; retry after `Retry-After` seconds", "RateLimited",
-                                  {"Retry-After": {"$ref": "#/components/headers/Retry-After"}}),
             "InternalError": answer("unexpected failure", "InternalError"),
             "ServiceBusy": answer("AWS throttling outlasted the app's retries; retry after `Retry-After` seconds",
                                   "ServiceBusy",
@@ -185,7 +183,9 @@ def _success(spec: RouteSpec) -> dict[str, Any]:
         "description": "the route's result; `{}` when there is nothing to return"}
     success = _envelope_schema({"type": "integer", "const": 200}, {"type": "string", "const": "Success"}, data)
     return {
-        "description": "`code` 200 with the result in `data`, or a business failure (HTTP 200, `code` 1000/1001/1003)",
+        "description": "`code` 200 with the result in `data`, or a business failure (HTTP 200, `code` "
+                       "1000/1001/1003/429)",
+        "headers": {"Retry-After": {"$ref": "#/components/headers/Retry-After"}},
         "content": {"application/json": {"schema": {"anyOf": [success, {"$ref": BUSINESS_FAILURE_REF}]}}},
     }
 
@@ -235,7 +235,6 @@ def _operation(spec: RouteSpec, method: str, max_body: int, alias_of: str | None
     for status, description in spec.other_statuses:
         responses[str(status)] = {"description": description}
     responses["413"] = {"$ref": "#/components/responses/PayloadTooLarge"}
-    responses["429"] = {"$ref": "#/components/responses/RateLimited"}
     responses["500"] = {"$ref": "#/components/responses/InternalError"}
     responses["503"] = {"$ref": "#/components/responses/ServiceBusy"}
     operation["responses"] = responses

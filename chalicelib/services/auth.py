@@ -51,10 +51,10 @@ def send_email_code(email: str, purpose: int) -> None:
     registered, state = email_codes.read_for_sending(email, purpose)
     waited = now - state.sent_at
     if state.sent_at and waited < settings.email_code_cooldown_seconds:
-        raise RateLimited("a code was sent moments ago; please wait before asking again",
+        raise RateLimited("a code was sent moments ago",
                           int(settings.email_code_cooldown_seconds - waited) + 1)
     if state.day == day and state.day_count >= settings.email_codes_per_day:
-        raise RateLimited("too many codes for this address today; try again tomorrow",
+        raise RateLimited("too many codes for this address today",
                           _seconds_until_utc_midnight(now))
     code = "".join(secrets.choice("0123456789") for _ in range(CODE_DIGITS))
     message = None
@@ -66,7 +66,7 @@ def send_email_code(email: str, purpose: int) -> None:
         message = templates.code_email(email, code, purpose, settings.email_code_ttl_seconds // 60)
     if not email_codes.store_sent(email, purpose, state, code_hash, now=now, day=day,
                                   code_ttl=settings.email_code_ttl_seconds):
-        raise RateLimited("a code was sent moments ago; please wait before asking again",
+        raise RateLimited("a code was sent moments ago",
                           settings.email_code_cooldown_seconds)
     if message is None:
         return
@@ -142,7 +142,7 @@ def login(email: str, password: str) -> dict[str, Any]:
     record, window = users.login_lookup(email)
     if window and now - window.window_start < settings.login_failure_window_seconds \
             and window.failures >= settings.login_max_failures:
-        raise RateLimited("too many failed logins for this address; try again later",
+        raise RateLimited("too many failed logins for this address",
                           int(window.window_start + settings.login_failure_window_seconds - now) + 1)
     if not verify_password(password, record.password_hash if record else None) or record is None:
         users.record_login_failure(email, now, settings.login_failure_window_seconds, window)

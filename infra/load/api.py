@@ -32,7 +32,7 @@ class Answer:
 
     @property
     def kind(self) -> str:
-        """What went wrong, as counted in the report: ok, http_5xx_500, http_429, code_1000, transport…"""
+        """What went wrong, as counted in the report: ok, http_5xx_500, http_401, code_1000, code_429, transport…"""
         if self.ok:
             return "ok"
         if self.status == 0:
