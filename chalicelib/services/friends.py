@@ -7,9 +7,11 @@ from chalicelib import clock
 from chalicelib.db import connections, counters, friends, keys, sessions, users
 from chalicelib.db.friends import ACCEPTED, PENDING, REJECTED, Conflict, FriendRow, RequestRecord
 from chalicelib.db.sessions import PRIVATE, SessionRecord
+from chalicelib.db.users import User
 from chalicelib.errors import Forbidden, InvalidInput
 from chalicelib.realtime.push import push
 from chalicelib.services import groups
+from chalicelib.services.bot import BOT_ID
 from chalicelib.services.shapes import friend_row, request_row, user_brief
 from chalicelib.ws import frames
 
@@ -26,14 +28,27 @@ def list_friends(me: int) -> list[dict[str, Any]]:
 
 
 def friend_detail(me: int, other: int) -> dict[str, Any]:
-    """The relation between me and `other`, plus that user's id/name/email/avatar at the top level."""
+    """The relation between me and `other`, plus that user's id/name/email/avatar at the top level.
+
+    The bot is everyone's contact: the web client asks this for every incoming private message before drawing
+    it, the bot's greetings and replies included, and drops the message on any other answer.
+    """
+    if other == BOT_ID:
+        bot_user = users.get_user(BOT_ID)
+        since = bot_user.created_at if bot_user else 0
+        row = FriendRow(0, me, BOT_ID, since, "", since, 0)
+        return _detail(row, bot_user, show_email=False)
     row = friends.get_friendship(me, other)
     if row is None:
         raise Forbidden("you are not friends with this user")
-    friend = users.get_user(other)
-    shaped = friend_row(row, friend)
-    shaped.update({"id": other, "name": friend.name if friend else "", "email": friend.email if friend else "",
-                   "avatar": friend.avatar if friend else "", "friend_id": row.id})
+    return _detail(row, users.get_user(other), show_email=True)
+
+
+def _detail(row: FriendRow, friend: User | None, *, show_email: bool) -> dict[str, Any]:
+    shaped = friend_row(row, friend, show_email=show_email)
+    shaped.update({"id": row.to_id, "name": friend.name if friend else "",
+                   "email": friend.email if friend and show_email else "", "avatar": friend.avatar if friend else "",
+                   "friend_id": row.id})
     return shaped
 
 

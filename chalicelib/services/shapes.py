@@ -28,10 +28,11 @@ def user_brief(user: User | None) -> dict[str, Any]:
     return {"id": user.id, "name": user.name, "avatar": user.avatar}
 
 
-def friend_row(row: FriendRow, friend: User | None) -> dict[str, Any]:
+def friend_row(row: FriendRow, friend: User | None, *, show_email: bool = True) -> dict[str, Any]:
     return {"id": row.id, "form_id": row.form_id, "to_id": row.to_id, "created_at": wire_time(row.created_at),
             "updated_at": wire_time(row.created_at), "note": row.note, "top_time": wire_time(row.top_time),
-            "status": row.pinned, "uid": friend.uid if friend else "", "Users": user_object(friend, show_email=True)}
+            "status": row.pinned, "uid": friend.uid if friend else "",
+            "Users": user_object(friend, show_email=show_email)}
 
 
 def request_row(record: RequestRecord, other: User | None) -> dict[str, Any]:

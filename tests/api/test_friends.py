@@ -152,6 +152,20 @@ def test_friend_detail_is_the_relation_with_top_level_profile(client):
     assert get(client, f"/friends/{c['id']}", a["token"]).json_body["code"] == 1003
 
 
+def test_the_bot_is_everyones_contact(client):
+    """The web client asks GET /friends/{form_id} before drawing any private message, the bot's included."""
+    stranger = register(client)
+    answer = get(client, f"/friends/{BOT}", stranger["token"]).json_body
+    assert answer["code"] == 200
+    detail = answer["data"]
+    assert (detail["id"], detail["name"], detail["email"]) == (BOT, "机器人", "")
+    assert detail["avatar"] and detail["form_id"] == stranger["id"] and detail["to_id"] == BOT
+    assert detail["Users"]["id"] == BOT and detail["Users"]["email"] == ""
+    friend = register(client)
+    befriend(client, stranger, friend)
+    assert set(detail) == set(get(client, f"/friends/{friend['id']}", stranger["token"]).json_body["data"])
+
+
 def test_unfriend_removes_both_sides_keeps_sessions_and_pushes(client, sender):
     a, b = register(client), register(client)
     befriend(client, a, b)
