@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib import clock
+from chalicelib.clock import wire_time
 from chalicelib.db import connections, counters, friends, keys, sessions, users
 from chalicelib.db.friends import ACCEPTED, PENDING, REJECTED, Conflict, FriendRow, RequestRecord
 from chalicelib.db.sessions import PRIVATE, SessionRecord
@@ -117,30 +118,41 @@ def answer_request(me: int, record_id: int, status: int) -> dict[str, Any]:
     profiles = users.get_users([me, record.form_id])
     answerer, requester = profiles.get(me), profiles.get(record.form_id)
     now = clock.now()
-    try:
-        if status == ACCEPTED:
-            pairs = {me: (me, PRIVATE, record.form_id), record.form_id: (record.form_id, PRIVATE, me)}
-            found = sessions.existing(pairs.values())
-            reserved = {me: record.target_session_id, record.form_id: record.requester_session_id}
-            new_sessions = [
-                _private_session(reserved[owner], owner, peer, profile.name if profile else "",
-                                 profile.avatar if profile else "", now)
-                for owner, peer, profile in ((me, record.form_id, requester), (record.form_id, me, answerer))
-                if pairs[owner] not in found]
-            revive = [session for session in found.values() if session.deleted_at]
-            friends.accept(record, now, new_sessions, revive)
-        else:
-            friends.reject(record)
-    except Conflict as conflict:
-        raise InvalidInput("this request has already been answered") from conflict
     answered = RequestRecord(record.id, record.form_id, record.to_id, status, record.information,
                              record.created_at, record.requester_session_id, record.target_session_id)
-    code = frames.FRIEND_ACCEPTED if status == ACCEPTED else frames.FRIEND_REJECTED
-    answer_frame = dict(request_row(answered, answerer), form_id=record.to_id, to_id=record.form_id)
-    push([(record.form_id, frames.friend_event(code, answer_frame, user_brief(answerer)))])
     if status == REJECTED:
+        try:
+            friends.reject(record)
+        except Conflict as conflict:
+            raise InvalidInput("this request has already been answered") from conflict
+        rejected = dict(request_row(answered, answerer), form_id=record.to_id, to_id=record.form_id)
+        push([(record.form_id, frames.friend_event(frames.FRIEND_REJECTED, rejected, user_brief(answerer)))])
         return request_row(answered, requester)
+    pairs = {me: (me, PRIVATE, record.form_id), record.form_id: (record.form_id, PRIVATE, me)}
+    found = sessions.existing(pairs.values())
+    reserved = {me: record.target_session_id, record.form_id: record.requester_session_id}
+    new_sessions = [
+        _private_session(reserved[owner], owner, peer, profile.name if profile else "",
+                         profile.avatar if profile else "", now)
+        for owner, peer, profile in ((me, record.form_id, requester), (record.form_id, me, answerer))
+        if pairs[owner] not in found]
+    revive = [session for session in found.values() if session.deleted_at]
+    try:
+        friends.accept(record, now, new_sessions, revive)
+    except Conflict as conflict:
+        raise InvalidInput("this request has already been answered") from conflict
+    requester_session = found.get(pairs[record.form_id]) or next(
+        session for session in new_sessions if session.owner_id == record.form_id)
+    push([(record.form_id, frames.friend_accepted(_requester_session_entry(requester_session), record.id,
+                                                  user_brief(answerer)))])
     return friend_row(FriendRow(record.id, me, record.form_id, now, "", now, 0), requester)
+
+
+def _requester_session_entry(session: SessionRecord) -> dict[str, Any]:
+    """What the web client builds its session entry from on 1001: the requester's own private session."""
+    return {"id": session.id, "form_id": session.owner_id, "to_id": session.to_id, "status": session.status,
+            "created_at": wire_time(session.created_at), "note": session.note,
+            "top_time": wire_time(session.top_time or session.created_at)}
 
 
 def delete_request(me: int, record_id: int) -> None:

@@ -23,10 +23,17 @@ MESSAGE_RECALLED = 1007
 
 
 def friend_event(code: int, record: dict[str, Any], users: dict[str, Any], **extra: Any) -> dict[str, Any]:
-    """§4.8: 1000 to the target (users = the requester), 1001/1002 to the requester (users = the answerer)."""
+    """§4.8: 1000 to the target (users = the requester), 1002 to the requester (users = the answerer)."""
     return {"msg_code": code, "id": record["id"], "form_id": record["form_id"], "to_id": record["to_id"],
             "status": record["status"], "created_at": record["created_at"], "information": record["information"],
             "users": users, **extra}
+
+
+def friend_accepted(session: dict[str, Any], record_id: int, accepter: dict[str, Any]) -> dict[str, Any]:
+    """1001 to the requester, oriented as the requester's own new session with the accepter (`id` is that
+    session's id, `form_id` the requester, `to_id` the accepter): the web client adds it to its session list as
+    it is. The friend request's id is `record_id`."""
+    return {"msg_code": FRIEND_ACCEPTED, **session, "record_id": record_id, "users": accepter}
 
 
 def friend_removed(by_user: dict[str, Any]) -> dict[str, Any]:

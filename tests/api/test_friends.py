@@ -51,13 +51,19 @@ def test_request_push_accept_and_friend_lists(client, sender):
     assert accepted["code"] == 200
     assert accepted["data"]["to_id"] == a["id"] and accepted["data"]["Users"]["id"] == a["id"]
     frame = sender.frames_for("a-socket")[-1]
-    assert frame["msg_code"] == 1001 and frame["form_id"] == b["id"] and frame["users"]["id"] == b["id"]
     for me, other in ((a, b), (b, a)):
         listed = get(client, "/friends", me["token"]).json_body["data"]
         assert [row["Users"]["id"] for row in listed] == [other["id"]]
         assert listed[0]["Users"]["email"] == other["email"]
         sessions = get(client, "/sessions", me["token"]).json_body["data"]
         assert [(s["to_id"], s["channel_type"]) for s in sessions if s["to_id"] != BOT] == [(other["id"], 1)]
+    # 1001 is the requester's own new session with the accepter: the web client adds it to its list as it is
+    a_session = next(s for s in get(client, "/sessions", a["token"]).json_body["data"] if s["to_id"] == b["id"])
+    assert frame["msg_code"] == 1001 and frame["record_id"] == asked["data"]["id"]
+    assert (frame["id"], frame["form_id"], frame["to_id"]) == (a_session["id"], a["id"], b["id"])
+    assert frame["users"] == {"id": b["id"], "name": b["name"], "avatar": b["avatar"]}
+    assert {key: frame[key] for key in ("status", "created_at", "note", "top_time")} == {
+        key: a_session[key] for key in ("status", "created_at", "note", "top_time")}
     assert get(client, f"/user/{b['id']}", a["token"]).json_body["data"]["email"] == b["email"]
 
 

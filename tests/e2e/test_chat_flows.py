@@ -78,7 +78,8 @@ def test_friends_private_chat_recall_and_offline_delivery(stack: RunningStack) -
         b.call("PUT", "/friends/record", id=record["id"], status=1)
         (accepted,) = frames(a_socket, 1)
         assert accepted["msg_code"] == 1001 and accepted["users"]["id"] == b.id
-        assert any(s["to_id"] == b.id for s in a.call("GET", "/sessions"))
+        (a_session,) = [s for s in a.call("GET", "/sessions") if s["to_id"] == b.id]
+        assert (accepted["id"], accepted["form_id"], accepted["to_id"]) == (a_session["id"], a.id, b.id)
         assert any(s["to_id"] == a.id for s in b.call("GET", "/sessions"))
         with b.socket() as b_second:
             frames(b_second, 5, 1)
