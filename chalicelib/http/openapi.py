@@ -51,7 +51,8 @@ HTTP API of the Philatelic instant-messaging backend, generated from the routes'
 1003 the relation forbids it, 429 rate limited (with a `Retry-After` header and the wait in `message`: the web
 client shows `message` only for HTTP 200 answers). Bad or missing tokens answer HTTP 401 (`code` 401), bodies
 over the limit HTTP 413, internal errors HTTP 500 (`code` 500), and AWS throttling that outlasted the app's
-retries HTTP 503 (`code` 503) with a `Retry-After` header (sends can be repeated safely: they are idempotent on `msg_client_id`).
+retries HTTP 503 (`code` 503) with a `Retry-After` header (sends can be repeated safely: they are idempotent on
+`msg_client_id`).
 
 **Bodies.** Every POST/PUT accepts `multipart/form-data`, `application/x-www-form-urlencoded` and
 `application/json` (file uploads: multipart only). Form values are text, converted strictly to the declared type
