@@ -37,8 +37,7 @@ def friend_detail(me: int, other: int) -> dict[str, Any]:
     if other == BOT_ID:
         bot_user = users.get_user(BOT_ID)
         since = bot_user.created_at if bot_user else 0
-        row = FriendRow(0, me, BOT_ID, since, "", since, 0)
-        return _detail(row, bot_user, show_email=False)
+        return _detail(FriendRow(0, me, BOT_ID, since, "", since, 0), bot_user, show_email=False)
     row = friends.get_friendship(me, other)
     if row is None:
         raise Forbidden("you are not friends with this user")
