@@ -31,6 +31,7 @@ class MessageRecord:
     sender_name: str
     sender_avatar: str
     recalled_at: float = 0
+    notice: str = ""
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,7 @@ def _record(item: Message) -> MessageRecord:
         form_id=int(item.form_id), to_id=int(item.to_id), channel_type=int(item.channel_type),
         msg_type=int(item.msg_type), content=item.content, data=item.data, send_time=float(item.send_time),
         sender_name=item.sender_name, sender_avatar=item.sender_avatar, recalled_at=float(item.recalled_at),
+        notice=item.notice or "",
     )
 
 
@@ -92,6 +94,7 @@ def append(message: MessageRecord, expected_last_seq: int, sender: User) -> None
         msg_client_id=message.msg_client_id, form_id=message.form_id, to_id=message.to_id,
         channel_type=message.channel_type, msg_type=message.msg_type, content=message.content, data=message.data,
         send_time=message.send_time, sender_name=sender.name, sender_avatar=sender.avatar,
+        notice=message.notice or None,
     )
     claim = ClientMessageClaim(keys.client_message_pk(message.form_id, message.msg_client_id), CLAIM_SK,
                                conversation=message.conversation, seq=message.seq,

@@ -202,6 +202,7 @@ class Message(Item, discriminator="Message"):
     sender_name = UnicodeAttribute(default="")
     sender_avatar = UnicodeAttribute(default="")
     recalled_at = NumberAttribute(default=0)
+    notice = UnicodeAttribute(null=True)  # group notices (msg_type 6): join, leave, removed, owner, dissolved
 
 
 class ClientMessageClaim(Item, discriminator="ClientMessageClaim"):

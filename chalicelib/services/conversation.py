@@ -26,11 +26,13 @@ class Posted:
 
 
 def message_shape(message: MessageRecord) -> dict[str, Any]:
-    """§2.21: what a send answers, with the server's msg_id, send_time and the history id."""
+    """§2.21: what a send answers, with the server's msg_id, send_time and the history id; group notices add
+    their `notice` kind."""
+    notice = {"notice": message.notice} if message.notice else {}
     return {"id": message.seq, "msg_id": message.msg_id, "msg_client_id": message.msg_client_id, "msg_code": 200,
             "form_id": message.form_id, "to_id": message.to_id, "msg_type": message.msg_type,
             "channel_type": message.channel_type, "message": message.content, "send_time": wire_time(message.send_time),
-            "data": message.data, "user_id": 0}
+            "data": message.data, "user_id": 0, **notice}
 
 
 def sender_brief(message: MessageRecord) -> dict[str, Any]:
@@ -39,7 +41,7 @@ def sender_brief(message: MessageRecord) -> dict[str, Any]:
 
 def post(*, conversation: str, sender_id: int, to_id: int, channel_type: int, msg_type: int, content: str,
          data: str | None, msg_client_id: int, relation: tuple[str, str] | None, refusal: str,
-         data_from_sender: bool = False) -> Posted:
+         data_from_sender: bool = False, notice: str = "") -> Posted:
     """Store a message with the conversation's next sequence; a retry of the same client id returns the original.
 
     `relation` is the item that must exist for the sender to post here (friendship or membership); without it
@@ -72,7 +74,7 @@ def post(*, conversation: str, sender_id: int, to_id: int, channel_type: int, ms
             conversation=conversation, seq=context.last_seq + 1, msg_id=messages.new_msg_id(int(now * 1000)),
             msg_client_id=msg_client_id, form_id=sender_id, to_id=to_id, channel_type=channel_type,
             msg_type=msg_type, content=content, data=payload, send_time=now,
-            sender_name=context.sender.name, sender_avatar=context.sender.avatar,
+            sender_name=context.sender.name, sender_avatar=context.sender.avatar, notice=notice,
         )
         attempted_msg_id = record.msg_id
         try:

@@ -20,7 +20,9 @@ from chalicelib.services.shapes import group_object, session_row, user_object
 from chalicelib.ws import frames
 
 NOT_A_MEMBER = "你不是此群成员了... (you are not a member of this group)"
-JOIN_NOTICE, LEAVE_NOTICE = 6, 5
+NOTICE = 6  # the msg_type the web client draws as a centred system line
+# A notice's `notice` kind, for clients that react to membership changes.
+JOINED, LEFT, REMOVED, NEW_OWNER, DISSOLVED = "join", "leave", "removed", "owner", "dissolved"
 DEFAULT_INVITE_SECONDS, MAX_INVITE_SECONDS = 7 * 86400, 30 * 86400
 
 
@@ -59,13 +61,20 @@ def _fan_out(group_id: int, message: MessageRecord) -> None:
     push([(member.user_id, frames.chat(shaped, sender, member.user_id)) for member in groups.members(group_id)])
 
 
-def _notice(group_id: int, author: int, msg_type: int, text: str) -> None:
-    """Join/leave/add/remove notices are ordinary group messages: persisted, sequenced, fanned out."""
+def _notice(group_id: int, author: int, kind: str, text: str) -> None:
+    """Membership notices are group messages of type 6 with a whole sentence: persisted, sequenced, fanned out.
+
+    Posted only after the change they report has committed; `data` is the author's profile."""
     posted = conversation.post(
         conversation=keys.group_conversation(group_id), sender_id=author, to_id=group_id, channel_type=GROUP,
-        msg_type=msg_type, content=text, data=None, msg_client_id=messages.new_msg_id(clock.now_ms()),
-        relation=None, refusal=NOT_A_MEMBER, data_from_sender=True)
+        msg_type=NOTICE, content=text, data=None, msg_client_id=messages.new_msg_id(clock.now_ms()),
+        relation=None, refusal=NOT_A_MEMBER, data_from_sender=True, notice=kind)
     _fan_out(group_id, posted.message)
+
+
+def _name(user_id: int) -> str:
+    user = users.get_user(user_id)
+    return user.name if user else str(user_id)
 
 
 def create_group(me: int, *, name: str, info: str, avatar: str, theme: str, password: str | None, is_pwd: int,
@@ -123,8 +132,8 @@ def _join(me: int, group: GroupRecord, invite: str | None) -> None:
             raise InvalidInput("this invite has expired, was revoked or has no uses left") from conflict
         raise InvalidInput("the group is full") from conflict
     _push_sessions(group, [member], {})
-    joiner = users.get_user(me)
-    _notice(group.id, me, JOIN_NOTICE, f"{joiner.name if joiner else me} 加入群聊")
+    how = "通过邀请链接加入了群聊" if invite is not None else "加入了群聊"
+    _notice(group.id, me, JOINED, f"{_name(me)} {how}")
 
 
 def apply_join(me: int, group_id: int, *, token: str | None, password: str | None) -> dict[str, Any]:
@@ -152,8 +161,6 @@ def create_or_remove(me: int, *, group_id: int, action: int, select_user: list[i
         raise Forbidden("only the owner or an admin can add or remove members")
     targets = [uid for uid in dict.fromkeys(select_user) if uid != me]
     current = groups.existing_members(group.id, targets)
-    actor = users.get_user(me)
-    actor_name = actor.name if actor else str(me)
     if action == 1:
         addable = [uid for uid in targets if uid not in current]
         not_friends = set(addable) - friends.friend_ids_among(me, addable)
@@ -172,9 +179,7 @@ def create_or_remove(me: int, *, group_id: int, action: int, select_user: list[i
         except Conflict as conflict:
             raise InvalidInput("the group is full or changed meanwhile; please retry") from conflict
         _push_sessions(group, new_members, {})
-        names = users.get_users(addable)
-        for uid in addable:
-            _notice(group.id, me, JOIN_NOTICE, f"{actor_name}邀请{names[uid].name if uid in names else uid}加入了群聊")
+        _member_notices(group.id, me, addable, JOINED, "{actor} 邀请 {member} 加入了群聊")
         return {}
     removable = [uid for uid in targets if uid in current]
     members_by_id = {member.user_id: member for member in groups.members(group.id) if member.user_id in removable}
@@ -188,10 +193,18 @@ def create_or_remove(me: int, *, group_id: int, action: int, select_user: list[i
         groups.remove_members(group.id, removable, clock.now())
     except Conflict as conflict:
         raise InvalidInput("membership changed meanwhile; please retry") from conflict
-    names = users.get_users(removable)
-    for uid in removable:
-        _notice(group.id, me, LEAVE_NOTICE, f"{names[uid].name if uid in names else uid}已经移出群聊")
+    _member_notices(group.id, me, removable, REMOVED, "{member} 被 {actor} 移出了群聊")
     return {}
+
+
+def _member_notices(group_id: int, actor: int, members: list[int], kind: str, sentence: str) -> None:
+    names = users.get_users([actor, *members])
+
+    def name(user_id: int) -> str:
+        return names[user_id].name if user_id in names else str(user_id)
+
+    for user_id in members:
+        _notice(group_id, actor, kind, sentence.format(actor=name(actor), member=name(user_id)))
 
 
 def list_groups(me: int) -> list[dict[str, Any]]:
@@ -225,13 +238,16 @@ def leave(me: int, group_or_session_id: int) -> dict[str, Any]:
     if member.role == OWNER and others:
         admins = sorted((m for m in others if m.role == ADMIN), key=lambda m: m.joined_at)
         new_owner = (admins or sorted(others, key=lambda m: m.joined_at))[0].user_id
-    leaver = users.get_user(me)
-    if others:
-        _notice(group.id, me, LEAVE_NOTICE, f"{leaver.name if leaver else me} 退出群聊")
     try:
         groups.remove_members(group.id, [me], clock.now(), new_owner=new_owner, dissolve=not others)
     except Conflict as conflict:
         raise InvalidInput("membership changed meanwhile; please retry") from conflict
+    if not others:
+        _notice(group.id, me, DISSOLVED, f"{_name(me)} 退出了群聊，群聊已解散")
+        return {}
+    _notice(group.id, me, LEFT, f"{_name(me)} 退出了群聊")
+    if new_owner is not None:
+        _notice(group.id, me, NEW_OWNER, f"{_name(new_owner)} 成为了新群主")
     return {}
 
 
@@ -263,7 +279,7 @@ def _history_item(message: MessageRecord) -> dict[str, Any]:
     return {"Id": message.seq, "Message": message.content, "CreatedAt": wire_time(message.send_time),
             "Data": message.data, "SendTime": int(message.send_time), "MsgType": message.msg_type,
             "MessageId": message.msg_id, "ClientMessageId": message.msg_client_id, "FormId": message.form_id,
-            "GroupId": message.to_id, "Recalled": 1 if message.recalled_at else 0,
+            "GroupId": message.to_id, "Recalled": 1 if message.recalled_at else 0, "Notice": message.notice,
             "Users": {"id": message.form_id, "name": message.sender_name, "email": "",
                       "avatar": message.sender_avatar}}
 

@@ -41,8 +41,10 @@ def friend_removed(by_user: dict[str, Any]) -> dict[str, Any]:
 
 
 def chat(message: dict[str, Any], sender: dict[str, Any], recipient_id: int = 0) -> dict[str, Any]:
-    """§4.5/§4.6 chat push, plus the history `id`, `send_time` and the sender's profile."""
-    return {"msg_id": message["msg_id"], "msg_client_id": message["msg_client_id"], "msg_code": CHAT,
+    """§4.5/§4.6 chat push, plus the history `id`, `send_time` and the sender's profile; group notices add
+    their `notice` kind."""
+    notice = {"notice": message["notice"]} if "notice" in message else {}
+    return {**notice, "msg_id": message["msg_id"], "msg_client_id": message["msg_client_id"], "msg_code": CHAT,
             "form_id": message["form_id"], "to_id": message["to_id"], "msg_type": message["msg_type"],
             "channel_type": message["channel_type"], "message": message["message"], "data": message["data"],
             "send_time": message["send_time"], "id": message["id"], "user_id": recipient_id, "users": sender}

@@ -1,12 +1,15 @@
 """Groups, invites and group chat through the HTTP API."""
 from __future__ import annotations
 
+import json
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from chalicelib.db import groups as groups_db
+from chalicelib.db import keys
+from chalicelib.db import messages as messages_db
 from chalicelib.ws import handlers
 from tests.support.factories import befriend, delete, get, post_form, register, ws_event
 from tests.support.fakes import throttled
@@ -252,6 +255,39 @@ def test_leave_passes_ownership_and_last_member_dissolves(client, trio):
     assert delete(client, f"/groups/{group['id']}", b["token"]).json_body["code"] == 200
     assert groups_db.get_group(group["id"]) is None
     assert delete(client, f"/groups/{group['id']}", b["token"]).json_body["code"] == 1000
+
+
+def test_membership_notices_are_type_6_sentences(client, sender, trio):
+    """The web client draws msg_type 6 as a centred system line; type 5 would be an empty 'voice' bubble."""
+    owner, b, c = trio
+    group = make_group(client, owner, [b])
+    online(b["id"], "b1")
+    joiner = register(client)
+    post_form(client, f"/groups/applyJoin/{group['id']}", {}, joiner["token"])
+    post_form(client, "/groups/createOrRemoveUser", {"group_id": group["id"], "type": 1, "select_user": [c["id"]]},
+              owner["token"])
+    post_form(client, "/groups/createOrRemoveUser", {"group_id": group["id"], "type": 2, "select_user": [c["id"]]},
+              owner["token"])
+    delete(client, f"/groups/{group['id']}", joiner["token"])
+    delete(client, f"/groups/{group['id']}", owner["token"])
+    expected = [("join", f"{joiner['name']} 加入了群聊", joiner),
+                ("join", f"{owner['name']} 邀请 {c['name']} 加入了群聊", owner),
+                ("removed", f"{c['name']} 被 {owner['name']} 移出了群聊", owner),
+                ("leave", f"{joiner['name']} 退出了群聊", joiner),
+                ("leave", f"{owner['name']} 退出了群聊", owner),
+                ("owner", f"{b['name']} 成为了新群主", owner)]
+    history = get(client, "/messages/groups", b["token"], to_id=group["id"]).json_body["data"]["list"]
+    assert [(item["Notice"], item["Message"], item["MsgType"], json.loads(item["Data"])["id"]) for item in history
+            ] == [(kind, text, 6, actor["id"]) for kind, text, actor in expected]
+    pushed = [f for f in sender.frames_for("b1") if f["msg_code"] == 200]
+    assert [(f["notice"], f["message"], f["msg_type"]) for f in pushed] == [(k, t, 6) for k, t, _ in expected]
+    preview = next(s for s in get(client, "/sessions", b["token"]).json_body["data"] if s["channel_type"] == 2)
+    assert preview["last_message"]["content"] == f"{b['name']} 成为了新群主"
+    assert preview["last_message"]["msg_type"] == 6
+    delete(client, f"/groups/{group['id']}", b["token"])
+    (dissolved,) = messages_db.history(keys.group_conversation(group["id"]), None, 1)
+    assert (dissolved.notice, dissolved.msg_type) == ("dissolved", 6)
+    assert dissolved.content == f"{b['name']} 退出了群聊，群聊已解散"
 
 
 def test_group_recall_by_sender_and_by_owner(client, trio):
