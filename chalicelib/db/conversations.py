@@ -16,11 +16,12 @@ class ConversationHead:
     last_msg_type: int
     last_sender: int
     last_send_time: float
+    last_recalled_msg_type: int = 0
 
 
 def _head(item: Conversation) -> ConversationHead:
     return ConversationHead(item.PK, int(item.last_seq), item.last_content, int(item.last_msg_type),
-                            int(item.last_sender), float(item.last_send_time))
+                            int(item.last_sender), float(item.last_send_time), int(item.last_recalled_msg_type))
 
 
 def heads(conversation_keys: Iterable[str]) -> dict[str, ConversationHead]:

@@ -6,13 +6,15 @@ from dataclasses import dataclass
 
 from pynamodb.exceptions import TransactWriteError, UpdateError
 from pynamodb.expressions.condition import Condition
+from pynamodb.expressions.update import Action
 
 from chalicelib.db import keys
 from chalicelib.db.models import ClientMessageClaim, Conversation, Item, Message, UserProfile, tag
-from chalicelib.db.transactions import transaction
+from chalicelib.db.transactions import failed_conditions, transaction
 from chalicelib.db.users import User, profile_record
 
 CLAIM_SK = "CLAIM"
+NOTICE_MSG_TYPE = 6  # a system line: group notices and recalled messages, as the web client draws them
 
 
 @dataclass(frozen=True)
@@ -105,6 +107,7 @@ def append(message: MessageRecord, expected_last_seq: int, sender: User) -> None
                 tag(Conversation), Conversation.last_seq.set(message.seq),
                 Conversation.last_content.set(message.content[:200]), Conversation.last_msg_type.set(message.msg_type),
                 Conversation.last_sender.set(message.form_id), Conversation.last_send_time.set(message.send_time),
+                Conversation.last_recalled_msg_type.set(0),
             ], condition=head_condition)
             tx.save(item, condition=Message.PK.does_not_exist())
             tx.save(claim, condition=ClientMessageClaim.PK.does_not_exist())
@@ -130,23 +133,61 @@ def history(conversation: str, before_seq: int | None, limit: int) -> list[Messa
             if isinstance(item, Message)]
 
 
-def recall(conversation: str, seq: int, now: float, *, sender_id: int | None, not_before: float | None
-           ) -> MessageRecord | None:
-    """Blank a message's text and mark it recalled; None when the conditions do not hold.
+@dataclass(frozen=True)
+class RecallContext:
+    message: MessageRecord | None
+    last_seq: int
+    recaller: User | None
+
+
+def recall_context(conversation: str, seq: int, recaller_id: int) -> RecallContext:
+    """The message, the conversation's last sequence and the recaller's profile, in one BatchGetItem."""
+    message, last_seq, recaller = None, 0, None
+    for item in Item.batch_get([(conversation, keys.message_sk(seq)), (conversation, keys.CONVERSATION_META_SK),
+                                (keys.user_pk(recaller_id), keys.PROFILE)], consistent_read=True):
+        if isinstance(item, Message):
+            message = _record(item)
+        elif isinstance(item, Conversation):
+            last_seq = int(item.last_seq)
+        elif isinstance(item, UserProfile):
+            recaller = profile_record(item)
+    return RecallContext(message, last_seq, recaller)
+
+
+def recall(message: MessageRecord, now: float, notice: str, *, is_last: bool, sender_id: int | None,
+           not_before: float | None) -> bool:
+    """Replace a message's text with `notice` (its data is dropped) and mark it recalled; False when the
+    conditions no longer hold. The last message also turns the conversation's preview into the notice, in the same
+    transaction; if another message came first, the message alone is recalled (it can never be last again).
 
     `sender_id` restricts to that sender's messages, `not_before` to messages sent after that time.
     """
-    item = Message(conversation, keys.message_sk(seq))
+    item = Message(message.conversation, keys.message_sk(message.seq))
     condition = Message.PK.exists() & (Message.recalled_at == 0)
     if sender_id is not None:
         condition &= Message.form_id == sender_id
     if not_before is not None:
         condition &= Message.send_time >= not_before
+    actions: list[Action] = [Message.recalled_at.set(now), Message.content.set(notice), Message.data.set("")]
+    if is_last:
+        try:
+            with transaction() as tx:
+                tx.update(item, actions=actions, condition=condition)
+                tx.update(Conversation(message.conversation, keys.CONVERSATION_META_SK), actions=[
+                    Conversation.last_content.set(notice[:200]), Conversation.last_msg_type.set(NOTICE_MSG_TYPE),
+                    Conversation.last_recalled_msg_type.set(message.msg_type),
+                ], condition=Conversation.last_seq == message.seq)
+            return True
+        except TransactWriteError as error:
+            failed = failed_conditions(error)
+            if 0 in failed:
+                return False
+            if failed != [1]:
+                raise
     try:
-        item.update(actions=[Message.recalled_at.set(now), Message.content.set(""), Message.data.set("")],
-                    condition=condition)
+        item.update(actions=actions, condition=condition)
     except UpdateError as error:
         if error.cause_response_code == "ConditionalCheckFailedException":
-            return None
+            return False
         raise
-    return _record(item)
+    return True

@@ -184,6 +184,7 @@ class Conversation(Item, discriminator="Conversation"):
     last_msg_type = NumberAttribute(default=0)
     last_sender = NumberAttribute(default=0)
     last_send_time = NumberAttribute(default=0)
+    last_recalled_msg_type = NumberAttribute(default=0)  # the last message was recalled: its original type
 
 
 class Message(Item, discriminator="Message"):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import random
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from chalicelib import clock
@@ -33,6 +33,15 @@ def message_shape(message: MessageRecord) -> dict[str, Any]:
             "form_id": message.form_id, "to_id": message.to_id, "msg_type": message.msg_type,
             "channel_type": message.channel_type, "message": message.content, "send_time": wire_time(message.send_time),
             "data": message.data, "user_id": 0, **notice}
+
+
+def shown_type(message: MessageRecord) -> int:
+    """A recalled message is listed as the system line that replaced it; its own type is `recalled_msg_type`."""
+    return messages.NOTICE_MSG_TYPE if message.recalled_at else message.msg_type
+
+
+def recalled_type(message: MessageRecord) -> int:
+    return message.msg_type if message.recalled_at else 0
 
 
 def sender_brief(message: MessageRecord) -> dict[str, Any]:
@@ -105,21 +114,25 @@ def history_page(conversation_key: str, me: int, channel_type: int, peer_id: int
 
 
 def recall(conversation_key: str, seq: int, me: int, *, moderator: bool) -> MessageRecord | None:
-    """Blank a message: its sender within the window, or a moderator at any time.
+    """Recall a message: its sender within the window, or a moderator at any time. Its text becomes the line
+    "<who recalled> 撤回了一条消息" (also the session preview when it was the last message).
 
     Returns the recalled message, or None when it had already been recalled (a no-op success).
     """
     now = clock.now()
     window = get_settings().recall_window_seconds
-    recalled = messages.recall(conversation_key, seq, now, sender_id=None if moderator else me,
-                               not_before=None if moderator else now - window)
-    if recalled is not None:
-        return recalled
-    current = messages.get(conversation_key, seq)
+    context = messages.recall_context(conversation_key, seq, me)
+    current = context.message
     if current is None:
         raise InvalidInput("message not found")
     if current.form_id != me and not moderator:
         raise Forbidden("you can only recall your own messages")
     if current.recalled_at:
         return None
-    raise InvalidInput(f"messages can only be recalled within {window} seconds")
+    if not moderator and current.send_time < now - window:
+        raise InvalidInput(f"messages can only be recalled within {window} seconds")
+    notice = f"{context.recaller.name if context.recaller else me} 撤回了一条消息"
+    if not messages.recall(current, now, notice, is_last=context.last_seq == seq,
+                           sender_id=None if moderator else me, not_before=None if moderator else now - window):
+        return None  # recalled by someone else meanwhile: the only change a message can go through
+    return replace(current, content=notice, data="", recalled_at=now)

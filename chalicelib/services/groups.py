@@ -277,7 +277,8 @@ def send(me: int, *, group_id: int, msg_type: int, message: str, msg_client_id: 
 def _history_item(message: MessageRecord) -> dict[str, Any]:
     """§2.20: Go field names."""
     return {"Id": message.seq, "Message": message.content, "CreatedAt": wire_time(message.send_time),
-            "Data": message.data, "SendTime": int(message.send_time), "MsgType": message.msg_type,
+            "Data": message.data, "SendTime": int(message.send_time), "MsgType": conversation.shown_type(message),
+            "RecalledMsgType": conversation.recalled_type(message),
             "MessageId": message.msg_id, "ClientMessageId": message.msg_client_id, "FormId": message.form_id,
             "GroupId": message.to_id, "Recalled": 1 if message.recalled_at else 0, "Notice": message.notice,
             "Users": {"id": message.form_id, "name": message.sender_name, "email": "",

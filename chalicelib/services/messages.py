@@ -52,9 +52,10 @@ def send(me: int, *, to_id: int, channel_type: int, msg_type: int, message: str,
 
 def _history_item(message: MessageRecord) -> dict[str, Any]:
     return {"id": message.seq, "msg": message.content, "created_at": wire_time(message.send_time),
-            "form_id": message.form_id, "to_id": message.to_id, "is_read": 1, "msg_type": message.msg_type,
-            "status": 1, "data": message.data, "msg_id": message.msg_id, "channel_type": message.channel_type,
-            "recalled": 1 if message.recalled_at else 0,
+            "form_id": message.form_id, "to_id": message.to_id, "is_read": 1,
+            "msg_type": conversation.shown_type(message), "status": 1, "data": message.data, "msg_id": message.msg_id,
+            "channel_type": message.channel_type, "recalled": 1 if message.recalled_at else 0,
+            "recalled_msg_type": conversation.recalled_type(message),
             "Users": {"id": message.form_id, "name": message.sender_name, "email": "",
                       "avatar": message.sender_avatar}}
 

@@ -65,5 +65,7 @@ def session_row(session: SessionRecord, peer: User | None, head: ConversationHea
             "content": head.last_content if head else "",
             "msg_type": head.last_msg_type if head else 0,
             "send_time": wire_time(head.last_send_time) if head else "",
+            "recalled": 1 if head and head.last_recalled_msg_type else 0,
+            "recalled_msg_type": head.last_recalled_msg_type if head else 0,
         },
     }

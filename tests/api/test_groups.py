@@ -302,6 +302,12 @@ def test_group_recall_by_sender_and_by_owner(client, trio):
                      ).json_body["code"] == 200
     history = get(client, "/messages/groups", b["token"], to_id=group["id"]).json_body["data"]["list"]
     assert [item["Recalled"] for item in history] == [1, 0]
+    # a recalled message reads as the centred line that replaced it, with its own type kept apart
+    assert (history[0]["MsgType"], history[0]["RecalledMsgType"]) == (6, 1)
+    assert history[0]["Message"] == f"{owner['name']} 撤回了一条消息"
+    assert (history[1]["MsgType"], history[1]["RecalledMsgType"]) == (1, 0)
+    preview = next(s for s in get(client, "/sessions", b["token"]).json_body["data"] if s["channel_type"] == 2)
+    assert preview["last_message"]["content"] == "owner says" and preview["last_message"]["recalled"] == 0
 
 
 def test_a_committed_group_send_is_answered_when_its_fan_out_fails(client, sender, trio, monkeypatch):

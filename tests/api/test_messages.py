@@ -190,9 +190,53 @@ def test_recall_rules(client, sender, pair):
     assert post_form(client, "/messages/recall", {"to_id": b["id"], "id": seq}, a["token"]).json_body["code"] == 200
     assert sender.frames_for("b1")[-1]["msg_code"] == 1007
     assert post_form(client, "/messages/recall", {"to_id": b["id"], "id": seq}, a["token"]).json_body["code"] == 200
-    item = get(client, "/messages", b["token"], to_id=a["id"]).json_body["data"]["list"][0]
-    assert item["recalled"] == 1 and item["msg"] == ""
+    for viewer, peer in ((b, a), (a, b)):
+        (item,) = get(client, "/messages", viewer["token"], to_id=peer["id"]).json_body["data"]["list"]
+        assert (item["recalled"], item["msg_type"], item["recalled_msg_type"]) == (1, 6, 1)
+        assert item["msg"] == f"{a['name']} 撤回了一条消息" and "oops" not in str(item)
+        preview = next(s for s in get(client, "/sessions", viewer["token"]).json_body["data"]
+                       if s["to_id"] == peer["id"])
+        assert preview["last_message"]["content"] == f"{a['name']} 撤回了一条消息"
+        assert (preview["last_message"]["msg_type"], preview["last_message"]["recalled"],
+                preview["last_message"]["recalled_msg_type"]) == (6, 1, 1)
     assert post_form(client, "/messages/recall", {"to_id": b["id"], "id": 999}, a["token"]).json_body["code"] == 1000
+
+
+def test_recall_racing_a_send_never_leaves_the_recalled_text_in_the_preview(client, pair):
+    """The recall reads the head, then a send moves it on before the recall writes: the preview must be the new
+    message (or the notice when the recall won), never the recalled text."""
+    from chalicelib.services import messages
+
+    a, b = pair
+    for round_ in range(8):
+        seq = send(client, a, b["id"], f"secret {round_}")["data"]["id"]
+        with ThreadPoolExecutor(2) as pool:  # the services directly: chalice's test client is not thread-safe
+            recalled = pool.submit(messages.recall, a["id"], to_id=b["id"], seq=seq)
+            newer = pool.submit(messages.send, a["id"], to_id=b["id"], channel_type=1, msg_type=1,
+                                message=f"after {round_}", data=None, msg_client_id=1000 + round_)
+            assert recalled.result()["recalled"] == 1 and newer.result()["message"] == f"after {round_}"
+        preview = next(s for s in get(client, "/sessions", b["token"]).json_body["data"] if s["to_id"] == a["id"])
+        assert preview["last_message"]["content"] == f"after {round_}"
+        history = get(client, "/messages", b["token"], to_id=a["id"]).json_body["data"]["list"]
+        assert [m["msg"] for m in history[-2:]] == [f"{a['name']} 撤回了一条消息", f"after {round_}"]
+
+
+def test_recall_decided_on_a_stale_head_recalls_only_the_message(client, pair):
+    """The head moved on between the recall's read and its write: the transaction's head condition fails and the
+    message alone is recalled; the newer preview stays."""
+    from chalicelib.db import conversations
+    from chalicelib.db import messages as messages_db
+
+    a, b = pair
+    first = send(client, a, b["id"], "first")["data"]["id"]
+    send(client, a, b["id"], "second")
+    conversation = keys.private_conversation(a["id"], b["id"])
+    stale = messages_db.recall_context(conversation, first, a["id"]).message
+    assert messages_db.recall(stale, time.time(), "a 撤回了一条消息", is_last=True, sender_id=a["id"], not_before=None)
+    assert messages_db.get(conversation, first).recalled_at > 0
+    head = conversations.head(conversation)
+    assert (head.last_content, head.last_msg_type, head.last_recalled_msg_type) == ("second", 1, 0)
+    assert not messages_db.recall(stale, time.time(), "again", is_last=True, sender_id=a["id"], not_before=None)
 
 
 def test_recall_after_the_window_is_refused(client, pair, monkeypatch):
@@ -208,7 +252,7 @@ def test_recall_after_the_window_is_refused(client, pair, monkeypatch):
     finally:
         monkeypatch.undo()
         reset_caches()
-    assert answer["code"] == 1000 and "within 0 seconds" in answer["message"]
+    assert answer["code"] == 1000 and "within 0 seconds" in answer["message"], answer
 
 
 def test_offline_recipient_gets_messages_in_order_once_after_connecting(client, sender, pair):

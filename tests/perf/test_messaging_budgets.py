@@ -113,3 +113,21 @@ def test_fan_out_is_parallel(aws):
     serial = 100 * 0.02
     assert report.delivered == 100
     assert elapsed <= 0.25 * serial, f"parallel fan-out took {elapsed:.3f}s against {serial:.1f}s serial"
+
+
+@pytest.mark.parametrize("recall_last", [True, False])
+def test_recall_costs_one_read_and_one_write(client, sender, aws_calls, recall_last):
+    """One BatchGetItem (message, head, recaller); then one transaction when the message is the preview (it
+    becomes the notice too), else one UpdateItem. The 1007 push to the offline pair adds its two reads
+    (connections, then connections opened meanwhile) and the kept frames' BatchWriteItem."""
+    a, b = register(client), register(client)
+    befriend(client, a, b)
+    sent = [post_form(client, "/messages/private", {"msg_client_id": n, "to_id": b["id"], "msg_type": 1,
+                                                    "message": f"m{n}"}, a["token"]).json_body["data"] for n in (1, 2)]
+    aws_calls.reset()
+    seq = sent[1 if recall_last else 0]["id"]
+    assert post_form(client, "/messages/recall", {"to_id": b["id"], "id": seq}, a["token"]).json_body["code"] == 200
+    dynamodb = {name: count for name, count in aws_calls.calls.items()
+                if name.startswith("dynamodb.") and name != "dynamodb.BatchWriteItem"}
+    write = {"dynamodb.TransactWriteItems": 1} if recall_last else {"dynamodb.UpdateItem": 1}
+    assert dynamodb == {"dynamodb.BatchGetItem": 3, **write}, dict(aws_calls.calls)
