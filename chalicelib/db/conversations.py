@@ -19,7 +19,7 @@ class ConversationHead:
     last_recalled_msg_type: int = 0
 
 
-def _head(item: Conversation) -> ConversationHead:
+def head_record(item: Conversation) -> ConversationHead:
     return ConversationHead(item.PK, int(item.last_seq), item.last_content, int(item.last_msg_type),
                             int(item.last_sender), float(item.last_send_time), int(item.last_recalled_msg_type))
 
@@ -28,12 +28,12 @@ def heads(conversation_keys: Iterable[str]) -> dict[str, ConversationHead]:
     wanted = set(conversation_keys)
     if not wanted:
         return {}
-    return {item.PK: _head(item) for item in Item.batch_get([(key, keys.CONVERSATION_META_SK) for key in wanted])
+    return {item.PK: head_record(item) for item in Item.batch_get([(key, keys.CONVERSATION_META_SK) for key in wanted])
             if isinstance(item, Conversation)}
 
 
 def head(conversation_key: str) -> ConversationHead | None:
     try:
-        return _head(Conversation.get(conversation_key, keys.CONVERSATION_META_SK))
+        return head_record(Conversation.get(conversation_key, keys.CONVERSATION_META_SK))
     except Conversation.DoesNotExist:
         return None

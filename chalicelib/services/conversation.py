@@ -9,7 +9,8 @@ from typing import Any
 from chalicelib import clock
 from chalicelib.clock import wire_time
 from chalicelib.config import get_settings
-from chalicelib.db import conversations, messages, sessions
+from chalicelib.db import messages, sessions
+from chalicelib.db.conversations import ConversationHead
 from chalicelib.db.messages import Contended, MessageRecord
 from chalicelib.db.users import User
 from chalicelib.errors import Forbidden, InvalidInput
@@ -102,12 +103,11 @@ class Page:
 
 
 def history_page(conversation_key: str, me: int, channel_type: int, peer_id: int, page: int | None,
-                 page_size: int | None) -> Page:
-    """Newest page first, ascending within it; `page` is the id cursor (exclusive). The first page moves
-    my read position to its newest message."""
+                 page_size: int | None, head: ConversationHead | None) -> Page:
+    """Newest page first, ascending within it; `page` is the id cursor (exclusive); `head` is the conversation's,
+    read by the caller with what else it needs. The first page moves my read position to its newest message."""
     size = min(page_size or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
     newest_first = messages.history(conversation_key, page, size)
-    head = conversations.head(conversation_key)
     if page is None and newest_first:
         sessions.mark_read(me, channel_type, peer_id, newest_first[0].seq)
     return Page(list(reversed(newest_first)), size, head.last_seq if head else 0)

@@ -7,7 +7,7 @@ from typing import Any
 from chalicelib import clock
 from chalicelib.clock import wire_time
 from chalicelib.config import get_settings
-from chalicelib.db import counters, friends, groups, keys, messages, sessions, users
+from chalicelib.db import conversations, counters, friends, groups, keys, messages, sessions, users
 from chalicelib.db.groups import ADMIN, MEMBER, OWNER, Conflict, GroupRecord, InviteRecord, NewMember
 from chalicelib.db.messages import MessageRecord
 from chalicelib.db.sessions import GROUP, SessionRecord
@@ -287,7 +287,8 @@ def _history_item(message: MessageRecord) -> dict[str, Any]:
 
 def history(me: int, *, group_id: int, page: int | None, page_size: int | None, raw_page: str) -> dict[str, Any]:
     _require_member(group_id, me)
-    found = conversation.history_page(keys.group_conversation(group_id), me, GROUP, group_id, page, page_size)
+    key = keys.group_conversation(group_id)
+    found = conversation.history_page(key, me, GROUP, group_id, page, page_size, conversations.head(key))
     return {"list": [_history_item(item) for item in found.messages],
             "mate": {"pageSize": found.size, "page": raw_page, "total": found.total}}
 

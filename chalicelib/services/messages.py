@@ -6,7 +6,8 @@ from typing import Any
 from chalicelib import clock
 from chalicelib.clock import wire_time
 from chalicelib.config import get_settings
-from chalicelib.db import friends, keys, sessions, users
+from chalicelib.db import contacts, friends, keys, sessions, users
+from chalicelib.db.contacts import Contacts
 from chalicelib.db.messages import MessageRecord
 from chalicelib.db.sessions import GROUP, PRIVATE
 from chalicelib.errors import Forbidden, InvalidInput
@@ -50,20 +51,23 @@ def send(me: int, *, to_id: int, channel_type: int, msg_type: int, message: str,
     return shaped
 
 
-def _history_item(message: MessageRecord) -> dict[str, Any]:
+def _history_item(message: MessageRecord, viewer: Contacts) -> dict[str, Any]:
     return {"id": message.seq, "msg": message.content, "created_at": wire_time(message.send_time),
             "form_id": message.form_id, "to_id": message.to_id, "is_read": 1,
             "msg_type": conversation.shown_type(message), "status": 1, "data": message.data, "msg_id": message.msg_id,
             "channel_type": message.channel_type, "recalled": 1 if message.recalled_at else 0,
             "recalled_msg_type": conversation.recalled_type(message),
-            "Users": {"id": message.form_id, "name": message.sender_name, "email": "",
+            "Users": {"id": message.form_id, "name": message.sender_name, "email": viewer.email_of(message.form_id),
                       "avatar": message.sender_avatar}}
 
 
 def history(me: int, *, to_id: int, page: int | None, page_size: int | None, raw_page: str) -> dict[str, Any]:
-    """Only ever the caller's own conversation with `to_id`."""
-    found = conversation.history_page(keys.private_conversation(me, to_id), me, PRIVATE, to_id, page, page_size)
-    return {"list": [_history_item(item) for item in found.messages],
+    """Only ever the caller's own conversation with `to_id`; `Users.email` is mine, and the peer's while we are
+    friends (the web client's profile popup shows it)."""
+    key = keys.private_conversation(me, to_id)
+    viewer, head = contacts.read(me, [me, to_id], key)
+    found = conversation.history_page(key, me, PRIVATE, to_id, page, page_size, head)
+    return {"list": [_history_item(item, viewer) for item in found.messages],
             "mate": {"pageSize": found.size, "page": raw_page, "total": found.total}}
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib import clock
-from chalicelib.db import conversations, counters, groups, keys, sessions, users
+from chalicelib.db import contacts, conversations, counters, groups, keys, sessions
 from chalicelib.db.sessions import GROUP, PRIVATE, SessionRecord
 from chalicelib.errors import InvalidInput
 from chalicelib.services.shapes import group_object, session_row
@@ -17,7 +17,7 @@ def list_sessions(me: int) -> list[dict[str, Any]] | dict[str, Any]:
     visible = [session for session in sessions.list_for(me) if not session.deleted_at]
     if not visible:
         return {}
-    peers = users.get_users(session.to_id for session in visible if session.channel_type == PRIVATE)
+    peers, _ = contacts.read(me, (session.to_id for session in visible if session.channel_type == PRIVATE))
     group_records = groups.get_groups(session.group_id for session in visible if session.channel_type == GROUP)
     heads = conversations.heads(session.conversation for session in visible)
     visible = [session for session in visible if session.channel_type == PRIVATE or session.group_id in group_records]
@@ -27,8 +27,9 @@ def list_sessions(me: int) -> list[dict[str, Any]] | dict[str, Any]:
         return session.top_status, max(head.last_send_time if head else 0, session.created_at)
 
     visible.sort(key=activity, reverse=True)
-    return [session_row(session, peers.get(session.to_id), heads.get(session.conversation),
-                        group_object(group_records[session.group_id]) if session.channel_type == GROUP else None)
+    return [session_row(session, peers.profiles.get(session.to_id), heads.get(session.conversation),
+                        group_object(group_records[session.group_id]) if session.channel_type == GROUP else None,
+                        show_email=session.channel_type == PRIVATE and peers.may_see_email(session.to_id))
             for session in visible] or {}
 
 
@@ -38,16 +39,17 @@ def open_session(me: int, peer_id: int, channel_type: int) -> dict[str, Any]:
         raise InvalidInput("group sessions are created by joining the group")
     if peer_id == me:
         raise InvalidInput("you cannot open a session with yourself")
-    peer = users.get_user(peer_id)
+    conversation = keys.private_conversation(me, peer_id)
+    found, head = contacts.read(me, [peer_id], conversation)
+    peer = found.profiles.get(peer_id)
     if peer is None:
         raise InvalidInput("user does not exist")
     now = clock.now()
     candidate = SessionRecord(id=counters.next_value("id"), owner_id=me, to_id=peer_id, group_id=0,
-                              channel_type=PRIVATE, conversation=keys.private_conversation(me, peer_id),
-                              created_at=now, name=peer.name, avatar=peer.avatar, note=peer.name, top_time=now)
+                              channel_type=PRIVATE, conversation=conversation, created_at=now, name=peer.name,
+                              avatar=peer.avatar, note=peer.name, top_time=now)
     session = sessions.create_or_revive(candidate)
-    heads = conversations.heads([session.conversation])
-    return session_row(session, peer, heads.get(session.conversation))
+    return session_row(session, peer, head, show_email=found.may_see_email(peer_id))
 
 
 def update_session(me: int, session_id: int, *, top_status: int | None, note: str | None,

@@ -51,7 +51,8 @@ def group_object(group: GroupRecord) -> dict[str, Any]:
 
 
 def session_row(session: SessionRecord, peer: User | None, head: ConversationHead | None,
-                group: dict[str, Any] | None = None) -> dict[str, Any]:
+                group: dict[str, Any] | None = None, *, show_email: bool = False) -> dict[str, Any]:
+    """`Users.email` is the peer's only when the viewer may see it (a friend's, as in the friend list)."""
     last_seq = head.last_seq if head else 0
     return {
         "id": session.id, "form_id": session.owner_id, "to_id": session.to_id, "group_id": session.group_id,
@@ -59,7 +60,7 @@ def session_row(session: SessionRecord, peer: User | None, head: ConversationHea
         "top_time": wire_time(session.top_time or session.created_at), "note": session.note,
         "channel_type": session.channel_type, "name": peer.name if peer else (group or {}).get("name", session.name),
         "avatar": peer.avatar if peer else (group or {}).get("avatar", session.avatar), "status": session.status,
-        "Users": user_object(peer, show_email=False), "Groups": group or dict(EMPTY_GROUP), "deleted_at": 0,
+        "Users": user_object(peer, show_email=show_email), "Groups": group or dict(EMPTY_GROUP), "deleted_at": 0,
         "unread": max(0, last_seq - session.read_seq), "last_seq": last_seq, "read_seq": session.read_seq,
         "last_message": {
             "content": head.last_content if head else "",

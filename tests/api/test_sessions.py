@@ -76,3 +76,34 @@ def test_update_bad_input(client, fields, message):
 def test_unknown_session_is_not_found(client):
     me = register(client)
     assert delete(client, "/sessions/987654", me["token"]).json_body["message"] == "session not found"
+
+
+def test_emails_in_private_sessions_and_history_are_for_friends_only(client):
+    """The web client's profile popup shows `Users.email`: a friend's is shown, a stranger's never."""
+    a, b, stranger = register(client), register(client), register(client)
+    befriend(client, a, b)
+    post_form(client, "/messages/private", {"msg_client_id": 1, "to_id": b["id"], "msg_type": 1, "message": "hi"},
+              a["token"])
+    post_form(client, "/messages/private", {"msg_client_id": 2, "to_id": a["id"], "msg_type": 1, "message": "yo"},
+              b["token"])
+
+    def session_email(viewer, peer):
+        listed = get(client, "/sessions", viewer["token"]).json_body["data"]
+        return next(s for s in listed if s["to_id"] == peer["id"])["Users"]["email"]
+
+    def history_emails(viewer, peer):
+        listed = get(client, "/messages", viewer["token"], to_id=peer["id"]).json_body["data"]["list"]
+        return [(m["Users"]["id"], m["Users"]["email"]) for m in listed]
+
+    assert session_email(a, b) == b["email"] and session_email(b, a) == a["email"]
+    assert history_emails(a, b) == [(a["id"], a["email"]), (b["id"], b["email"])]
+    opened = post_form(client, "/sessions", {"id": stranger["id"], "type": 1}, a["token"]).json_body["data"]
+    assert opened["Users"]["id"] == stranger["id"] and opened["Users"]["email"] == ""
+    assert session_email(a, stranger) == ""
+    assert post_form(client, "/sessions", {"id": b["id"], "type": 1}, a["token"]).json_body["data"]["Users"][
+        "email"] == b["email"]
+    assert next(s for s in get(client, "/sessions", a["token"]).json_body["data"] if s["to_id"] == 1)["Users"][
+        "email"] == ""
+    delete(client, f"/friends/{b['id']}", a["token"])
+    assert session_email(a, b) == ""
+    assert history_emails(a, b) == [(a["id"], a["email"]), (b["id"], "")]
