@@ -24,6 +24,12 @@ PRESIGN = obj(
 )
 FILE = obj({"owner": integer(), "name": string(min_length=18, max_length=70, pattern=uploads.FILE_NAME_PATTERN)},
            required=["owner", "name"])
+NAMED_FILE = obj({**FILE["properties"],
+                  "file_name": string(min_length=1, max_length=2000,
+                                      description="the file's name, for people: not used to find the file")},
+                 required=["owner", "name", "file_name"])
+FILE_REDIRECT_STATUSES = ((302, "redirect (Location) to a short-lived presigned S3 link"),
+                          (404, "no such file: the envelope with code 404"))
 FILE_DATA = obj({"file_url": {"type": "string"}, "name": {"type": "string"}, "size": {"type": "integer"},
                  "content_type": {"type": "string"}})
 PRESIGN_DATA = obj({"url": {"type": "string"}, "fields": {"type": "object"}, "file_url": {"type": "string"},
@@ -58,11 +64,21 @@ def presign_upload(call: Call) -> Any:
     return uploads.presign(call.user_id, p["name"], p["size"], p["content_type"], request_base_url(call.request))
 
 
-@endpoint(bp, "/files/{owner}/{name}", ["GET"], auth=False, schema=FILE,
-          other_statuses=((302, "redirect (Location) to a short-lived presigned S3 link"),
-                          (404, "no such file: the envelope with code 404")),
-          summary="Stable file URL: 302 to a short-lived S3 link (media inline, other types as downloads)")
+@endpoint(bp, "/files/{owner}/{name}/{file_name}", ["GET"], auth=False, schema=NAMED_FILE,
+          other_statuses=FILE_REDIRECT_STATUSES,
+          summary="Stable file URL ending in the file's name: 302 to a short-lived S3 link (media inline, other "
+                  "types as downloads)")
+def get_named_file(call: Call) -> Response:
+    return _redirect(call)
+
+
+@endpoint(bp, "/files/{owner}/{name}", ["GET"], auth=False, schema=FILE, other_statuses=FILE_REDIRECT_STATUSES,
+          summary="Stable file URL as issued before file names were added: the same 302")
 def get_file(call: Call) -> Response:
+    return _redirect(call)
+
+
+def _redirect(call: Call) -> Response:
     location = uploads.download_location(call.params["owner"], call.params["name"])
     return Response(body="", status_code=302, headers={
         "Location": location, "Cache-Control": f"private, max-age={uploads.REDIRECT_MAX_AGE_SECONDS}",

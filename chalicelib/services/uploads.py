@@ -1,11 +1,14 @@
 """Files: direct uploads (small), presigned browser uploads (large), and stable URLs that redirect to S3.
 
 Keys are chosen here, never by the client: `uploads/<user id>/<random id><ext>`, the extension coming from
-the type detected in the bytes. The stable URL `<base>/files/<user id>/<random id><ext>` answers with a
-short-lived presigned GET, so the bucket stays private and a URL in a message keeps working.
+the type detected in the bytes. The stable URL `<base>/files/<user id>/<random id><ext>/<file name>` answers with
+a short-lived presigned GET, so the bucket stays private and a URL in a message keeps working. Its last segment
+is the person's file name: the web client shows it on file chips and decides image or file by its extension.
+URLs without the name (issued before) keep working.
 """
 from __future__ import annotations
 
+import os
 import re
 import secrets
 from typing import Any
@@ -14,12 +17,21 @@ from chalicelib.config import get_settings
 from chalicelib.errors import AppError, InvalidInput
 from chalicelib.logs import log_event
 from chalicelib.storage import s3
-from chalicelib.storage.file_types import SNIFF_BYTES, FileType, content_disposition, detect, type_for_mime
+from chalicelib.storage.file_types import (
+    SNIFF_BYTES,
+    FileType,
+    content_disposition,
+    detect,
+    known_extensions,
+    type_for_mime,
+)
 from chalicelib.storage.filenames import from_metadata, sanitize_filename, to_metadata
 
 KEY_PREFIX = "uploads"
 FILE_NAME_PATTERN = r"^[A-Za-z0-9_-]{16,64}\.[a-z0-9]{1,5}$"
 _FILE_NAME = re.compile(FILE_NAME_PATTERN.rstrip("$") + r"\Z")
+# What a URL path segment cannot carry as it is (and `%`, so nothing reads as an escape): shown as `_`.
+_NOT_IN_A_SEGMENT = re.compile(r"[\x00-\x20\x7f\"#%/<>?\\^`{|}\[\]]")
 RANDOM_ID_BYTES = 24  # 192 bits → 32 url-safe characters
 DOWNLOAD_URL_TTL_SECONDS = 300
 UPLOAD_POLICY_TTL_SECONDS = 900
@@ -48,8 +60,17 @@ def _key(owner: int, object_name: str) -> str:
     return f"{KEY_PREFIX}/{owner}/{object_name}"
 
 
-def file_url(base_url: str, owner: int, object_name: str) -> str:
-    return f"{(get_settings().public_base_url or base_url).rstrip('/')}/files/{owner}/{object_name}"
+def url_file_name(name: str, file_type: FileType) -> str:
+    """The URL's last segment: the sanitised name, ending in an extension of the accepted type (appended when the
+    name's own says otherwise, so a PDF named `cat.png` is `cat.png.pdf`); non-ASCII letters stay readable."""
+    if os.path.splitext(name)[1].lower() not in known_extensions(file_type):
+        name += file_type.ext
+    return _NOT_IN_A_SEGMENT.sub("_", name)
+
+
+def file_url(base_url: str, owner: int, object_name: str, name: str, file_type: FileType) -> str:
+    base = (get_settings().public_base_url or base_url).rstrip("/")
+    return f"{base}/files/{owner}/{object_name}/{url_file_name(name, file_type)}"
 
 
 def upload(user_id: int, filename: str, declared_type: str, data: bytes, base_url: str) -> dict[str, Any]:
@@ -65,7 +86,7 @@ def upload(user_id: int, filename: str, declared_type: str, data: bytes, base_ur
         raise InvalidInput(f"file type is not allowed: send {ALLOWED_DESCRIPTION}")
     object_name = _new_object_name(file_type)
     s3.put(_key(user_id, object_name), data, file_type.mime, {META_NAME: to_metadata(name), META_VERIFIED: "1"})
-    return {"file_url": file_url(base_url, user_id, object_name), "name": name, "size": len(data),
+    return {"file_url": file_url(base_url, user_id, object_name, name, file_type), "name": name, "size": len(data),
             "content_type": file_type.mime}
 
 
@@ -83,7 +104,8 @@ def presign(user_id: int, filename: str, size: int, content_type: str, base_url:
     object_name = _new_object_name(file_type)
     post = s3.presigned_post(_key(user_id, object_name), file_type.mime,
                              {META_NAME: to_metadata(name), META_SIZE: str(size)}, size, UPLOAD_POLICY_TTL_SECONDS)
-    return {"url": post["url"], "fields": post["fields"], "file_url": file_url(base_url, user_id, object_name),
+    return {"url": post["url"], "fields": post["fields"],
+            "file_url": file_url(base_url, user_id, object_name, name, file_type),
             "name": name, "size": size, "content_type": file_type.mime, "expires_in": UPLOAD_POLICY_TTL_SECONDS}
 
 

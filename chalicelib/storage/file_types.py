@@ -57,6 +57,13 @@ BY_DETECTED_EXTENSION: dict[str, FileType] = {
     "pdf": PDF, "zip": ZIP, "docx": ZIP, "xlsx": ZIP, "pptx": ZIP, "odt": ZIP, "ods": ZIP, "odp": ZIP, "epub": ZIP,
 }
 
+
+def known_extensions(file_type: FileType) -> frozenset[str]:
+    """The extensions a name of this type may end with (e.g. .jpg and .jpeg; a zip's .docx)."""
+    aliases = {f".{ext}" for ext, found in BY_DETECTED_EXTENSION.items() if found == file_type}
+    return frozenset({file_type.ext, *aliases, *({".jpeg"} if file_type == JPEG else ())})
+
+
 # Text that a browser could treat as a page, an image with script (SVG) or a stylesheet/script.
 MARKUP = re.compile(
     r"<(?:!doctype|!--|\?xml|/?(?:html|head|body|script|svg|iframe|frame|frameset|object|embed|meta|link|"

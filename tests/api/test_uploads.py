@@ -15,7 +15,7 @@ from tests.support import upload_samples as samples
 
 BUCKET = os.environ["UPLOAD_BUCKET"]
 USER_ID = 7
-URL = re.compile(r"^http://localhost/files/7/([A-Za-z0-9_-]{32})(\.[a-z0-9]{1,5})$")
+URL = re.compile(r"^http://localhost/files/7/([A-Za-z0-9_-]{32})(\.[a-z0-9]{1,5})/([^/?#%]+)$")
 
 
 def auth(user_id: int = USER_ID) -> dict[str, str]:
@@ -66,7 +66,7 @@ def test_each_allowed_type_is_stored_under_a_server_chosen_key(client, name, dat
     assert answer["data"]["content_type"] == mime
     assert answer["data"]["name"] == name and answer["data"]["size"] == len(data)
     match = URL.match(answer["data"]["file_url"])
-    assert match and match.group(2) == ext
+    assert match and match.group(2) == ext and match.group(3) == name
     key = f"uploads/{USER_ID}/{match.group(1)}{ext}"
     assert stored_keys() == [key]
     head = aws_client("s3").head_object(Bucket=BUCKET, Key=key)
@@ -202,11 +202,34 @@ def test_file_urls_need_no_token_and_carry_cors_for_the_web_client(client):
 @pytest.mark.parametrize("path", [
     "/files/7/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA.png",
     "/files/8/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA.png",
+    "/files/7/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA.png/a.png",
 ])
 def test_unknown_keys_are_404(client, path):
     answer = client.http.get(path)
     assert answer.status_code == 404
     assert answer.json_body == {"code": 404, "message": "file not found", "data": {}}
+
+
+@pytest.mark.parametrize(("name", "data", "segment"), [
+    ("notes.txt", samples.text(), "notes.txt"),
+    ("报告 final#2?.pdf", samples.pdf(), "报告_final_2_.pdf"),
+    ("cat.png", samples.pdf(), "cat.png.pdf"),  # the client would draw a .png as an image
+    ("photo", samples.jpeg(), "photo.jpg"),
+    ("photo.JPEG", samples.jpeg(), "photo.JPEG"),
+    ("100%.txt", samples.text(), "100_.txt"),
+])
+def test_file_urls_end_with_the_name_people_recognise(client, name, data, segment):
+    """The web client shows the URL's last segment on file chips and picks image or file by its extension."""
+    file_url = upload(client, name, data).json_body["data"]["file_url"]
+    match = URL.match(file_url)
+    assert match and match.group(3) == segment
+    _, fetched = follow(client, file_url)
+    assert fetched.status_code == 200 and fetched.content == data
+    # the name is for people: the random id finds the file, and URLs issued without a name keep working
+    unnamed = path_of(file_url).rsplit("/", 1)[0]
+    assert client.http.get(unnamed).status_code == 302
+    assert client.http.get(f"{unnamed}/another-name.txt").status_code == 302
+    assert client.http.get(path_of(file_url).replace(match.group(1), "B" * 32)).status_code == 404
 
 
 def test_another_owner_path_does_not_reach_the_file(client):
@@ -223,6 +246,8 @@ def test_another_owner_path_does_not_reach_the_file(client):
     "/files/7/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA.png%00.html",
     "/files/7/..%2F..%2Fsecret.txtxx",
     "/files/7/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+    "/files/7/short.png/a.png",
+    "/files/7/..%2F..%2Fsecret.txtxx/a.png",
 ])
 def test_malformed_owner_or_name_never_reaches_s3(client, aws_calls, path):
     aws_calls.reset()
@@ -241,7 +266,8 @@ def test_public_base_url_setting_wins(client, monkeypatch):
     finally:
         monkeypatch.delenv("PUBLIC_BASE_URL")
         reset_caches()
-    assert re.fullmatch(r"https://api\.example\.com/api/files/7/[A-Za-z0-9_-]{32}\.png", answer["data"]["file_url"])
+    assert re.fullmatch(r"https://api\.example\.com/api/files/7/[A-Za-z0-9_-]{32}\.png/a\.png",
+                        answer["data"]["file_url"])
 
 
 def test_base_url_behind_api_gateway_is_absolute_with_the_stage():
@@ -284,7 +310,7 @@ def test_presign_returns_a_policy_bound_to_size_type_and_key(client):
     assert answer["code"] == 200, answer
     grant = answer["data"]
     match = URL.match(grant["file_url"])
-    assert match and match.group(2) == ".mp4"
+    assert match and match.group(2) == ".mp4" and match.group(3) == "假期_视频.mp4"
     assert grant["fields"]["key"] == f"uploads/7/{match.group(1)}.mp4"
     assert grant["name"] == "假期 视频.mp4" and grant["size"] == 50 * 1024 * 1024
     conditions = policy_of(grant)["conditions"]
