@@ -74,3 +74,17 @@ def aws_calls(aws):
 
     with counting_aws_calls() as log:
         yield log
+
+
+@pytest.fixture
+def dynamodb_conflicts(aws, monkeypatch):
+    """Real DynamoDB's transaction conflicts, which moto never answers (infra/local/faults.py): set `.pending` to
+    make the next N transactions/conditional writes conflict, `.rate` 1.0 to make every one conflict."""
+    import botocore.client
+
+    from infra.local.faults import ConflictFaults, conflicting_api_call
+
+    faults = ConflictFaults(seed=13)
+    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call",
+                        conflicting_api_call(faults, botocore.client.BaseClient._make_api_call))
+    return faults
