@@ -109,6 +109,14 @@ USERS ?= 100
 MESSAGES ?= 5000
 DURATION ?= 300
 THROTTLE ?= 0.05
-.PHONY: load
+# CONFLICT is the share of DynamoDB transactions and conditional writes answered as a transaction conflict.
+CONFLICT ?= 0.05
+.PHONY: load check-table
 load: $(STAMP)
-	$(BIN)/python -m infra.load --users $(USERS) --messages $(MESSAGES) --duration $(DURATION) --throttle-rate $(THROTTLE)
+	$(BIN)/python -m infra.load --users $(USERS) --messages $(MESSAGES) --duration $(DURATION) --throttle-rate $(THROTTLE) \
+		--conflict-rate $(CONFLICT)
+
+# The table's cross-item invariants (infra/local/check_table.py), against a running `make run` stack (one Scan).
+AWS_URL ?= http://127.0.0.1:5000
+check-table: $(STAMP)
+	$(BIN)/python -m infra.local.check_table --endpoint $(AWS_URL)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from typing import Any
 
 from chalicelib.metrics import watch_client
@@ -48,21 +49,48 @@ def reset_clients() -> None:
 # What AWS answers when a table, account or API is over its throughput: worth retrying a little later.
 THROTTLING_CODES = frozenset({"ProvisionedThroughputExceededException", "ThrottlingException", "Throttling",
                               "RequestLimitExceeded", "TooManyRequestsException", "ThrottlingError"})
+# What DynamoDB answers when another transaction holds an item at the same moment (as an error of a single-item
+# write, or as a cancellation reason of a transaction): nothing was written, the same request may succeed later.
+CONFLICT_CODES = frozenset({"TransactionConflict", "TransactionConflictException", "TransactionInProgressException"})
 
 
-def is_throttling(error: BaseException) -> bool:
-    """True when an AWS call (boto3 or PynamoDB, whose errors wrap botocore's as `cause`) ran out of retries
-    against throttling, including a transaction cancelled for a throttled item."""
+class Busy(Exception):
+    """Contention (throttling or transaction conflicts) outlasted the app's retries; nothing was written."""
+
+
+def _codes(error: BaseException) -> Iterator[str]:
+    """Error codes of an AWS failure and of its causes (PynamoDB wraps botocore's errors as `cause`), with the
+    cancellation reasons of a transaction."""
     seen: set[int] = set()
     current: BaseException | None = error
     while current is not None and id(current) not in seen:
         seen.add(id(current))
         response = getattr(current, "response", None)
-        if isinstance(response, dict) and response.get("Error", {}).get("Code") in THROTTLING_CODES:
-            return True
-        reasons = getattr(current, "cancellation_reasons", None) or []
-        if any(reason is not None and reason.code in THROTTLING_CODES for reason in reasons):
-            return True
+        if isinstance(response, dict):
+            yield str(response.get("Error", {}).get("Code") or "")
+        for reason in getattr(current, "cancellation_reasons", None) or []:
+            if reason is not None:
+                yield reason.code
         cause = getattr(current, "cause", None)
         current = cause if isinstance(cause, BaseException) else current.__cause__
-    return False
+
+
+def is_throttling(error: BaseException) -> bool:
+    """True when an AWS call ran out of retries against throttling, including a transaction cancelled for a
+    throttled item."""
+    return any(code in THROTTLING_CODES for code in _codes(error))
+
+
+def is_conflict(error: BaseException) -> bool:
+    """True when a write met another transaction on one of its items (and so wrote nothing)."""
+    return any(code in CONFLICT_CODES for code in _codes(error))
+
+
+def is_busy(error: BaseException) -> bool:
+    """The answer is "retry shortly" (HTTP 503 with Retry-After): throttling, or conflicts beyond our retries."""
+    chain: BaseException | None = error
+    while chain is not None:
+        if isinstance(chain, Busy):
+            return True
+        chain = chain.__cause__
+    return is_throttling(error) or is_conflict(error)

@@ -27,9 +27,20 @@ import moto  # noqa: E402  (must be imported before any boto client exists)
 import pytest  # noqa: E402
 
 from infra.local.moto_isolation import isolate_dynamodb  # noqa: E402
+from infra.local.strict_dynamodb import enforce, take_refused  # noqa: E402
 from tests.support.fakes import RecordingSender  # noqa: E402
 
 isolate_dynamodb()  # DynamoDB's per-item and per-transaction isolation, for the race tests
+enforce()  # refuse what real DynamoDB refuses (infra/local/strict_dynamodb.py)
+
+
+@pytest.fixture(autouse=True)
+def strict_dynamodb():
+    """Any request real DynamoDB would refuse fails the test that sent it."""
+    take_refused()
+    yield
+    refused = take_refused()
+    assert not refused, f"requests real DynamoDB refuses: {refused}"
 
 
 @pytest.fixture
@@ -74,3 +85,17 @@ def aws_calls(aws):
 
     with counting_aws_calls() as log:
         yield log
+
+
+@pytest.fixture
+def dynamodb_conflicts(aws, monkeypatch):
+    """Real DynamoDB's transaction conflicts, which moto never answers (infra/local/faults.py): set `.pending` to
+    make the next N transactions/conditional writes conflict, `.rate` 1.0 to make every one conflict."""
+    import botocore.client
+
+    from infra.local.faults import ConflictFaults, conflicting_api_call
+
+    faults = ConflictFaults(seed=13)
+    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call",
+                        conflicting_api_call(faults, botocore.client.BaseClient._make_api_call))
+    return faults

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from pynamodb.exceptions import DeleteError
 
-from chalicelib.db import keys
+from chalicelib.db import conflicts, keys
 from chalicelib.db.models import ConnectionOwner, ConnectionSet, Item, tag
 from chalicelib.db.transactions import transaction
 
@@ -29,6 +29,7 @@ def _parse(token: str) -> tuple[str, int]:
     return connection_id, int(expires or 0)
 
 
+@conflicts.retrying()
 def add(connection_id: str, user_id: int, now: float, lifetime_seconds: int) -> None:
     """Both directions in one transaction (one write call)."""
     expires = int(now + lifetime_seconds)
@@ -43,6 +44,7 @@ def add(connection_id: str, user_id: int, now: float, lifetime_seconds: int) -> 
         )
 
 
+@conflicts.retrying()
 def remove(connection_id: str) -> LiveConnection | None:
     """Forget a connection; returns who owned it, or None when it was already gone."""
     table = ConnectionOwner._get_connection()
@@ -55,12 +57,14 @@ def remove(connection_id: str) -> LiveConnection | None:
     return LiveConnection(connection_id, int(removed.user_id), removed.token)
 
 
+@conflicts.retrying()
 def discard_tokens(user_id: int, tokens: Iterable[str]) -> None:
     tokens = set(tokens)
     if tokens:
         ConnectionSet(keys.user_pk(user_id), keys.CONNECTIONS_SK).update(actions=[ConnectionSet.tokens.delete(tokens)])
 
 
+@conflicts.retrying()
 def discard(connections: Iterable[LiveConnection]) -> None:
     """Forget connections that API Gateway says are gone."""
     by_user: dict[int, list[str]] = {}

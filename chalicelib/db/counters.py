@@ -1,12 +1,13 @@
 """Atomic counters for the numeric ids the web client compares (users, records, sessions, groups…)."""
 from __future__ import annotations
 
-from chalicelib.db import keys
+from chalicelib.db import conflicts, keys
 from chalicelib.db.models import Counter, tag
 
 COUNTER_SK = "COUNTER"
 
 
+@conflicts.retrying()
 def next_range(kind: str, count: int) -> list[int]:
     """`count` fresh consecutive ids in one atomic update."""
     counter = Counter(keys.counter_pk(kind), COUNTER_SK)

@@ -8,7 +8,7 @@ from pynamodb.exceptions import DeleteError, PutError, UpdateError
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
-from chalicelib.db import keys
+from chalicelib.db import conflicts, keys
 from chalicelib.db.models import EmailCodes, EmailLogin, Item, tag
 
 CODES_SK = "CODES"
@@ -65,6 +65,7 @@ def read(email: str, purpose: int) -> CodeState:
         return _state(None, purpose)
 
 
+@conflicts.retrying()
 def store_sent(email: str, purpose: int, previous: CodeState, code_hash: str | None, *, now: float, day: str,
                code_ttl: int) -> bool:
     """Record a send (and its code, if any) only if nobody else sent since `previous` was read."""
@@ -92,6 +93,7 @@ def store_sent(email: str, purpose: int, previous: CodeState, code_hash: str | N
     return True
 
 
+@conflicts.retrying()
 def restore(email: str, previous: CodeState, sent_at: float) -> None:
     """Undo `store_sent` after the email could not be sent, unless another send happened since."""
     item = EmailCodes(keys.email_codes_pk(email), CODES_SK)
@@ -106,6 +108,7 @@ def restore(email: str, previous: CodeState, sent_at: float) -> None:
             raise  # a failed condition means a newer send replaced it: nothing to undo
 
 
+@conflicts.retrying()
 def count_wrong_attempt(email: str, purpose: int, max_attempts: int) -> None:
     """Count a wrong guess; the code dies on the last allowed one."""
     hash_attr, expires_attr, attempts_attr = _code_attributes(purpose)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
 
-from chalicelib.db import keys, sessions
+from chalicelib.db import conflicts, keys, sessions
 from chalicelib.db.models import FriendRequest, Friendship, Item, PendingRequestGuard
 from chalicelib.db.sessions import SessionRecord
 from chalicelib.db.transactions import failed_conditions, transaction
@@ -94,6 +94,7 @@ def relation(me: int, other: int) -> Relation:
     return Relation(friendship, my_pending, their_pending)
 
 
+@conflicts.retrying()
 def create_request(record: RequestRecord) -> None:
     """Both copies and the pending guard, only if neither side already asked and they are not friends."""
     me, other = record.form_id, record.to_id
@@ -143,6 +144,7 @@ def _add_answer(tx: TransactWrite, record: RequestRecord, status: int) -> None:
               condition=PendingRequestGuard.record_id == record.id)
 
 
+@conflicts.retrying()
 def accept(record: RequestRecord, now: float, new_sessions: list[SessionRecord], revive: list[SessionRecord]
            ) -> None:
     """One transaction: the answer on both copies, both friendship rows, and both private sessions."""
@@ -163,6 +165,7 @@ def accept(record: RequestRecord, now: float, new_sessions: list[SessionRecord],
         raise
 
 
+@conflicts.retrying()
 def reject(record: RequestRecord) -> None:
     try:
         with transaction() as tx:
@@ -173,6 +176,7 @@ def reject(record: RequestRecord) -> None:
         raise
 
 
+@conflicts.retrying()
 def delete_request(record: RequestRecord) -> None:
     """Removes both copies (and the pending guard while it waits)."""
     with transaction() as tx:
@@ -182,6 +186,7 @@ def delete_request(record: RequestRecord) -> None:
             tx.delete(PendingRequestGuard(keys.user_pk(record.form_id), keys.pending_request_sk(record.to_id)))
 
 
+@conflicts.retrying()
 def remove_friendship(me: int, other: int) -> bool:
     """Both directions in one transaction; False when they were not friends."""
     try:

@@ -9,16 +9,17 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from pynamodb.exceptions import TransactWriteError
-from pynamodb.expressions.update import Action
+from pynamodb.expressions.condition import Condition
 from pynamodb.transactions import TransactWrite
 
-from chalicelib.db import keys, sessions
+from chalicelib.db import conflicts, keys, sessions
 from chalicelib.db.models import Group, GroupInvite, GroupMember, GroupMembership, Item
 from chalicelib.db.sessions import SessionRecord
 from chalicelib.db.transactions import failed_conditions, transaction
 
 OWNER, ADMIN, MEMBER = "owner", "admin", "member"
 MEMBERS_PER_CHUNK = 24  # four items each (membership, user-side copy, session, session index)
+REMOVALS_PER_TRANSACTION = 48  # two items each, plus the META update and the actor's condition check
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,12 @@ class InviteRecord:
     revoked: int
 
 
+@dataclass(frozen=True)
+class Departure:
+    new_owner: int | None  # who became owner because the owner left
+    dissolved: bool  # the last member left
+
+
 class Conflict(Exception):
     pass
 
@@ -100,13 +107,18 @@ def create(group: GroupRecord, members: list[NewMember], now: float) -> None:
                  name=group.name, info=group.info, avatar=group.avatar, theme=group.theme, is_pwd=group.is_pwd,
                  password_hash=group.password_hash, hot=0, created_at=group.created_at, member_count=len(members),
                  active=0)
-    for index, chunk in enumerate(_chunks(members)):
+
+    @conflicts.retrying()
+    def write_chunk(index: int, chunk: list[NewMember]) -> None:
         with transaction() as tx:
             if index == 0:
                 tx.save(meta, condition=Group.PK.does_not_exist())
             for member in chunk:
                 _add_member_writes(tx, group.id, member, now, revive_session=False)
-    meta.update(actions=[Group.active.set(1)])
+
+    for index, chunk in enumerate(_chunks(members)):
+        write_chunk(index, chunk)
+    conflicts.retrying()(meta.update)(actions=[Group.active.set(1)])
 
 
 def get_group(group_id: int) -> GroupRecord | None:
@@ -158,53 +170,120 @@ def add_members(group_id: int, new_members: list[NewMember], revive: set[int], n
 
     With `invite`, the (single-member) join also spends one use of that share token.
     """
+
+    @conflicts.retrying()
+    def write_chunk(chunk: list[NewMember]) -> None:
+        with transaction() as tx:
+            tx.update(Group(keys.group_pk(group_id), keys.GROUP_META_SK),
+                      actions=[Group.member_count.add(len(chunk))],
+                      condition=(Group.active == 1) & (Group.member_count <= limit - len(chunk)))
+            for member in chunk:
+                _add_member_writes(tx, group_id, member, now, revive_session=member.user_id in revive)
+            if invite is not None:
+                tx.update(GroupInvite(keys.invite_pk(invite), keys.GROUP_META_SK),
+                          actions=[GroupInvite.uses.add(1)],
+                          condition=(GroupInvite.revoked == 0) & (GroupInvite.expire_time > int(now))
+                          & ((GroupInvite.max_uses == 0) | (GroupInvite.uses < GroupInvite.max_uses)))
+
     try:
         for chunk in _chunks(new_members):
-            with transaction() as tx:
-                tx.update(Group(keys.group_pk(group_id), keys.GROUP_META_SK),
-                          actions=[Group.member_count.add(len(chunk))],
-                          condition=(Group.active == 1) & (Group.member_count <= limit - len(chunk)))
-                for member in chunk:
-                    _add_member_writes(tx, group_id, member, now, revive_session=member.user_id in revive)
-                if invite is not None:
-                    tx.update(GroupInvite(keys.invite_pk(invite), keys.GROUP_META_SK),
-                              actions=[GroupInvite.uses.add(1)],
-                              condition=(GroupInvite.revoked == 0) & (GroupInvite.expire_time > int(now))
-                              & ((GroupInvite.max_uses == 0) | (GroupInvite.uses < GroupInvite.max_uses)))
+            write_chunk(chunk)
     except TransactWriteError as error:
         if failed_conditions(error):
             raise Conflict("membership changed meanwhile") from error
         raise
 
 
-def remove_members(group_id: int, user_ids: list[int], now: float, *, new_owner: int | None = None,
-                   dissolve: bool = False) -> None:
-    """Removes memberships (both sides) and hides the removed users' group sessions."""
+def _read_for_change(group_id: int) -> tuple[Group | None, list[MemberRecord]]:
+    """The group's META and its members, read consistently (what a leave or removal decides on)."""
     try:
-        for start in range(0, len(user_ids), 30):
-            chunk = user_ids[start:start + 30]
-            with transaction() as tx:
-                meta_actions: list[Action] = [Group.member_count.add(-len(chunk))]
-                if dissolve:
-                    meta_actions.append(Group.active.set(0))
-                if new_owner is not None:
-                    meta_actions.append(Group.owner_id.set(new_owner))
-                    tx.update(GroupMember(keys.group_pk(group_id), keys.member_sk(new_owner)),
-                              actions=[GroupMember.role.set(OWNER)], condition=GroupMember.PK.exists())
-                    tx.update(GroupMembership(keys.user_pk(new_owner), keys.member_of_sk(group_id)),
-                              actions=[GroupMembership.role.set(OWNER)])
-                tx.update(Group(keys.group_pk(group_id), keys.GROUP_META_SK), actions=meta_actions,
-                          condition=Group.PK.exists())
-                for user_id in chunk:
-                    tx.delete(GroupMember(keys.group_pk(group_id), keys.member_sk(user_id)),
-                              condition=GroupMember.PK.exists())
-                    tx.delete(GroupMembership(keys.user_pk(user_id), keys.member_of_sk(group_id)))
+        meta: Group | None = Group.get(keys.group_pk(group_id), keys.GROUP_META_SK, consistent_read=True)
+    except Group.DoesNotExist:
+        meta = None
+    listed = [_member(item) for item in Item.query(keys.group_pk(group_id), Item.SK.startswith(keys.MEMBER_PREFIX),
+                                                    consistent_read=True) if isinstance(item, GroupMember)]
+    return meta, listed
+
+
+def _successor(others: list[MemberRecord]) -> int:
+    """The longest-standing admin, else the longest-standing member."""
+    admins = sorted((m for m in others if m.role == ADMIN), key=lambda m: (m.joined_at, m.user_id))
+    return (admins or sorted(others, key=lambda m: (m.joined_at, m.user_id)))[0].user_id
+
+
+def _delete_member(tx: TransactWrite, group_id: int, user_id: int, condition: Condition) -> None:
+    tx.delete(GroupMember(keys.group_pk(group_id), keys.member_sk(user_id)), condition=condition)
+    tx.delete(GroupMembership(keys.user_pk(user_id), keys.member_of_sk(group_id)))
+
+
+@conflicts.retrying()
+def leave(group_id: int, user_id: int, now: float) -> Departure | None:
+    """`user_id` leaves; None when they are not a member of an active group.
+
+    The transaction's conditions carry every decision, whatever else happens at the same moment: the last
+    member (member_count 1) dissolves the group; the owner hands ownership to a member who still exists and
+    only while still owner; anyone else leaves only while not owner and not last. When a condition fails,
+    another change won the race: the step reads again and decides again.
+    """
+    meta, listed = _read_for_change(group_id)
+    mine = next((m for m in listed if m.user_id == user_id), None)
+    if meta is None or not meta.active or mine is None:
+        return None
+    others = [m for m in listed if m.user_id != user_id]
+    group = Group(keys.group_pk(group_id), keys.GROUP_META_SK)
+    alive = Group.active == 1
+    new_owner = _successor(others) if others and int(meta.owner_id) == user_id else None
+    try:
+        with transaction() as tx:
+            _delete_member(tx, group_id, user_id, GroupMember.PK.exists())
+            if not others:
+                tx.update(group, actions=[Group.member_count.add(-1), Group.active.set(0)],
+                          condition=alive & (Group.member_count == 1))
+            elif new_owner is not None:
+                tx.update(group, actions=[Group.member_count.add(-1), Group.owner_id.set(new_owner)],
+                          condition=alive & (Group.owner_id == user_id) & (Group.member_count > 1))
+                tx.update(GroupMember(keys.group_pk(group_id), keys.member_sk(new_owner)),
+                          actions=[GroupMember.role.set(OWNER)], condition=GroupMember.PK.exists())
+                tx.update(GroupMembership(keys.user_pk(new_owner), keys.member_of_sk(group_id)),
+                          actions=[GroupMembership.role.set(OWNER)], condition=GroupMembership.PK.exists())
+            else:
+                tx.update(group, actions=[Group.member_count.add(-1)],
+                          condition=alive & (Group.owner_id != user_id) & (Group.member_count > 1))
     except TransactWriteError as error:
         if failed_conditions(error):
-            raise Conflict("membership changed meanwhile") from error
+            raise conflicts.LostRace("the group changed meanwhile") from error
+        raise
+    sessions.hide(user_id, sessions.GROUP, group_id, now)
+    return Departure(new_owner=new_owner, dissolved=not others)
+
+
+def remove_members(group_id: int, actor_id: int, user_ids: list[int], removable_roles: tuple[str, ...],
+                   now: float) -> None:
+    """Removes memberships (both sides) and hides the removed users' group sessions.
+
+    Conditions: the group is active, the actor is still its owner or an admin, no removed user is the owner,
+    and each removed user is still a member with one of `removable_roles`. LostRace when any fails.
+    """
+    try:
+        for start in range(0, len(user_ids), REMOVALS_PER_TRANSACTION):
+            chunk = user_ids[start:start + REMOVALS_PER_TRANSACTION]
+            conflicts.retrying()(_remove_chunk)(group_id, actor_id, chunk, removable_roles)
+    except TransactWriteError as error:
+        if failed_conditions(error):
+            raise conflicts.LostRace("membership changed meanwhile") from error
         raise
     for user_id in user_ids:
         sessions.hide(user_id, sessions.GROUP, group_id, now)
+
+
+def _remove_chunk(group_id: int, actor_id: int, chunk: list[int], removable_roles: tuple[str, ...]) -> None:
+    with transaction() as tx:
+        tx.condition_check(GroupMember, keys.group_pk(group_id), keys.member_sk(actor_id),
+                           condition=GroupMember.role.is_in(OWNER, ADMIN))
+        tx.update(Group(keys.group_pk(group_id), keys.GROUP_META_SK), actions=[Group.member_count.add(-len(chunk))],
+                  condition=(Group.active == 1) & ~Group.owner_id.is_in(*chunk))
+        for user_id in chunk:
+            _delete_member(tx, group_id, user_id, GroupMember.role.is_in(*removable_roles))
 
 
 def create_invite(invite: InviteRecord) -> None:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import random
+import uuid
 from dataclasses import dataclass
 
 from pynamodb.exceptions import TransactWriteError, UpdateError
@@ -9,6 +10,7 @@ from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 
 from chalicelib.db import keys
+from chalicelib.db.conflicts import LostRace
 from chalicelib.db.models import ClientMessageClaim, Conversation, Item, Message, UserProfile, tag
 from chalicelib.db.transactions import failed_conditions, transaction
 from chalicelib.db.users import User, profile_record
@@ -44,10 +46,6 @@ class SendContext:
     claimed: tuple[str, int] | None
     relation_found: bool
     sender: User | None
-
-
-class Contended(Exception):
-    """Another send got there first (took the next sequence, or claimed this client id): read again."""
 
 
 def new_msg_id(now_ms: int) -> int:
@@ -87,7 +85,12 @@ def send_context(conversation: str, sender_id: int, msg_client_id: int, relation
 
 
 def append(message: MessageRecord, expected_last_seq: int, sender: User) -> None:
-    """Message, conversation head and idempotency claim in one transaction, only if nobody got there first."""
+    """Message, conversation head and idempotency claim in one transaction, only if nobody got there first
+    (LostRace otherwise: another send took the next sequence or claimed this client id).
+
+    The request token is new for each call, so botocore's retries of this very request are recognised by
+    DynamoDB as the same transaction, and no two different appends can ever share one.
+    """
     head = Conversation(message.conversation, keys.CONVERSATION_META_SK)
     head_condition = (Conversation.PK.does_not_exist() if expected_last_seq == 0
                       else Conversation.last_seq == expected_last_seq)
@@ -102,7 +105,7 @@ def append(message: MessageRecord, expected_last_seq: int, sender: User) -> None
                                conversation=message.conversation, seq=message.seq,
                                expires_at=int(message.send_time) + 30 * 86400)
     try:
-        with transaction(request_token=f"msg-{message.msg_id}") as tx:
+        with transaction(request_token=str(uuid.uuid4())) as tx:
             tx.update(head, actions=[
                 tag(Conversation), Conversation.last_seq.set(message.seq),
                 Conversation.last_content.set(message.content[:200]), Conversation.last_msg_type.set(message.msg_type),
@@ -112,9 +115,8 @@ def append(message: MessageRecord, expected_last_seq: int, sender: User) -> None
             tx.save(item, condition=Message.PK.does_not_exist())
             tx.save(claim, condition=ClientMessageClaim.PK.does_not_exist())
     except TransactWriteError as error:
-        reasons = {reason.code for reason in (error.cancellation_reasons or []) if reason}
-        if reasons & {"ConditionalCheckFailed", "TransactionConflict"}:
-            raise Contended() from error
+        if failed_conditions(error):
+            raise LostRace("another send took this sequence or client id") from error
         raise
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from pynamodb.exceptions import DeleteError, PutError
 
-from chalicelib.db import keys
+from chalicelib.db import conflicts, keys
 from chalicelib.db.models import Item, PendingEvent
 
 RETENTION_SECONDS = 15 * 86400
@@ -44,6 +44,7 @@ def list_for(user_id: int, now: float) -> list[Pending]:
     return events
 
 
+@conflicts.retrying()
 def claim(event: Pending) -> bool:
     """Take an event for delivery; exactly one replayer wins it."""
     try:
@@ -55,6 +56,7 @@ def claim(event: Pending) -> bool:
     return True
 
 
+@conflicts.retrying()
 def put_back(event: Pending, now: float) -> None:
     """Return an event whose delivery failed, under its original key so the order holds."""
     try:

@@ -14,7 +14,7 @@ from pynamodb.exceptions import TransactWriteError, UpdateError
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 
-from chalicelib.db import keys
+from chalicelib.db import conflicts, keys
 from chalicelib.db.models import Counter, Item, ServerGroup, tag
 from chalicelib.db.transactions import failed_conditions, transaction
 
@@ -90,6 +90,7 @@ def _clock_value(error: TransactWriteError) -> int | None:
     return int(raw["N"]) if raw and "N" in raw else None
 
 
+@conflicts.retrying()
 def create(record: ServerRecord, max_live: int) -> ServerRecord:
     """Stores `record` unless its owner has `max_live` live servers (QuotaExceeded). Race-safe.
 
@@ -145,6 +146,7 @@ def _owned_and_live(owner_id: int) -> Condition:
     return (ServerGroup.owner_id == owner_id) & (ServerGroup.valid_flag == LIVE)
 
 
+@conflicts.retrying()
 def update(server_id: int, owner_id: int, now_ms: int, *, name: str | None = None, icon: str | None = None,
            custom: str | None = None, invite_mode: int | None = None, apply_mode: int | None = None,
            search_type: int | None = None, search_enable: int | None = None) -> ServerRecord | None:
@@ -167,6 +169,7 @@ def update(server_id: int, owner_id: int, now_ms: int, *, name: str | None = Non
     return _record(item)
 
 
+@conflicts.retrying()
 def remove(server_id: int, owner_id: int, now_ms: int) -> bool:
     """Soft delete: validFlag 0, off the owner's index, quota freed, in one transaction.
 

@@ -8,7 +8,7 @@ from pynamodb.exceptions import TransactWriteError, UpdateError
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
-from chalicelib.db import keys
+from chalicelib.db import conflicts, keys
 from chalicelib.db.models import Item, Session, SessionIndex
 from chalicelib.db.transactions import failed_conditions, transaction
 
@@ -91,24 +91,24 @@ def list_for(owner_id: int) -> list[SessionRecord]:
             if isinstance(item, Session)]
 
 
+@conflicts.retrying()
 def create_or_revive(record: SessionRecord) -> SessionRecord:
     """The owner's session with this peer: the existing one (revived) or `record`, created. Race-safe."""
     pair = (record.owner_id, record.channel_type, record.peer_id)
-    for _ in range(3):
-        current = existing([pair]).get(pair)
-        if current is not None:
-            if current.deleted_at:
-                _key(*pair).update(actions=[Session.deleted_at.set(0)])
-                current = replace(current, deleted_at=0)
-            return current
-        try:
-            with transaction() as tx:
-                add_create(tx, record)
-            return record
-        except TransactWriteError as error:
-            if not failed_conditions(error):
-                raise
-    raise RuntimeError("session creation kept conflicting")
+    current = existing([pair]).get(pair)
+    if current is not None:
+        if current.deleted_at:
+            _key(*pair).update(actions=[Session.deleted_at.set(0)], condition=Session.PK.exists())
+            current = replace(current, deleted_at=0)
+        return current
+    try:
+        with transaction() as tx:
+            add_create(tx, record)
+    except TransactWriteError as error:
+        if failed_conditions(error):
+            raise conflicts.LostRace("another request created this session meanwhile") from error
+        raise
+    return record
 
 
 def peer_of(owner_id: int, session_id: int) -> tuple[int, int] | None:
@@ -119,6 +119,7 @@ def peer_of(owner_id: int, session_id: int) -> tuple[int, int] | None:
     return int(index.channel_type), int(index.peer_id)
 
 
+@conflicts.retrying()
 def set_fields(owner_id: int, session_id: int, *, top_status: int | None = None, top_time: float | None = None,
                note: str | None = None, read_seq: int | None = None, deleted_at: float | None = None) -> bool:
     """Owner-scoped: someone else's session id is simply not found (False)."""
@@ -145,6 +146,7 @@ def set_fields(owner_id: int, session_id: int, *, top_status: int | None = None,
     return True
 
 
+@conflicts.retrying()
 def mark_read(owner_id: int, channel_type: int, peer_id: int, seq: int) -> None:
     """Move the read position forward only (never back), if the owner has that session."""
     try:
@@ -155,6 +157,7 @@ def mark_read(owner_id: int, channel_type: int, peer_id: int, seq: int) -> None:
             raise
 
 
+@conflicts.retrying()
 def revive(owner_id: int, channel_type: int, peer_id: int) -> None:
     """A new message brings back a session its owner had removed (no-op otherwise)."""
     try:
@@ -165,6 +168,7 @@ def revive(owner_id: int, channel_type: int, peer_id: int) -> None:
             raise
 
 
+@conflicts.retrying()
 def hide(owner_id: int, channel_type: int, peer_id: int, now: float) -> None:
     """Soft-delete a session if it exists (e.g. after leaving a group)."""
     try:

@@ -7,6 +7,7 @@ from pynamodb.connection import Connection
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
 
+from chalicelib.aws import is_conflict
 from chalicelib.db.models import Item
 
 
@@ -33,5 +34,7 @@ def failed_conditions(error: TransactWriteError) -> list[int]:
     PynamoDB sends a transaction's condition checks first, then deletes, then puts, then updates, whatever
     order they were added in; the cancellation reasons follow that order.
     """
+    if is_conflict(error):
+        return []  # a conflict decides nothing: the caller re-raises it and `conflicts.retrying` runs the step again
     reasons = error.cancellation_reasons or []
     return [index for index, reason in enumerate(reasons) if reason and reason.code == "ConditionalCheckFailed"]

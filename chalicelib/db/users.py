@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from pynamodb.exceptions import PutError, TransactWriteError
 
-from chalicelib.db import keys
+from chalicelib.db import conflicts, keys
 from chalicelib.db.email_codes import CodeUse
 from chalicelib.db.models import EmailLogin, Item, LoginFailures, NameClaim, UserProfile
 from chalicelib.db.transactions import failed_conditions, transaction
@@ -116,6 +116,7 @@ def user_ids_by_name_prefix(prefix: str, limit: int) -> list[int]:
         if isinstance(item, NameClaim)]
 
 
+@conflicts.retrying()
 def record_login_failure(email: str, now: float, window_seconds: int, previous: FailureWindow | None) -> None:
     """Count a failure in the open window, or open a new one when none is running."""
     item = LoginFailures(keys.login_failures_pk(email), LOGIN_FAILURES_SK)
@@ -128,10 +129,12 @@ def record_login_failure(email: str, now: float, window_seconds: int, previous: 
     item.save()
 
 
+@conflicts.retrying()
 def clear_login_failures(email: str) -> None:
     LoginFailures(keys.login_failures_pk(email), LOGIN_FAILURES_SK).delete()
 
 
+@conflicts.retrying()
 def create_user(user: User, password_hash: str, code: CodeUse | None = None) -> None:
     """Profile, email claim, name claim and the use of the email code in one transaction.
 
@@ -164,6 +167,7 @@ def create_user(user: User, password_hash: str, code: CodeUse | None = None) -> 
         raise UniquenessConflict(("id", "email", "name", "code")[failed[0]]) from error
 
 
+@conflicts.retrying()
 def set_password(email: str, password_hash: str, code: CodeUse) -> bool:
     """Replace the password of a registered address while using its reset code; False if either fails."""
     login = EmailLogin(keys.email_pk(email), EMAIL_SK)
@@ -178,6 +182,7 @@ def set_password(email: str, password_hash: str, code: CodeUse) -> bool:
     return True
 
 
+@conflicts.retrying()
 def ensure_profile(user: User) -> None:
     """Create a profile unless it exists (no email or name claim: for the bot, which never logs in)."""
     try:

@@ -10,7 +10,7 @@ from chalice import Blueprint, Response
 from chalice.app import Request
 
 from chalicelib import metrics
-from chalicelib.aws import is_throttling
+from chalicelib.aws import is_busy
 from chalicelib.config import get_settings
 from chalicelib.errors import INTERNAL, SERVICE_BUSY, AppError, PayloadTooLarge, RateLimited
 from chalicelib.http.auth import authenticate
@@ -22,7 +22,7 @@ from chalicelib.logs import log_event, log_exception
 from chalicelib.security.tokens import Claims
 
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-BUSY_RETRY_AFTER_SECONDS = 1  # AWS throttling outlasted botocore's retries: the client may try again soon
+BUSY_RETRY_AFTER_SECONDS = 1  # throttling or transaction conflicts outlasted our retries: the client may retry soon
 
 
 @dataclass(frozen=True)
@@ -98,9 +98,9 @@ def dispatch(request: Request, view: View, spec: RouteSpec, path_params: dict[st
         code = exc.code
         response = failure(exc.code, exc.message, exc.http_status)
     except Exception as exc:
-        if is_throttling(exc):
+        if is_busy(exc):
             code = SERVICE_BUSY
-            log_event(error="throttled", route=spec.path, exception=type(exc).__name__)
+            log_event(error="busy", route=spec.path, exception=type(exc).__name__)
             response = failure(SERVICE_BUSY, "the service is busy, please retry shortly", SERVICE_BUSY,
                                {"Retry-After": str(BUSY_RETRY_AFTER_SECONDS)})
         else:

@@ -1,21 +1,20 @@
 """The conversation machinery shared by private and group chat: sequence, idempotency, persist-then-push."""
 from __future__ import annotations
 
-import random
-import time
+import json
 from dataclasses import dataclass, replace
 from typing import Any
 
 from chalicelib import clock
 from chalicelib.clock import wire_time
 from chalicelib.config import get_settings
-from chalicelib.db import messages, sessions
+from chalicelib.db import conflicts, messages, sessions
 from chalicelib.db.conversations import ConversationHead
-from chalicelib.db.messages import Contended, MessageRecord
+from chalicelib.db.messages import MessageRecord
 from chalicelib.db.users import User
 from chalicelib.errors import Forbidden, InvalidInput
 
-MAX_ATTEMPTS = 30
+APPEND_ATTEMPTS = 12  # racing sends take the next sequence from each other: re-read and try again
 DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE = 50, 100
 
 
@@ -58,8 +57,10 @@ def post(*, conversation: str, sender_id: int, to_id: int, channel_type: int, ms
     the answer is `refusal` (1003) and nothing is stored. With `data_from_sender` the message's `data` is the
     server's JSON of the sender profile, never the client's.
     """
-    attempted_msg_id = 0
-    for attempt in range(MAX_ATTEMPTS):
+    attempted: set[int] = set()  # msg_ids of this call's own attempts
+
+    @conflicts.retrying(APPEND_ATTEMPTS)
+    def attempt() -> Posted:
         context = messages.send_context(conversation, sender_id, msg_client_id, relation)
         if context.claimed is not None:
             original = messages.get(*context.claimed)
@@ -68,7 +69,7 @@ def post(*, conversation: str, sender_id: int, to_id: int, channel_type: int, ms
             assert context.sender is not None
             # our own earlier attempt may have been written even though its answer was lost (a timeout
             # followed by a retry that then failed its conditions): it is still ours to push
-            return Posted(original, context.sender, created=original.msg_id == attempted_msg_id)
+            return Posted(original, context.sender, created=original.msg_id in attempted)
         if not context.relation_found:
             raise Forbidden(refusal)
         if context.sender is None:
@@ -76,8 +77,6 @@ def post(*, conversation: str, sender_id: int, to_id: int, channel_type: int, ms
         now = clock.now()
         payload = data or ""
         if data_from_sender:
-            import json
-
             payload = json.dumps({"id": context.sender.id, "name": context.sender.name,
                                   "avatar": context.sender.avatar, "email": ""}, ensure_ascii=False)
         record = MessageRecord(
@@ -86,13 +85,11 @@ def post(*, conversation: str, sender_id: int, to_id: int, channel_type: int, ms
             msg_type=msg_type, content=content, data=payload, send_time=now,
             sender_name=context.sender.name, sender_avatar=context.sender.avatar, notice=notice,
         )
-        attempted_msg_id = record.msg_id
-        try:
-            messages.append(record, context.last_seq, context.sender)
-            return Posted(record, context.sender, created=True)
-        except Contended:
-            time.sleep(random.uniform(0, 0.004 * (attempt + 1)))
-    raise InvalidInput("the conversation is very busy; please retry")
+        attempted.add(record.msg_id)
+        messages.append(record, context.last_seq, context.sender)
+        return Posted(record, context.sender, created=True)
+
+    return attempt()
 
 
 @dataclass(frozen=True)
@@ -113,6 +110,7 @@ def history_page(conversation_key: str, me: int, channel_type: int, peer_id: int
     return Page(list(reversed(newest_first)), size, head.last_seq if head else 0)
 
 
+@conflicts.retrying()
 def recall(conversation_key: str, seq: int, me: int, *, moderator: bool) -> MessageRecord | None:
     """Recall a message: its sender within the window, or a moderator at any time. Its text becomes the line
     "<who recalled> 撤回了一条消息" (also the session preview when it was the last message).

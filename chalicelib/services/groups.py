@@ -7,7 +7,7 @@ from typing import Any
 from chalicelib import clock
 from chalicelib.clock import wire_time
 from chalicelib.config import get_settings
-from chalicelib.db import conversations, counters, friends, groups, keys, messages, sessions, users
+from chalicelib.db import conflicts, conversations, counters, friends, groups, keys, messages, sessions, users
 from chalicelib.db.groups import ADMIN, MEMBER, OWNER, Conflict, GroupRecord, InviteRecord, NewMember
 from chalicelib.db.messages import MessageRecord
 from chalicelib.db.sessions import GROUP, SessionRecord
@@ -181,20 +181,27 @@ def create_or_remove(me: int, *, group_id: int, action: int, select_user: list[i
         _push_sessions(group, new_members, {})
         _member_notices(group.id, me, addable, JOINED, "{actor} 邀请 {member} 加入了群聊")
         return {}
-    removable = [uid for uid in targets if uid in current]
-    members_by_id = {member.user_id: member for member in groups.members(group.id) if member.user_id in removable}
+    removed = _remove(me, group.id, targets)
+    _member_notices(group.id, me, removed, REMOVED, "{member} 被 {actor} 移出了群聊")
+    return {}
+
+
+@conflicts.retrying()
+def _remove(me: int, group_id: int, targets: list[int]) -> list[int]:
+    """Decide on fresh reads and remove under conditions that hold the decision; a lost race decides again."""
+    caller = _require_member(group_id, me)
+    if caller.role not in (OWNER, ADMIN):
+        raise Forbidden("only the owner or an admin can add or remove members")
+    members_by_id = {member.user_id: member for member in groups.members(group_id) if member.user_id in targets}
+    removable = [uid for uid in targets if uid in members_by_id]
     if any(members_by_id[uid].role == OWNER for uid in removable):
         raise InvalidInput("the owner cannot be removed")
     if caller.role == ADMIN and any(members_by_id[uid].role == ADMIN for uid in removable):
         raise Forbidden("an admin cannot remove another admin")
-    if not removable:
-        return {}
-    try:
-        groups.remove_members(group.id, removable, clock.now())
-    except Conflict as conflict:
-        raise InvalidInput("membership changed meanwhile; please retry") from conflict
-    _member_notices(group.id, me, removable, REMOVED, "{member} 被 {actor} 移出了群聊")
-    return {}
+    if removable:
+        groups.remove_members(group_id, me, removable, (MEMBER,) if caller.role == ADMIN else (ADMIN, MEMBER),
+                              clock.now())
+    return removable
 
 
 def _member_notices(group_id: int, actor: int, members: list[int], kind: str, sentence: str) -> None:
@@ -230,24 +237,18 @@ def group_users(me: int, group_or_session_id: int) -> dict[str, Any]:
 
 
 def leave(me: int, group_or_session_id: int) -> dict[str, Any]:
+    """The notice is posted only after the departure has committed (and not at all when the group dissolved)."""
     group_id = _resolve_group_id(me, group_or_session_id)
     group = _require_group(group_id)
-    member = _require_member(group.id, me)
-    others = [m for m in groups.members(group.id) if m.user_id != me]
-    new_owner = None
-    if member.role == OWNER and others:
-        admins = sorted((m for m in others if m.role == ADMIN), key=lambda m: m.joined_at)
-        new_owner = (admins or sorted(others, key=lambda m: m.joined_at))[0].user_id
-    try:
-        groups.remove_members(group.id, [me], clock.now(), new_owner=new_owner, dissolve=not others)
-    except Conflict as conflict:
-        raise InvalidInput("membership changed meanwhile; please retry") from conflict
-    if not others:
+    departure = groups.leave(group.id, me, clock.now())
+    if departure is None:
+        raise Forbidden(NOT_A_MEMBER)
+    if departure.dissolved:
         _notice(group.id, me, DISSOLVED, f"{_name(me)} 退出了群聊，群聊已解散")
         return {}
     _notice(group.id, me, LEFT, f"{_name(me)} 退出了群聊")
-    if new_owner is not None:
-        _notice(group.id, me, NEW_OWNER, f"{_name(new_owner)} 成为了新群主")
+    if departure.new_owner is not None:
+        _notice(group.id, me, NEW_OWNER, f"{_name(departure.new_owner)} 成为了新群主")
     return {}
 
 

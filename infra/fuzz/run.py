@@ -23,6 +23,7 @@ from typing import IO, Any
 
 import requests
 
+from infra.local import faults
 from infra.local.chalice_app import PROJECT_DIR
 from infra.local.child import ChildStack
 from infra.local.errors import StackError
@@ -37,11 +38,14 @@ EXCLUDED_CHECKS = ("negative_data_rejection", "positive_data_acceptance")
 DEFAULT_MAX_TIME = 180
 DEFAULT_MAX_EXAMPLES = 100
 REQUEST_TIMEOUT = 20
+CONFLICT_RATE = 0.05  # share of transactions/conditional writes answered as a conflict (see local_stack)
 
 
 def local_stack() -> ChildStack:
-    """The stack for a fuzz run: cheap bcrypt cost, so the seeding logins are quick."""
-    return ChildStack({"BCRYPT_ROUNDS": "4"}, start_timeout=START_TIMEOUT_SECONDS, stop_timeout=STOP_TIMEOUT_SECONDS)
+    """The stack for a fuzz run: cheap bcrypt cost, so the seeding logins are quick; 5 % of transactions and
+    conditional writes meet a transaction conflict, as in the cloud (infra/local/faults.py)."""
+    return ChildStack({"BCRYPT_ROUNDS": "4", faults.CONFLICT_RATE_VARIABLE: str(CONFLICT_RATE)},
+                      start_timeout=START_TIMEOUT_SECONDS, stop_timeout=STOP_TIMEOUT_SECONDS)
 
 
 # --- seed data ------------------------------------------------------------------------------------------------

@@ -79,6 +79,10 @@ def failures(report: dict[str, Any]) -> list[str]:
                 "accepted_not_stored", "stored_despite_error", "recalls_not_stored") if found[name]]
     if report["http_5xx"]:
         reasons.append(f"http_5xx={report['http_5xx']}")
+    if report["stack"].get("invariant_violation_count"):
+        reasons.append(f"invariant violations={report['stack']['invariant_violation_count']}")
+    if report["stack"].get("refused_requests"):
+        reasons.append(f"requests real DynamoDB refuses={report['stack']['refused_requests']}")
     if report["stack"].get("exit_code") != 0:
         reasons.append(f"stack exit code {report['stack'].get('exit_code')}")
     return reasons

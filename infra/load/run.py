@@ -17,11 +17,12 @@ from infra.load.model import World, conversation_key
 from infra.load.setup import bounded, create_groups, make_friends, open_sockets, register_users
 from infra.load.traffic import TrafficPlan, run_traffic, settle
 from infra.load.verify import read_conversations, users_with_pending, verify
-from infra.local import faults
+from infra.local import check_table, faults, strict_dynamodb
 from infra.local.child import ChildStack
 from infra.local.moto_server import RAW_MOTO_VARIABLE
 
 FAULT_LINE = re.compile(r"faults: (.*)")
+CONFLICT_LINE = re.compile(r"conflicts: (.*)")
 RECONNECT_ROUNDS = 4
 BCRYPT_ROUNDS = 4
 
@@ -33,6 +34,7 @@ class LoadSettings:
     duration: float = 300.0  # cap on the traffic phase
     throttle_rate: float = 0.05
     throttle_last_attempt: bool = False
+    conflict_rate: float = 0.05
     drop_every: float = 0.5
     groups: int = 0  # 0: one per 10 users (at least 2)
     http_concurrency: int = 6
@@ -106,6 +108,8 @@ def _stack(settings: LoadSettings) -> ChildStack:
     if settings.throttle_rate > 0:
         environment[faults.RATE_VARIABLE] = str(settings.throttle_rate)
         environment[faults.LAST_ATTEMPT_VARIABLE] = "1" if settings.throttle_last_attempt else "0"
+    if settings.conflict_rate > 0:
+        environment[faults.CONFLICT_RATE_VARIABLE] = str(settings.conflict_rate)
     return ChildStack(environment)
 
 
@@ -117,12 +121,17 @@ def run(settings: LoadSettings) -> tuple[dict[str, Any], list[str]]:
         print(f"  stack up: http {stack.http_url} ws {stack.ws_url} aws {stack.aws_url}", flush=True)
         kinds = asyncio.run(_drive(stack, settings, world))
         stored = read_conversations(_dynamodb(stack), stack.table, _conversations(world))
+        invariants = check_table.check(_dynamodb(stack), stack.table)
     output = stack.output()
     reporting.REPORTS_DIR.mkdir(parents=True, exist_ok=True)
     (reporting.REPORTS_DIR / "load-stack.log").write_text(output)
     fault_lines = FAULT_LINE.findall(output)
+    conflict_lines = CONFLICT_LINE.findall(output)
     stack_notes = {"exit_code": stack.exit_code, "faults": fault_lines[-1] if fault_lines else "",
-                   "tracebacks": output.count("Traceback (most recent call last)")}
+                   "conflicts": conflict_lines[-1] if conflict_lines else "",
+                   "tracebacks": output.count("Traceback (most recent call last)"),
+                   "refused_requests": output.count(strict_dynamodb.LOG_MARK),
+                   "invariant_violations": invariants[:20], "invariant_violation_count": len(invariants)}
     findings = verify(world, stored)
     report = reporting.build(world, findings, kinds, asdict(settings), stack_notes)
     return report, reporting.failures(report)

@@ -1,4 +1,4 @@
-"""Fault injection for load tests: a share of DynamoDB calls answers a throttling error (local stack only).
+"""Fault injection: a share of DynamoDB calls answers a throttling error or a transaction conflict.
 
 Off unless `LOCAL_FAULT_DYNAMODB_THROTTLE_RATE` (0..1) is set. Every botocore client the process creates (the
 app's boto3 clients and PynamoDB's) gets a `before-send` handler that, for that share of `dynamodb` attempts,
@@ -6,6 +6,14 @@ answers a fake HTTP 400 `ProvisionedThroughputExceededException` / `ThrottlingEx
 reaching local AWS, exactly what botocore's retry mode sees from a throttled table. By default the last attempt
 of a call is spared (`LOCAL_FAULT_DYNAMODB_THROTTLE_LAST_ATTEMPT=0`), so retries absorb every fault; with `1`
 a call can run out of attempts and the app has to answer an error. Counts are printed when the process exits.
+
+`LOCAL_FAULT_DYNAMODB_CONFLICT_RATE` (0..1) does what moto never does and real DynamoDB does whenever two writers
+meet on an item: that share of TransactWriteItems calls is cancelled (`TransactionCanceledException` whose
+CancellationReasons name one item `TransactionConflict`, the others `None`), and that share of single-item
+conditional writes (PutItem/UpdateItem/DeleteItem with a ConditionExpression) fails with
+`TransactionConflictException`; nothing reaches local AWS. Botocore does not retry either, so the app's own
+conflict handling (chalicelib/db/conflicts.py) has to. The in-process tests use the same class through the
+`dynamodb_conflicts` fixture (tests/conftest.py).
 """
 from __future__ import annotations
 
@@ -19,6 +27,8 @@ from collections.abc import Iterator
 from typing import Any
 
 RATE_VARIABLE = "LOCAL_FAULT_DYNAMODB_THROTTLE_RATE"
+CONFLICT_RATE_VARIABLE = "LOCAL_FAULT_DYNAMODB_CONFLICT_RATE"
+SINGLE_ITEM_WRITES = frozenset({"PutItem", "UpdateItem", "DeleteItem"})
 LAST_ATTEMPT_VARIABLE = "LOCAL_FAULT_DYNAMODB_THROTTLE_LAST_ATTEMPT"
 ERROR_CODES = ("ProvisionedThroughputExceededException", "ThrottlingException")
 _ATTEMPT = re.compile(r"attempt=(\d+).*max=(\d+)")
@@ -73,6 +83,72 @@ class ThrottleFaults:
                 f"throttled_last_attempt={self.throttled_last} rate={self.rate} gone_410={self.gone}")
 
 
+class ConflictFaults:
+    """Cancels that share of DynamoDB transactions and conditional single-item writes as conflicts.
+
+    `pending` forces the next N eligible writes to conflict whatever the rate (what a test needs for "a conflict
+    once, then success"); `rate` 1.0 makes every one conflict.
+    """
+
+    def __init__(self, rate: float = 0.0, seed: int | None = None, *, every_write: bool = False) -> None:
+        self.rate = rate
+        self.pending = 0
+        self.every_write = every_write  # unconditional single-item writes too (they meet transactions as well)
+        self._random = random.Random(seed)
+        self._lock = threading.Lock()
+        self.eligible = 0
+        self.cancelled = 0
+        self.failed_single = 0
+
+    def error_for(self, operation: str, params: dict[str, Any]) -> Any:
+        """The ClientError DynamoDB would answer, or None to let the call through."""
+        from botocore.exceptions import ClientError
+
+        transaction = operation == "TransactWriteItems"
+        if not transaction and not (operation in SINGLE_ITEM_WRITES
+                                    and (self.every_write or params.get("ConditionExpression"))):
+            return None
+        with self._lock:
+            self.eligible += 1
+            if self.pending > 0:
+                self.pending -= 1
+            elif self._random.random() >= self.rate:
+                return None
+            if transaction:
+                self.cancelled += 1
+                parts = len(params.get("TransactItems") or [None])
+                victim = self._random.randrange(parts)
+        if not transaction:
+            with self._lock:
+                self.failed_single += 1
+            return ClientError({"Error": {"Code": "TransactionConflictException",
+                                          "Message": "Transaction is ongoing for the item (injected)"}}, operation)
+        reasons = [{"Code": "TransactionConflict", "Message": "Transaction is ongoing for the item (injected)"}
+                   if index == victim else {"Code": "None"} for index in range(parts)]
+        codes = ", ".join(reason["Code"] for reason in reasons)
+        return ClientError({"Error": {"Code": "TransactionCanceledException",
+                                      "Message": f"Transaction cancelled, please refer cancellation reasons for "
+                                                 f"specific reasons [{codes}]"},
+                            "CancellationReasons": reasons}, operation)
+
+    def summary(self) -> str:
+        return (f"conflicts: eligible={self.eligible} transactions_cancelled={self.cancelled} "
+                f"single_writes_failed={self.failed_single} rate={self.rate}")
+
+
+def conflicting_api_call(faults: ConflictFaults, original: Any) -> Any:
+    """A replacement for botocore's BaseClient._make_api_call that consults `faults` for DynamoDB calls."""
+
+    def _make_api_call(client: Any, operation_name: str, api_params: dict[str, Any]) -> Any:
+        if client.meta.service_model.service_name == "dynamodb":
+            error = faults.error_for(operation_name, api_params)
+            if error is not None:
+                raise error
+        return original(client, operation_name, api_params)
+
+    return _make_api_call
+
+
 def _attempt(request: Any) -> tuple[int, int]:
     header = request.headers.get("amz-sdk-request") or ""
     if isinstance(header, bytes):
@@ -99,12 +175,26 @@ def install(faults: ThrottleFaults) -> None:
     atexit.register(lambda: print(faults.summary(), flush=True))
 
 
-def install_from_env(environ: dict[str, str] | None = None) -> ThrottleFaults | None:
+def install_conflicts(faults: ConflictFaults) -> None:
+    import botocore.client
+
+    botocore.client.BaseClient._make_api_call = conflicting_api_call(  # type: ignore[method-assign]
+        faults, botocore.client.BaseClient._make_api_call)
+    atexit.register(lambda: print(faults.summary(), flush=True))
+
+
+def install_from_env(environ: dict[str, str] | None = None) -> tuple[ThrottleFaults | None, ConflictFaults | None]:
     environ = dict(os.environ) if environ is None else environ
     rate = float(environ.get(RATE_VARIABLE) or 0)
-    if rate <= 0:
-        return None
-    faults = ThrottleFaults(min(rate, 1.0), environ.get(LAST_ATTEMPT_VARIABLE, "0") == "1")
-    install(faults)
-    print(f"fault injection on: {RATE_VARIABLE}={faults.rate} last_attempt={faults.last_attempt}", flush=True)
-    return faults
+    throttles = conflicts = None
+    if rate > 0:
+        throttles = ThrottleFaults(min(rate, 1.0), environ.get(LAST_ATTEMPT_VARIABLE, "0") == "1")
+        install(throttles)
+        print(f"fault injection on: {RATE_VARIABLE}={throttles.rate} last_attempt={throttles.last_attempt}",
+              flush=True)
+    conflict_rate = float(environ.get(CONFLICT_RATE_VARIABLE) or 0)
+    if conflict_rate > 0:
+        conflicts = ConflictFaults(min(conflict_rate, 1.0))
+        install_conflicts(conflicts)
+        print(f"fault injection on: {CONFLICT_RATE_VARIABLE}={conflicts.rate}", flush=True)
+    return throttles, conflicts

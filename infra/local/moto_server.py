@@ -13,6 +13,7 @@ from typing import IO, Any
 from infra.local.chalice_app import PROJECT_DIR
 from infra.local.errors import StackError
 from infra.local.ports import wait_until_listening
+from infra.local.strict_dynamodb import LOG_MARK
 
 START_TIMEOUT_SECONDS = 30.0
 STOP_TIMEOUT_SECONDS = 5.0
@@ -57,9 +58,12 @@ class MotoServer:
             raise StackError(f"local AWS (moto server) did not start on {self.url}; its last output:\n{self.tail()}")
 
     def _keep_tail(self, stream: IO[str]) -> None:
-        """Moto logs every request; only the last lines are kept, to explain a crash."""
+        """Moto logs every request; only the last lines are kept, to explain a crash. A request real DynamoDB
+        would refuse (infra/local/strict_dynamodb.py) is an error of the app: it is passed on to the stack's log."""
         for line in stream:
             self._output.append(line.rstrip())
+            if LOG_MARK in line:
+                print(line.rstrip(), file=sys.stderr, flush=True)
 
     def tail(self) -> str:
         return "\n".join(f"    {line}" for line in self._output) or "    (no output)"

@@ -68,7 +68,7 @@ class LocalStack:
         self._parts.append(aws)
         aws.start()
         self.resources = bootstrap(aws)
-        if os.environ.get(faults.RATE_VARIABLE):  # load tests only: see infra/local/faults.py
+        if os.environ.get(faults.RATE_VARIABLE) or os.environ.get(faults.CONFLICT_RATE_VARIABLE):  # see faults.py
             faults.install_from_env()
 
         app = load_app(config)
