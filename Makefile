@@ -1,7 +1,9 @@
 # Every target installs what it needs into .venv first, so a fresh machine needs only Python.
 PYTHON ?= python3
-# Keep .pyc files out of chalicelib/, or `chalice package` ships them and the zip outgrows its budget; targets that
-# package the app also remove caches a bare `pytest` run may have left (no-bytecode).
+# Keep .pyc files out of app.py's and chalicelib/'s folders: chalice hashes every file there to key its cached
+# dependency download (.chalice/deployments), so a stray .pyc costs a new download from PyPI. Targets that package the
+# app also remove caches a bare `pytest` run may have left (no-bytecode). The package gets its own bytecode, compiled
+# for Lambda, from infra/lambda_package.py.
 export PYTHONDONTWRITEBYTECODE := 1
 VENV := .venv
 BIN := $(VENV)/bin
