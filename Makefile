@@ -9,7 +9,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint bench clean no-bytecode
+.PHONY: install run aws test lint bench clean no-bytecode
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,8 +19,17 @@ $(STAMP): requirements.txt requirements-dev.txt
 
 install: $(STAMP)
 
+# `make run` and `make aws` keep the table and the bucket in LOCAL_DATA_DIR across restarts (saved at stop, loaded
+# at start); FRESH=1 starts empty. `make aws` is the stack without its HTTP API, for `chalice local --stage local`.
+LOCAL_DATA_DIR ?= .local-data
+FRESH ?=
+LOCAL_STACK := LOCAL_DATA_DIR=$(LOCAL_DATA_DIR) LOCAL_FRESH=$(FRESH) $(BIN)/python -m infra.local.stack
+
 run: $(STAMP)
-	$(BIN)/python -m infra.local.stack
+	$(LOCAL_STACK)
+
+aws: $(STAMP)
+	$(LOCAL_STACK) --without-http
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
