@@ -78,8 +78,8 @@ class LocalStack:
         for variable, port in settings.ports.items():
             if self.serve_http or variable != "LOCAL_HTTP_PORT":  # make aws leaves that port to chalice local
                 ensure_free(settings.host, port, variable)
-        config = stage_config()
-        environment = app_environment(config, settings)
+        environment = app_environment(stage_config(), settings)
+        config = stage_config(environment=environment)
         install_environment(environment)
 
         aws = MotoServer(settings.host, settings.aws_port)
