@@ -1,13 +1,15 @@
 # Every target installs what it needs into .venv first, so a fresh machine needs only Python.
 PYTHON ?= python3
-# Keep .pyc files out of chalicelib/, or `chalice package` ships them and the zip outgrows its budget; targets that
-# package the app also remove caches a bare `pytest` run may have left (no-bytecode).
+# Keep .pyc files out of app.py's and chalicelib/'s folders: chalice hashes every file there to key its cached
+# dependency download (.chalice/deployments), so a stray .pyc costs a new download from PyPI. Targets that package the
+# app also remove caches a bare `pytest` run may have left (no-bytecode). The package gets its own bytecode, compiled
+# for Lambda, from infra/lambda_package.py.
 export PYTHONDONTWRITEBYTECODE := 1
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint bench clean no-bytecode
+.PHONY: install run aws test lint bench clean no-bytecode
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,8 +19,17 @@ $(STAMP): requirements.txt requirements-dev.txt
 
 install: $(STAMP)
 
+# `make run` and `make aws` keep the table and the bucket in LOCAL_DATA_DIR across restarts (saved at stop, loaded
+# at start); FRESH=1 starts empty. `make aws` is the stack without its HTTP API, for `chalice local --stage local`.
+LOCAL_DATA_DIR ?= .local-data
+FRESH ?=
+LOCAL_STACK := LOCAL_DATA_DIR=$(LOCAL_DATA_DIR) LOCAL_FRESH=$(FRESH) $(BIN)/python -m infra.local.stack
+
 run: $(STAMP)
-	$(BIN)/python -m infra.local.stack
+	$(LOCAL_STACK)
+
+aws: $(STAMP)
+	$(LOCAL_STACK) --without-http
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
 from chalice import Chalice
@@ -20,8 +21,12 @@ UNSET = ("AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_PROFILE", "AWS_DEFAULT_
 SHELL_OVERRIDES = ("BCRYPT_ROUNDS",)
 
 
-def stage_config(project_dir: Path = PROJECT_DIR) -> Config:
-    return CLIFactory(str(project_dir), environ=os.environ).create_config_obj(chalice_stage_name=STAGE)
+def stage_config(project_dir: Path = PROJECT_DIR, environment: Mapping[str, str] | None = None) -> Config:
+    """The local stage; `environment` wins over its variables (chalice local applies them to every request, so the
+    stack's own ports must be in the config, not only in the process environment)."""
+    overrides = {"environment_variables": dict(environment)} if environment is not None else None
+    return CLIFactory(str(project_dir), environ=os.environ).create_config_obj(chalice_stage_name=STAGE,
+                                                                              user_provided_params=overrides)
 
 
 def app_environment(config: Config, settings: StackSettings) -> dict[str, str]:

@@ -8,6 +8,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Mapping
+from pathlib import Path
 from types import TracebackType
 from typing import IO
 
@@ -31,13 +32,17 @@ def log_text(log: IO[bytes]) -> str:
 
 class ChildStack:
     """`python -m infra.local.stack` on free ports with a clean environment plus `environment`; its output is kept
-    in a temporary file; stopped with SIGTERM (as on Ctrl-C), killed after `stop_timeout` seconds."""
+    in a temporary file; stopped with SIGTERM (as on Ctrl-C), killed after `stop_timeout` seconds.
+    `project_dir` runs the stack of another copy of the project; `serve_http=False` is `make aws` (the HTTP port is
+    left free for `chalice local`)."""
 
     def __init__(self, environment: Mapping[str, str] | None = None, *, start_timeout: float = 60.0,
-                 stop_timeout: float = 20.0) -> None:
+                 stop_timeout: float = 20.0, project_dir: Path = PROJECT_DIR, serve_http: bool = True) -> None:
         self.settings = StackSettings(aws_port=free_port(), http_port=free_port(), ws_port=free_port())
         self.aws_url, self.http_url, self.ws_url = self.settings.aws_url, self.settings.http_url, self.settings.ws_url
-        self.table = str(stage_config().environment_variables["TABLE_NAME"])
+        self.project_dir = project_dir
+        self.serve_http = serve_http
+        self.table = str(stage_config(project_dir).environment_variables["TABLE_NAME"])
         self.exit_code: int | None = None  # after stop(): None when it had to be killed
         self._environment = dict(environment or {})
         self._start_timeout = start_timeout
@@ -50,12 +55,14 @@ class ChildStack:
         environment.update({name: str(port) for name, port in self.settings.ports.items()})
         environment.update(PYTHONUNBUFFERED="1", PYTHONDONTWRITEBYTECODE="1")
         environment.update(self._environment)
-        self._process = subprocess.Popen([sys.executable, "-m", "infra.local.stack"], cwd=PROJECT_DIR,
-                                         env=environment, stdin=subprocess.DEVNULL, stdout=self._log,
-                                         stderr=subprocess.STDOUT)
+        command = [sys.executable, "-m", "infra.local.stack", *([] if self.serve_http else ["--without-http"])]
+        self._process = subprocess.Popen(command, cwd=self.project_dir, env=environment, stdin=subprocess.DEVNULL,
+                                         stdout=self._log, stderr=subprocess.STDOUT)
         process = self._process
         deadline = time.monotonic() + self._start_timeout
-        for port in self.settings.ports.values():
+        for variable, port in self.settings.ports.items():
+            if variable == "LOCAL_HTTP_PORT" and not self.serve_http:
+                continue
             if not wait_until_listening(self.settings.host, port, deadline - time.monotonic(),
                                         lambda: process.poll() is None):
                 code = process.poll()

@@ -75,6 +75,13 @@ class HttpApi:
         self._server: ApiServer | None = None
         self._thread: threading.Thread | None = None
 
+    def use_app(self, app: Chalice) -> None:
+        """A reloaded app: requests from now on reach it; running ones finish on the previous one."""
+        serve_requests_in_threads(app)
+        self._app = app
+        if self._server is not None:
+            self._server.gateway = Gateway(app, self._config)
+
     def start(self) -> None:
         serve_requests_in_threads(self._app)
         try:

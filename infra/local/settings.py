@@ -1,4 +1,4 @@
-"""Ports and WebSocket limits of the local stack, read from the environment."""
+"""Ports, WebSocket limits and the data folder of the local stack, read from the environment."""
 from __future__ import annotations
 
 import os
@@ -23,6 +23,13 @@ def _int(environ: Mapping[str, str], name: str, default: int, minimum: int) -> i
     return value
 
 
+def _flag(environ: Mapping[str, str], name: str) -> bool:
+    raw = environ.get(name, "").strip().lower()
+    if raw not in ("", "0", "1", "true", "false", "yes", "no"):
+        raise StackError(f"{name} must be 1 or 0, got {raw!r}")
+    return raw in ("1", "true", "yes")
+
+
 def _port(environ: Mapping[str, str], name: str, default: int) -> int:
     port = _int(environ, name, default, minimum=1)
     if port > 65535:
@@ -38,6 +45,8 @@ class StackSettings:
     ws_idle_seconds: int = 10 * 60
     ws_max_lifetime_seconds: int = 2 * 3600
     host: str = HOST
+    data_dir: str = ""  # where the table and the bucket are kept across restarts; "" keeps nothing (tests)
+    fresh: bool = False  # start empty even when data_dir holds saved data
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> StackSettings:
@@ -48,6 +57,8 @@ class StackSettings:
             ws_idle_seconds=_int(environ, "LOCAL_WS_IDLE_SECONDS", cls.ws_idle_seconds, minimum=1),
             ws_max_lifetime_seconds=_int(environ, "LOCAL_WS_MAX_LIFETIME_SECONDS", cls.ws_max_lifetime_seconds,
                                          minimum=1),
+            data_dir=environ.get("LOCAL_DATA_DIR", "").strip(),
+            fresh=_flag(environ, "LOCAL_FRESH"),
         )
         if len({settings.aws_port, settings.http_port, settings.ws_port}) < 3:
             raise StackError("LOCAL_AWS_PORT, LOCAL_HTTP_PORT and LOCAL_WS_PORT must be three different ports")

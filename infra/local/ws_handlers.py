@@ -22,12 +22,16 @@ WORKERS = 16
 
 class AppHandlers:
     def __init__(self, app: Chalice, config: Config) -> None:
+        self.use_app(app)
+        self._scopes = {route: config.scope(STAGE, name) for route, name in FUNCTION_NAMES.items()}
+        self._pool = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="ws-lambda")
+
+    def use_app(self, app: Chalice) -> None:
+        """The app's handlers for every event from now on (a reloaded app: open sockets stay open)."""
         missing = set(FUNCTION_NAMES) - set(app.websocket_handlers)
         if missing:
             raise StackError(f"app.py defines no WebSocket handler for {', '.join(sorted(missing))}")
         self._handlers = {route: app.handler_map[handler.name] for route, handler in app.websocket_handlers.items()}
-        self._scopes = {route: config.scope(STAGE, name) for route, name in FUNCTION_NAMES.items()}
-        self._pool = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="ws-lambda")
 
     def _context(self, route_key: str) -> LambdaContext:
         scope = self._scopes[route_key]

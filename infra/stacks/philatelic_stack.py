@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 from typing import Any
 
 from aws_cdk import Annotations, CfnOutput, Duration, Fn, RemovalPolicy, Stack
@@ -23,6 +24,7 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as sns_subscriptions
 from chalice.cdk import Chalice
 from constructs import Construct
+from lambda_package import package
 from stacks.settings import StageSettings
 
 PROJECT_DIR = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -93,6 +95,13 @@ GATEWAY_RESPONSES: dict[str, tuple[int | None, int, str]] = {
 }
 
 
+class ChaliceWithBytecode(Chalice):
+    """chalice.cdk's construct, packaging through infra/lambda_package.py: the asset ships unchecked-hash .pyc."""
+
+    def _package_app(self) -> None:
+        package(Path(self.source_dir), Path(self._sam_package_dir), self.stage_name, self.stage_config)
+
+
 def envelope(code: int, message: str) -> str:
     return json.dumps({"code": code, "message": message, "data": {}}, separators=(",", ":"))
 
@@ -130,7 +139,8 @@ class PhilatelicImStack(Stack):
             removal_policy=retain,
         )
 
-        self.chalice = Chalice(self, "ChaliceApp", source_dir=PROJECT_DIR, stage_config=self._chalice_config())
+        self.chalice = ChaliceWithBytecode(self, "ChaliceApp", source_dir=PROJECT_DIR,
+                                           stage_config=self._chalice_config())
         if self.chalice.stage_name != settings.stage:  # chalice.cdk takes the stage from its scope's path
             raise ValueError(f"chalice packaged stage {self.chalice.stage_name!r}, expected {settings.stage!r}")
         self.rest_api = self.chalice.get_resource("RestAPI")

@@ -32,7 +32,7 @@ class User:
             "password_repeat": (None, PASSWORD), "code": (None, code)}))
         login = _ok(stack, requests.post(f"{stack.http_url}/auth/login", timeout=10,
                                          files={"email": (None, email), "password": (None, PASSWORD)}))
-        self.id, self.token = int(login["id"]), login["token"]
+        self.id, self.token, self.email = int(login["id"]), login["token"], email
 
     def call(self, method: str, path: str, **fields: Any) -> Any:
         """Form fields as multipart, the way the web client sends them (`name[]` for lists)."""

@@ -7,6 +7,7 @@ import sys
 
 import pytest
 
+from infra.package_size import MAX_OWN_CODE_MB, MAX_UNZIPPED_MB, MAX_ZIP_MB
 from tests.infra.conftest import PROJECT_DIR
 
 SCRIPT = PROJECT_DIR / "infra" / "package_size.py"
@@ -22,9 +23,13 @@ def report() -> dict:
 
 
 def test_deployment_zip_within_budget(report: dict) -> None:
-    assert report["zip_mb"] <= 20, report["largest_top_level_mb"]
-    assert report["unzipped_mb"] <= 30
-    assert report["own_code_mb"] <= 1
+    assert report["zip_mb"] <= MAX_ZIP_MB, report["largest_top_level_mb"]
+    assert report["unzipped_mb"] <= MAX_UNZIPPED_MB
+    assert report["own_code_mb"] <= MAX_OWN_CODE_MB
+
+
+def test_every_module_ships_with_its_bytecode(report: dict) -> None:
+    assert report["pyc_entries"] == report["py_entries"] > 0
 
 
 def test_no_test_infra_or_dev_packages_inside(report: dict) -> None:

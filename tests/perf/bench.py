@@ -1,8 +1,8 @@
 """`make bench`: the figures tests/perf gates, printed as numbers.
 
 Runs the app in-process against moto: AWS calls and items read per operation with a small and a large table,
-the fan-out parallel/serial ratio, the import-time ratio of `import app` to its dependencies alone, and the
-deployment package size.
+the fan-out parallel/serial ratio, the import-time ratio of `import app` to its dependencies alone, the
+deployment package size and the cold start of that package (infra/cold_start.py).
 """
 from __future__ import annotations
 
@@ -144,35 +144,40 @@ def fan_out_ratio() -> None:
 
 
 def import_ratio(runs: int = 7) -> None:
-    """P8 in two consistent settings, neither writing into the tree: every module from bytecode (a cache under a
-    temporary pycache_prefix, warmed by the first run), and every module compiled from source (no bytecode at all,
-    as a Chalice zip cold-starts: it ships no .pyc)."""
+    """P8: every module from bytecode (a cache under a temporary pycache_prefix, warmed by the first run, so
+    nothing is written into the tree)."""
     def timed(imports: str, *flags: str) -> float:
         out = subprocess.run([sys.executable, "-I", *flags, "-c", IMPORT_PROBE.format(imports=imports)], cwd=ROOT,
                              capture_output=True, text=True, check=True)
         return float(out.stdout.strip())
 
-    with tempfile.TemporaryDirectory() as cache, tempfile.TemporaryDirectory() as empty:
-        settings = {"with bytecode": ("-X", f"pycache_prefix={cache}"),
-                    "compiled from source": ("-B", "-X", f"pycache_prefix={empty}")}
-        timed("import app", *settings["with bytecode"])
-        timed(FLOOR, *settings["with bytecode"])
-        print(f"Import time, median of {runs} fresh processes (target: app / dependency floor ≤ 1.25):")
-        for name, flags in settings.items():
-            app_times, floor_times = [], []
-            for _ in range(runs):
-                app_times.append(timed("import app", *flags))
-                floor_times.append(timed(FLOOR, *flags))
-            app_median, floor_median = statistics.median(app_times), statistics.median(floor_times)
-            print(f"  {name:<21} app {app_median * 1000:.0f} ms, floor {floor_median * 1000:.0f} ms, "
-                  f"ratio {app_median / floor_median:.2f}")
+    with tempfile.TemporaryDirectory() as cache:
+        flags = ("-X", f"pycache_prefix={cache}")
+        timed("import app", *flags)
+        timed(FLOOR, *flags)
+        app_times, floor_times = [], []
+        for _ in range(runs):
+            app_times.append(timed("import app", *flags))
+            floor_times.append(timed(FLOOR, *flags))
+    app_median, floor_median = statistics.median(app_times), statistics.median(floor_times)
+    print(f"Import time, median of {runs} fresh processes (target: app / dependency floor ≤ 1.25): "
+          f"app {app_median * 1000:.0f} ms, floor {floor_median * 1000:.0f} ms, ratio {app_median / floor_median:.2f}")
 
 
-def package_size() -> None:
+def package_and_cold_start(runs: int = 9) -> None:
+    """The package `make deploy` would upload (infra/package_size.py builds it with the same step), then its
+    cold start: deployment.zip extracted as Lambda does vs the same tree after an ordinary compile."""
+    from infra.cold_start import measure
+
     print("Deployment package:")
-    result = subprocess.run([sys.executable, str(ROOT / "infra" / "package_size.py")], cwd=ROOT,
-                            capture_output=True, text=True)
-    print("  " + (result.stdout or result.stderr).strip().replace("\n", "\n  "))
+    with tempfile.TemporaryDirectory() as scratch:
+        package_dir = Path(scratch) / "package"
+        result = subprocess.run([sys.executable, str(ROOT / "infra" / "package_size.py"), "--keep", str(package_dir)],
+                                cwd=ROOT, capture_output=True, text=True)
+        print("  " + (result.stdout or result.stderr).strip().replace("\n", "\n  "))
+        if (package_dir / "deployment.zip").exists():
+            print("Cold start of the deployed package:")
+            print("  " + measure(package_dir / "deployment.zip", runs, with_source=True).summary())
 
 
 if __name__ == "__main__":
@@ -182,4 +187,4 @@ if __name__ == "__main__":
     operations()
     fan_out_ratio()
     import_ratio()
-    package_size()
+    package_and_cold_start()
