@@ -4,11 +4,11 @@ from __future__ import annotations
 import html
 import json
 import re
-import threading
 import urllib.request
 from typing import Any
 
 from infra.local.moto_server import MotoServer
+from infra.local.polling import Polling
 
 POLL_SECONDS = 1.0
 TAG = re.compile(r"<(br|/p|/div|/h\d|/li)\b[^>]*>|<[^>]+>", re.IGNORECASE)
@@ -38,29 +38,28 @@ def format_message(message: dict[str, Any]) -> str:
             f"  Subject: {message.get('subject', '')}\n{body}")
 
 
-class MailEcho:
+class MailEcho(Polling):
     """Polls SES's send counter (cheap) and reads data.json only when it moved: data.json lists every object
     moto holds, table items included, so it grows with use."""
 
+    name = "email echo"
+    interval = POLL_SECONDS
+
     def __init__(self, aws: MotoServer, region: str) -> None:
+        super().__init__()
         self._aws = aws
         self._region = region
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         self._seen: set[str] = set()
         self._counted = 0.0
+        self._ses: Any = None
 
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="mail-echo", daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        ses = self._aws.client("ses", self._region)
-        while not self._stop.wait(POLL_SECONDS):
-            try:
-                self._echo_new(ses)
-            except Exception:  # local AWS busy or stopping: try again next tick; the stack watches it anyway
-                continue
+    def tick(self) -> None:
+        try:
+            if self._ses is None:
+                self._ses = self._aws.client("ses", self._region)
+            self._echo_new(self._ses)
+        except Exception:  # local AWS busy or stopping: try again next tick; the stack watches it anyway
+            return
 
     def _echo_new(self, ses: Any) -> None:
         count = ses.get_send_quota()["SentLast24Hours"]
@@ -72,14 +71,3 @@ class MailEcho:
                 self._seen.add(message_id)
                 print(format_message(message), flush=True)
         self._counted = count
-
-    def failure(self) -> str | None:
-        if self._thread is not None and not self._thread.is_alive():
-            return "the email echo thread stopped"
-        return None
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join()
-            self._thread = None

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import importlib
 import sys
-import threading
 import traceback
 from collections.abc import Callable
 from pathlib import Path
@@ -18,6 +17,8 @@ from types import ModuleType
 
 from chalice import Chalice
 from chalice.deploy.validate import validate_feature_flags, validate_routes
+
+from infra.local.polling import Polling
 
 POLL_SECONDS = 0.5
 SETTLE_SECONDS = 0.2  # an editor saving several files at once: take them in one reload
@@ -74,27 +75,27 @@ def describe_failure(error: BaseException) -> str:
     return "".join(traceback.format_exception(error)).rstrip()
 
 
-class Reloader:
+class Reloader(Polling):
+    name = "code reloader"
+    interval = POLL_SECONDS
+
     def __init__(self, project_dir: Path, use_app: Callable[[Chalice], None]) -> None:
+        super().__init__()
         self._project_dir = project_dir
         self._use_app = use_app
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         self._snapshot: Snapshot = {}
 
     def start(self) -> None:
         self._snapshot = sources(self._project_dir)
-        self._thread = threading.Thread(target=self._watch, name="reloader", daemon=True)
-        self._thread.start()
+        super().start()
 
-    def _watch(self) -> None:
-        while not self._stop.wait(POLL_SECONDS):
-            if sources(self._project_dir) == self._snapshot:
-                continue
-            self._stop.wait(SETTLE_SECONDS)
-            current = sources(self._project_dir)
-            changed, self._snapshot = changed_files(self._snapshot, current), current
-            self.reload(changed)
+    def tick(self) -> None:
+        if sources(self._project_dir) == self._snapshot:
+            return
+        self.pause(SETTLE_SECONDS)
+        current = sources(self._project_dir)
+        changed, self._snapshot = changed_files(self._snapshot, current), current
+        self.reload(changed)
 
     def reload(self, changed: list[Path]) -> bool:
         names = ", ".join(str(path.relative_to(self._project_dir)) for path in changed)
@@ -107,14 +108,3 @@ class Reloader:
         print(f"\nreloaded the app (app.py and chalicelib/) after changes to {names}; local AWS, its data and the "
               "open sockets were kept", flush=True)
         return True
-
-    def failure(self) -> str | None:
-        if self._thread is not None and not self._thread.is_alive():
-            return "the code reloader thread stopped"
-        return None
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join()
-            self._thread = None
