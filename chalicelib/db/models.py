@@ -203,6 +203,7 @@ class Message(Item, discriminator="Message"):
     sender_name = UnicodeAttribute(default="")
     sender_avatar = UnicodeAttribute(default="")
     recalled_at = NumberAttribute(default=0)
+    recalled_by = NumberAttribute(null=True)  # set with recalled_at: the recall frame names who recalled
     notice = UnicodeAttribute(null=True)  # group notices (msg_type 6): join, leave, removed, owner, dissolved
 
 
@@ -271,6 +272,15 @@ class ServerGroup(Item, discriminator="ServerGroup"):
     valid_flag = NumberAttribute(default=1)
 
 
+class Outbox(Item, discriminator="Outbox"):
+    """Frames a committed write asks the delivery function to push, written in that write's transaction.
+
+    It lives in the partition of the conversation it concerns, so its stream record is delivered in order with that
+    conversation's messages; it expires soon after, as it has no use once its stream record was read."""
+
+    deliveries = UnicodeAttribute()  # JSON [[user_id, frame], ...]
+
+
 class PendingEvent(Item, discriminator="PendingEvent"):
     """A frame for a user who had no live connection; replayed in SK order after they connect."""
 
@@ -300,6 +310,7 @@ __all__ = [
     "Item",
     "LoginFailures",
     "NameClaim",
+    "Outbox",
     "PendingEvent",
     "ServerGroup",
     "UserProfile",

@@ -1,7 +1,6 @@
 """Pending events: frames kept for users who had no live connection, replayed in order after they connect."""
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -21,17 +20,15 @@ class Pending:
     frame: str
 
 
-def ordering_key(now_ms: int) -> str:
-    """Time first so a user's events replay in the order they were kept; random tail for uniqueness."""
-    return f"{now_ms:015d}#{uuid.uuid4().hex[:12]}"
+def store(events: Iterable[tuple[int, str, str]], now_ms: int) -> None:
+    """Keep frames (user id, ordering key, frame) for offline users: one BatchWriteItem per 25 events.
 
-
-def store(events: Iterable[tuple[int, str]], now_ms: int) -> None:
-    """Keep frames for offline users: one BatchWriteItem per 25 events."""
+    A user's events replay in ordering-key order; keeping the same key again overwrites, so a retried delivery
+    keeps a frame once."""
     expires = now_ms // 1000 + RETENTION_SECONDS
     with PendingEvent.batch_write() as batch:
-        for user_id, frame in events:
-            batch.save(PendingEvent(keys.user_pk(user_id), keys.pending_sk(ordering_key(now_ms)), frame=frame,
+        for user_id, ordering_key, frame in events:
+            batch.save(PendingEvent(keys.user_pk(user_id), keys.pending_sk(ordering_key), frame=frame,
                                     expires_at=expires))
 
 

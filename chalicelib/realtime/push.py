@@ -52,34 +52,26 @@ def _post(sender: Sender, connection: LiveConnection, data: bytes) -> str:
         return "failed"
 
 
-def push(deliveries: Iterable[tuple[int, dict[str, Any]]], *, keep_if_undelivered: bool = True,
-         skip_connection: str = "") -> PushReport:
+def push(deliveries: Iterable[tuple[int, dict[str, Any]]], *, keep_as: str | None) -> PushReport:
     """Send each (user id, frame) to all of that user's live connections.
 
-    A user none of whose connections took the frame gets it kept as a pending event (when asked), so a
-    failed push never loses it. Pushes follow committed writes, so AWS trouble here is logged, never raised:
-    when the connection lookup fails every frame is kept; when keeping fails the message is still in history.
+    With `keep_as` (the ordering key of what is delivered), a user none of whose connections took the frame gets
+    it kept as a pending event under `<keep_as>#<index>`, so a failed push never loses it and a repeated delivery
+    keeps it once. Failing to read connections or to keep frames raises, so the caller (the delivery function)
+    retries; a failed post to one connection never stops the rest.
     """
     planned = [(user_id, encode(frame)) for user_id, frame in deliveries]
     report = PushReport()
     if not planned:
         return report
-    now = clock.now()
-    try:
-        live = connections.live_connections({user_id for user_id, _ in planned}, now)
-    except Exception:
-        log_exception("connection lookup failed; frames are kept")
-        live = {}
-    jobs: list[tuple[int, LiveConnection, bytes]] = []
-    for index, (user_id, data) in enumerate(planned):
-        for connection in live.get(user_id, []):
-            if connection.connection_id != skip_connection:
-                jobs.append((index, connection, data))
+    live = connections.live_connections({user_id for user_id, _ in planned}, clock.now())
+    jobs = [(index, connection, data) for index, (user_id, data) in enumerate(planned)
+            for connection in live.get(user_id, [])]
     sender = get_sender()
     if len(jobs) <= 1:
         outcomes = [_post(sender, connection, data) for _, connection, data in jobs]
     else:
-        # each job runs in a copy of this request's context, so its AWS calls count towards the request
+        # each job runs in a copy of this invocation's context, so its AWS calls count towards it
         contexts = [contextvars.copy_context() for _ in jobs]
         outcomes = list(_executor().map(lambda ctx, job: ctx.run(_post, sender, job[1], job[2]), contexts, jobs))
     delivered_indexes = set()
@@ -91,17 +83,13 @@ def push(deliveries: Iterable[tuple[int, dict[str, Any]]], *, keep_if_undelivere
             report.gone.append(connection)
         else:
             report.failed += 1
-    if keep_if_undelivered:
-        undelivered = [(user_id, data.decode("utf-8")) for index, (user_id, data) in enumerate(planned)
-                       if index not in delivered_indexes]
+    if keep_as is not None:
+        undelivered = [(user_id, f"{keep_as}#{index:05d}", data.decode("utf-8"))
+                       for index, (user_id, data) in enumerate(planned) if index not in delivered_indexes]
         if undelivered:
-            try:
-                pending.store(undelivered, clock.now_ms())
-                report.kept_for = [user_id for user_id, _ in undelivered]
-            except Exception:
-                log_exception("keeping undelivered frames failed", users=len(undelivered))
-            else:
-                _hand_to_late_connections({user_id for user_id, _ in undelivered if not live.get(user_id)})
+            pending.store(undelivered, clock.now_ms())
+            report.kept_for = [user_id for user_id, _, _ in undelivered]
+            _hand_to_late_connections({user_id for user_id, _, _ in undelivered if not live.get(user_id)})
     if report.gone:
         try:
             connections.discard(report.gone)

@@ -64,7 +64,8 @@ def test_push_reaches_every_connection_of_every_recipient(sender):
     connect("a1", 7)
     connect("a2", 7)
     connect("b1", 8)
-    report = push.push([(7, {"msg_code": 200, "message": "hi"}), (8, {"msg_code": 200, "message": "yo"})])
+    report = push.push([(7, {"msg_code": 200, "message": "hi"}), (8, {"msg_code": 200, "message": "yo"})],
+                       keep_as="000000000000001#1")
     assert report.delivered == 3 and report.kept_for == []
     assert sender.frames_for("a1") == sender.frames_for("a2") == [{"msg_code": 200, "message": "hi"}]
     assert sender.frames_for("b1") == [{"msg_code": 200, "message": "yo"}]
@@ -74,7 +75,7 @@ def test_gone_connections_are_forgotten_and_others_still_receive(sender):
     connect("a1", 7)
     connect("a2", 7)
     sender.gone.add("a1")
-    report = push.push([(7, {"msg_code": 200})])
+    report = push.push([(7, {"msg_code": 200})], keep_as="000000000000001#1")
     assert report.delivered == 1 and [c.connection_id for c in report.gone] == ["a1"]
     assert [c.connection_id for c in connections.live_connections([7], time.time())[7]] == ["a2"]
     assert connections.owner_of("a1") is None
@@ -82,7 +83,7 @@ def test_gone_connections_are_forgotten_and_others_still_receive(sender):
 
 def test_frames_for_offline_users_are_kept_and_replayed_in_order_exactly_once(sender):
     for number in range(3):
-        push.push([(9, {"msg_code": 200, "message": f"m{number}"})])
+        push.push([(9, {"msg_code": 200, "message": f"m{number}"})], keep_as=f"000000000000001#{number}")
     assert sender.sent == []
     assert len(pending.list_for(9, time.time())) == 3
     connect("late", 9)
@@ -93,16 +94,23 @@ def test_frames_for_offline_users_are_kept_and_replayed_in_order_exactly_once(se
     assert pending.list_for(9, time.time()) == []
 
 
+def test_keeping_the_same_delivery_twice_keeps_it_once(sender):
+    """A delivery retried after the function died keeps its frames under the same keys."""
+    for _ in range(2):
+        push.push([(9, {"msg_code": 200, "message": "once"})], keep_as="000000000000001#7")
+    assert len(pending.list_for(9, time.time())) == 1
+
+
 def test_frame_kept_when_every_connection_is_gone(sender):
     connect("a1", 7)
     sender.gone.add("a1")
-    report = push.push([(7, {"msg_code": 200, "message": "keep me"})])
+    report = push.push([(7, {"msg_code": 200, "message": "keep me"})], keep_as="000000000000001#1")
     assert report.kept_for == [7]
     assert [event.frame for event in pending.list_for(7, time.time())] == ['{"msg_code":200,"message":"keep me"}']
 
 
 def test_failed_replay_puts_the_event_back(sender):
-    push.push([(9, {"msg_code": 200, "message": "m0"})])
+    push.push([(9, {"msg_code": 200, "message": "m0"})], keep_as="000000000000001#1")
     connect("late", 9)
     sender.gone.add("late")
     handlers.message(ws_event("$default", "late", body='{"msg_code":1004}', connected_at_ms=int(time.time() * 1000)))
@@ -112,5 +120,5 @@ def test_failed_replay_puts_the_event_back(sender):
 def test_frames_keep_any_text_intact(sender):
     connect("a1", 7)
     text = 'quote " backslash \\ newline \n emoji 😀 <b>&'
-    push.push([(7, {"msg_code": 200, "message": text})])
+    push.push([(7, {"msg_code": 200, "message": text})], keep_as="000000000000001#1")
     assert sender.frames_for("a1")[0]["message"] == text

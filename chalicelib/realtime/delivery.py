@@ -1,0 +1,92 @@
+"""The delivery function: the table's stream records in, frames out, in stream order.
+
+Every frame that follows a write is produced here from the committed item's image: a new Message is a chat frame
+(private: to the peer; group: to the members read now), a Message whose recall committed is a recall frame, and an
+Outbox item carries its own (recipient, frame) pairs. Other items are ignored. A record that fails stops the batch
+and is reported as the first failure, so it and everything after it in its shard are retried, in order.
+"""
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from chalicelib import metrics
+from chalicelib.db import groups, outbox
+from chalicelib.db.messages import record_of
+from chalicelib.db.models import Item, Message, Outbox
+from chalicelib.db.sessions import GROUP
+from chalicelib.logs import log_event, log_exception
+from chalicelib.realtime.push import push
+from chalicelib.services import conversation
+from chalicelib.services.bot import BOT_ID
+from chalicelib.ws import frames
+
+Delivery = tuple[int, dict[str, Any]]
+
+
+def handle(event: dict[str, Any]) -> dict[str, Any]:
+    """Lambda's DynamoDB stream event in, `batchItemFailures` out (the mapping reports batch item failures)."""
+    started = time.perf_counter()
+    calls = metrics.begin()
+    records = event.get("Records") or []
+    failures: list[dict[str, str]] = []
+    delivered = 0
+    for record in records:
+        try:
+            deliver(record)
+        except Exception:
+            sequence = str((record.get("dynamodb") or {}).get("SequenceNumber", ""))
+            log_exception("delivery failed; the record and those after it are retried", sequence=sequence)
+            failures.append({"itemIdentifier": sequence})
+            break
+        delivered += 1
+    log_event(kind="delivery", records=len(records), delivered=delivered, failed=len(failures),
+              latency_ms=round((time.perf_counter() - started) * 1000, 2), aws_calls=metrics.end(calls))
+    return {"batchItemFailures": failures}
+
+
+def deliver(record: dict[str, Any]) -> None:
+    stream = record.get("dynamodb") or {}
+    image = stream.get("NewImage")
+    if record.get("eventName") not in ("INSERT", "MODIFY") or not image:
+        return
+    kind = (image.get("T") or {}).get("S")
+    if kind not in _PRODUCERS:
+        return
+    deliveries = _PRODUCERS[kind](Item.from_raw_data(image), record["eventName"])
+    if deliveries:
+        push(deliveries, keep_as=_ordering_key(stream))
+
+
+def _ordering_key(stream: dict[str, Any]) -> str:
+    """Kept frames replay in this order: commit time, then the stream's order (the same on every retry)."""
+    created_ms = int(float(stream.get("ApproximateCreationDateTime") or 0) * 1000)
+    return f"{created_ms:015d}#{str(stream.get('SequenceNumber', '')):0>40}"
+
+
+def _message_frames(item: Item, event_name: str) -> list[Delivery]:
+    assert isinstance(item, Message)
+    message = record_of(item)
+    shaped = conversation.message_shape(message)
+    if event_name == "INSERT":
+        sender = conversation.sender_brief(message)
+        if message.channel_type == GROUP:
+            return [(member.user_id, frames.chat(shaped, sender, member.user_id))
+                    for member in groups.members(message.to_id)]
+        # to the recipient only, as in the origin: the sender's client draws its own bubble from the send's answer
+        return [] if message.to_id == BOT_ID else [(message.to_id, frames.chat(shaped, sender))]
+    if not message.recalled_at:
+        return []
+    frame = frames.recalled(shaped, message.recalled_by)
+    if message.channel_type == GROUP:
+        return [(member.user_id, frame) for member in groups.members(message.to_id)]
+    return [(user_id, frame) for user_id in (message.to_id, message.form_id) if user_id != BOT_ID]
+
+
+def _outbox_frames(item: Item, event_name: str) -> list[Delivery]:
+    assert isinstance(item, Outbox)
+    return outbox.deliveries_of(item) if event_name == "INSERT" else []
+
+
+_PRODUCERS: dict[str, Callable[[Item, str], list[Delivery]]] = {"Message": _message_frames, "Outbox": _outbox_frames}
