@@ -114,16 +114,20 @@ def _hand_to_late_connections(offline_user_ids: set[int]) -> None:
 
 
 def replay_pending(user_id: int, connection_id: str) -> int:
-    """Deliver a user's kept events to a connection, oldest first, each exactly once."""
+    """Deliver a user's kept events to a connection, oldest first, each exactly once.
+
+    Two replayers of one user (the connection's own and a delivery's hand-off) must not interleave: one that
+    loses a claim leaves the rest to the other, which lists again until nothing is left."""
     sender = get_sender()
     now = clock.now()
     delivered = 0
-    for event in pending.list_for(user_id, now):
-        if not pending.claim(event):
-            continue
-        outcome = _post(sender, LiveConnection(connection_id, user_id, ""), event.frame.encode("utf-8"))
-        if outcome != "ok":
-            pending.put_back(event, now)
-            break
-        delivered += 1
+    while events := pending.list_for(user_id, now):
+        for event in events:
+            if not pending.claim(event):
+                return delivered
+            outcome = _post(sender, LiveConnection(connection_id, user_id, ""), event.frame.encode("utf-8"))
+            if outcome != "ok":
+                pending.put_back(event, now)
+                return delivered
+            delivered += 1
     return delivered
