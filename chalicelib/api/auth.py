@@ -24,6 +24,7 @@ REGISTER = obj(
 LOGIN = obj({"email": email(), "password": PASSWORD}, required=["email", "password"])
 RESET = obj({"email": email(), "code": CODE, "password": PASSWORD, "password_repeat": PASSWORD},
             required=["email", "code", "password", "password_repeat"])
+LOGOUT = obj({"all_devices": enum(0, 1, description="1 ends every token of the caller and closes their sockets")})
 LOGIN_DATA = obj({"id": {"type": "integer"}, "uid": {"type": "string"}, "name": {"type": "string"},
                   "avatar": {"type": "string"}, "email": {"type": "string"}, "token": {"type": "string"},
                   "expire_time": {"type": "integer"}, "ttl": {"type": "integer"}})
@@ -55,4 +56,11 @@ def login(call: Call) -> Any:
 def reset_password(call: Call) -> Any:
     p = call.params
     auth.reset_password(p["email"], p["code"], p["password"], p["password_repeat"])
+    return {}
+
+
+@endpoint(bp, "/auth/logout", ["POST"], schema=LOGOUT,
+          summary="End the caller's token (all_devices=1: every token of the caller; their sockets get 2004 and close)")
+def logout(call: Call) -> Any:
+    auth.logout(call.claims, call.params.get("all_devices") == 1)
     return {}

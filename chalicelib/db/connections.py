@@ -4,11 +4,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from pynamodb.exceptions import DeleteError
+from pynamodb.exceptions import DeleteError, TransactWriteError
 
-from chalicelib.db import keys
+from chalicelib.db import keys, tokens
 from chalicelib.db.models import ConnectionOwner, ConnectionSet, Item, tag
-from chalicelib.db.transactions import transaction
+from chalicelib.db.transactions import failed_conditions, transaction
 
 OWNER_SK = "OWNER"
 
@@ -29,18 +29,37 @@ def _parse(token: str) -> tuple[str, int]:
     return connection_id, int(expires or 0)
 
 
-def add(connection_id: str, user_id: int, now: float, lifetime_seconds: int) -> None:
-    """Both directions in one transaction (one write call)."""
+class TokenEnded(Exception):
+    """The token the connection presented was ended (logout, password reset)."""
+
+
+@dataclass(frozen=True)
+class Presented:
+    """The token a connection opens with: its id and epoch are checked in the same write."""
+
+    jti: str
+    epoch: int
+
+
+def add(connection_id: str, user_id: int, now: float, lifetime_seconds: int, presented: Presented) -> None:
+    """Both directions in one transaction (one write call), which also checks the token is still live, so a
+    token ended before the write commits never gets a connection."""
     expires = int(now + lifetime_seconds)
     token = _token(connection_id, expires)
     owner = ConnectionOwner(keys.connection_pk(connection_id), OWNER_SK, user_id=user_id, token=token,
                             connected_at=int(now), expires_at=expires)
-    with transaction() as tx:
-        tx.save(owner)
-        tx.update(
-            ConnectionSet(keys.user_pk(user_id), keys.CONNECTIONS_SK),
-            actions=[tag(ConnectionSet), ConnectionSet.tokens.add({token}), ConnectionSet.expires_at.set(expires)],
-        )
+    try:
+        with transaction() as tx:
+            tokens.add_liveness_checks(tx, user_id, presented.jti, presented.epoch)
+            tx.save(owner)
+            tx.update(
+                ConnectionSet(keys.user_pk(user_id), keys.CONNECTIONS_SK),
+                actions=[tag(ConnectionSet), ConnectionSet.tokens.add({token}), ConnectionSet.expires_at.set(expires)],
+            )
+    except TransactWriteError as error:
+        if set(failed_conditions(error)) & {0, 1}:  # the condition checks come first
+            raise TokenEnded(user_id) from error
+        raise
 
 
 def remove(connection_id: str) -> LiveConnection | None:
@@ -70,8 +89,8 @@ def discard(connections: Iterable[LiveConnection]) -> None:
             ConnectionOwner(keys.connection_pk(connection.connection_id), OWNER_SK).delete()
         except DeleteError:
             pass  # already gone: the goal is reached
-    for user_id, tokens in by_user.items():
-        discard_tokens(user_id, tokens)
+    for user_id, user_tokens in by_user.items():
+        discard_tokens(user_id, user_tokens)
 
 
 def live_connections(user_ids: Iterable[int], now: float) -> dict[int, list[LiveConnection]]:

@@ -78,6 +78,19 @@ class EmailLogin(Item, discriminator="EmailLogin"):
     email = UnicodeAttribute()
     avatar = UnicodeAttribute()
     password_hash = UnicodeAttribute()
+    token_epoch = NumberAttribute(default=0)  # copied into new tokens; moves with TokenEpoch.epoch
+
+
+class TokenEpoch(Item, discriminator="TokenEpoch"):
+    """A user's tokens whose `ep` claim is below `epoch` are ended (password reset, logout everywhere)."""
+
+    epoch = NumberAttribute(default=0)
+
+
+class RevokedToken(Item, discriminator="RevokedToken"):
+    """One ended token (logout), kept until it would have expired anyway."""
+
+    user_id = NumberAttribute()
 
 
 class NameClaim(Item, discriminator="NameClaim"):
@@ -295,6 +308,8 @@ __all__ = [
     "Session",
     "SessionIndex",
     "EmailLogin",
+    "RevokedToken",
+    "TokenEpoch",
     "Item",
     "LoginFailures",
     "NameClaim",

@@ -6,12 +6,12 @@ from dataclasses import dataclass
 
 from pynamodb.exceptions import PutError, TransactWriteError
 
-from chalicelib.db import keys
+from chalicelib.db import keys, tokens
 from chalicelib.db.email_codes import CodeUse
 from chalicelib.db.models import EmailLogin, Item, LoginFailures, NameClaim, UserProfile
 from chalicelib.db.transactions import failed_conditions, transaction
 
-EMAIL_SK = "EMAIL"
+EMAIL_SK = keys.EMAIL_SK
 NAME_SK = "NAME"
 LOGIN_FAILURES_SK = "WINDOW"
 
@@ -39,6 +39,7 @@ class LoginRecord:
     email: str
     avatar: str
     password_hash: str
+    token_epoch: int
 
 
 @dataclass(frozen=True)
@@ -95,10 +96,25 @@ def login_lookup(email: str) -> tuple[LoginRecord | None, FailureWindow | None]:
     window: FailureWindow | None = None
     for item in Item.batch_get([(keys.email_pk(email), EMAIL_SK), (keys.login_failures_pk(email), LOGIN_FAILURES_SK)]):
         if isinstance(item, EmailLogin):
-            record = LoginRecord(int(item.user_id), item.uid, item.name, item.email, item.avatar, item.password_hash)
+            record = LoginRecord(int(item.user_id), item.uid, item.name, item.email, item.avatar, item.password_hash,
+                                 int(item.token_epoch or 0))
         elif isinstance(item, LoginFailures):
             window = FailureWindow(float(item.window_start), int(item.failures))
     return record, window
+
+
+@dataclass(frozen=True)
+class LoginIdentity:
+    user_id: int
+    token_epoch: int
+
+
+def login_identity(email: str) -> LoginIdentity | None:
+    try:
+        item = EmailLogin.get(keys.email_pk(email), EMAIL_SK, attributes_to_get=["user_id", "token_epoch"])
+    except EmailLogin.DoesNotExist:
+        return None
+    return LoginIdentity(int(item.user_id), int(item.token_epoch or 0))
 
 
 def user_id_by_email(email: str) -> int | None:
@@ -164,13 +180,13 @@ def create_user(user: User, password_hash: str, code: CodeUse | None = None) -> 
         raise UniquenessConflict(("id", "email", "name", "code")[failed[0]]) from error
 
 
-def set_password(email: str, password_hash: str, code: CodeUse) -> bool:
-    """Replace the password of a registered address while using its reset code; False if either fails."""
-    login = EmailLogin(keys.email_pk(email), EMAIL_SK)
+def set_password(email: str, user_id: int, password_hash: str, code: CodeUse) -> bool:
+    """Replace the password of a registered address while using its reset code, and end every token issued
+    before; False if the code or the address fails."""
     try:
         with transaction() as tx:
-            tx.update(login, actions=[EmailLogin.password_hash.set(password_hash)], condition=EmailLogin.PK.exists())
             code.add_to(tx)
+            tokens.add_epoch_move(tx, user_id, email, [EmailLogin.password_hash.set(password_hash)])
     except TransactWriteError as error:
         if not failed_conditions(error):
             raise

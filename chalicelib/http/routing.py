@@ -50,9 +50,13 @@ class Call:
     request: Request
 
     @property
-    def user_id(self) -> int:
+    def claims(self) -> Claims:
         assert self.caller is not None, "route declared auth=False"
-        return self.caller.user_id
+        return self.caller
+
+    @property
+    def user_id(self) -> int:
+        return self.claims.user_id
 
 
 View = Callable[[Call], Any]

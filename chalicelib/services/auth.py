@@ -11,22 +11,27 @@ from typing import Any
 
 from chalicelib import clock
 from chalicelib.config import get_jwt_secret, get_settings
-from chalicelib.db import counters, email_codes, users
+from chalicelib.db import connections, counters, email_codes, tokens, users
 from chalicelib.db.email_codes import CodeUse
 from chalicelib.db.users import UniquenessConflict, User
 from chalicelib.errors import InvalidInput, RateLimited, UpstreamFailure
 from chalicelib.mail import templates
 from chalicelib.mail.ses import MailFailure, send
+from chalicelib.realtime import push
+from chalicelib.security import revocation
 from chalicelib.security.passwords import check_new_password, hash_password, verify_password
-from chalicelib.security.tokens import issue_token
+from chalicelib.security.tokens import Claims, issue_token
 from chalicelib.services import bot
 from chalicelib.services.after_commit import after_commit
+from chalicelib.ws import frames
 
 REGISTER, RESET = 1, 2
 CODE_DIGITS = 6
 BOT_USER_ID = 1
 MAX_NAME_LENGTH = 20
 GENERIC_LOGIN_FAILURE = "email or password is incorrect"
+PASSWORD_CHANGED = "your password was changed; please log in again"
+LOGGED_OUT_EVERYWHERE = "you logged out on every device; please log in again"
 
 
 def normalise_email(email: str) -> str:
@@ -149,7 +154,7 @@ def login(email: str, password: str) -> dict[str, Any]:
         raise InvalidInput(GENERIC_LOGIN_FAILURE)
     if window is not None:
         users.clear_login_failures(email)
-    issued = issue_token(record.user_id, record.uid, record.name)
+    issued = issue_token(record.user_id, record.uid, record.name, record.token_epoch)
     return {
         "id": record.user_id,
         "uid": record.uid,
@@ -163,8 +168,33 @@ def login(email: str, password: str) -> dict[str, Any]:
 
 
 def reset_password(email: str, code: str, password: str, password_repeat: str) -> None:
+    """Sets the password and ends every earlier token; the user's open sockets get 2004 and close."""
     email = normalise_email(email)
     check_new_password(password, password_repeat)
     code_use = _checked_code(email, RESET, code)
-    if not users.set_password(email, hash_password(password), code_use):
+    identity = users.login_identity(email)
+    if identity is None or not users.set_password(email, identity.user_id, hash_password(password), code_use):
         raise InvalidInput("verification code is invalid or already used; request a new one")
+    revocation.ended_all(identity.user_id, identity.token_epoch + 1)
+    after_commit("closing sockets", lambda: _close_sockets(identity.user_id, PASSWORD_CHANGED),
+                 user_id=identity.user_id)
+
+
+def logout(caller: Claims, all_devices: bool) -> None:
+    """Ends the caller's token, or with `all_devices` every token of the caller (their sockets get 2004)."""
+    if not all_devices:
+        tokens.revoke(caller.jti, caller.user_id, caller.expire_time)
+        revocation.ended_token(caller)
+        return
+    user = users.get_user(caller.user_id)
+    if user is None:
+        raise InvalidInput("this account no longer exists")
+    tokens.end_all(caller.user_id, user.email)
+    revocation.ended_all(caller.user_id, caller.epoch + 1)
+    after_commit("closing sockets", lambda: _close_sockets(caller.user_id, LOGGED_OUT_EVERYWHERE),
+                 user_id=caller.user_id)
+
+
+def _close_sockets(user_id: int, reason: str) -> None:
+    live = connections.live_connections([user_id], clock.now())[user_id]
+    push.close_connections(live, frames.logged_out(reason))

@@ -13,6 +13,7 @@ HEARTBEAT = 1004
 ONLINE_STATUS_OFFLINE = 2000
 ONLINE_STATUS_ONLINE = 2001
 SESSION = 2003
+LOGGED_OUT = 2004
 
 
 def error_frame(message: str) -> dict[str, Any]:
@@ -49,6 +50,11 @@ def recalled(message: dict[str, Any], recalled_by: int) -> dict[str, Any]:
 
 def video(signal: dict[str, Any]) -> dict[str, Any]:
     return {"msg_code": VIDEO, **signal}
+
+
+def logged_out(reason: str) -> dict[str, Any]:
+    """The web client logs out on 2004; `pro`/`city`/`ip` are the fields it shows (we disclose none)."""
+    return {"msg_code": LOGGED_OUT, "pro": "", "city": "", "ip": "", "message": reason}
 
 
 def session_created(session: dict[str, Any]) -> dict[str, Any]:

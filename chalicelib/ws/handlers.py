@@ -45,7 +45,12 @@ def connect(event: dict[str, Any]) -> dict[str, Any]:
     except Unauthorized:
         _log(context, started, calls, code=401)
         return {"statusCode": 401}
-    connections.add(context["connectionId"], claims.user_id, clock.now(), CONNECTION_LIFETIME_SECONDS)
+    try:
+        connections.add(context["connectionId"], claims.user_id, clock.now(), CONNECTION_LIFETIME_SECONDS,
+                        connections.Presented(claims.jti, claims.epoch))
+    except connections.TokenEnded:
+        _log(context, started, calls, code=401, user_id=claims.user_id)
+        return {"statusCode": 401}
     _log(context, started, calls, code=200, user_id=claims.user_id)
     return OK
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import time
 
 from chalicelib.ws import handlers
-from tests.support.factories import last_code_for, post_form, random_email, random_name, register, ws_event
+from tests.support.factories import get, last_code_for, post_form, random_email, random_name, register, ws_event
 
 
 def dynamodb(log):
@@ -17,6 +17,21 @@ def test_login_costs_one_read(client, aws_calls):
     assert post_form(client, "/auth/login", {"email": user["email"], "password": user["password"]}
                      ).json_body["code"] == 200
     assert dict(aws_calls.calls) == {"dynamodb.BatchGetItem": 1}
+
+
+def test_a_token_costs_one_read_per_process_per_minute(client, aws_calls):
+    from chalicelib.security import revocation
+
+    user = register(client)
+    aws_calls.reset()
+    assert get(client, "/sessions", user["token"]).json_body["code"] == 200
+    first = dict(aws_calls.calls)
+    aws_calls.reset()
+    assert get(client, "/sessions", user["token"]).json_body["code"] == 200
+    second = dict(aws_calls.calls)
+    first["dynamodb.BatchGetItem"] -= 1
+    assert first == second, "the first request of a token reads its state once: one BatchGetItem of two keys"
+    assert revocation.CACHE_SECONDS <= 60
 
 
 def test_send_email_code_costs_two_dynamodb_calls_and_one_email(client, aws_calls):

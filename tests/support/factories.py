@@ -119,3 +119,9 @@ def befriend(client: Client, a: dict[str, Any], b: dict[str, Any]) -> None:
 
 def delete(client: Client, path: str, token: str) -> Any:
     return client.http.delete(path, headers={"authorization": f"Bearer {token}"})
+
+
+def check_token_once(client: Client, token: str) -> None:
+    """The first request a process sees with a token reads whether it was ended (1 BatchGetItem, then cached for
+    60 s); call budgets measure the requests after it, and tests/perf/test_auth_budgets.py gates that first read."""
+    assert get(client, "/sessions", token).status_code == 200
