@@ -56,8 +56,11 @@ class Settings:
     email_code_cooldown_seconds: int = 60
     email_codes_per_day: int = 10
     email_code_max_attempts: int = 5
-    login_max_failures: int = 5
+    login_max_failures: int = 5  # per (address, source IP) per window
     login_failure_window_seconds: int = 900
+    login_failures_per_source: int = 30  # per source IP per window, across addresses
+    login_free_attempts_per_address: int = 20  # per window across sources; then one per login_slow_seconds
+    login_slow_seconds: int = 10
     fanout_workers: int = 16
     message_max_chars: int = 5000
     group_size_limit: int = 500
@@ -95,6 +98,10 @@ def load_settings(environ: Mapping[str, str] = os.environ) -> Settings:
         fanout_workers=_int(environ, "FANOUT_WORKERS", 16),
         message_max_chars=_int(environ, "MESSAGE_MAX_CHARS", 5000),
         group_size_limit=_int(environ, "GROUP_SIZE_LIMIT", 500),
+        login_max_failures=_int(environ, "LOGIN_MAX_FAILURES", 5),
+        login_failures_per_source=_int(environ, "LOGIN_FAILURES_PER_SOURCE", 30),
+        login_free_attempts_per_address=_int(environ, "LOGIN_FREE_ATTEMPTS_PER_ADDRESS", 20),
+        login_slow_seconds=_int(environ, "LOGIN_SLOW_SECONDS", 10),
         recall_window_seconds=_int(environ, "RECALL_WINDOW_SECONDS", 120, minimum=0),  # 0: owners/admins only
     )
 

@@ -48,7 +48,7 @@ def registered(call: Call) -> Any:
 @endpoint(bp, "/auth/login", ["POST"], auth=False, schema=LOGIN, aliases=["/login"], response=LOGIN_DATA,
           summary="Log in with email and password; returns the token")
 def login(call: Call) -> Any:
-    return auth.login(call.params["email"], call.params["password"])
+    return auth.login(call.params["email"], call.params["password"], call.source_ip)
 
 
 @endpoint(bp, "/auth/resetPassword", ["POST"], auth=False, schema=RESET, aliases=["/resetPassword"],

@@ -29,8 +29,12 @@ def email_codes_pk(email: str) -> str:
     return f"EMAILCODE#{email.lower()}"
 
 
-def login_failures_pk(email: str) -> str:
-    return f"LOGINFAIL#{email.lower()}"
+THROTTLE_SK = "LIMIT"
+
+
+def throttle_pk(scope: str, subject: str, window: int) -> str:
+    """One rate limit (`scope`) for one subject (an address, a source IP, a user…) in one fixed window."""
+    return f"LIMIT#{scope}#{subject}#{window}"
 
 
 TOKEN_EPOCH_SK = "TOKENS"

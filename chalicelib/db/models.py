@@ -112,9 +112,11 @@ class EmailCodes(Item, discriminator="EmailCodes"):
     reset_attempts = NumberAttribute(null=True)
 
 
-class LoginFailures(Item, discriminator="LoginFailures"):
-    window_start = NumberAttribute()
-    failures = NumberAttribute()
+class Throttle(Item, discriminator="Throttle"):
+    """Uses of one rate limit by one subject in one fixed window (the window is part of the key)."""
+
+    uses = NumberAttribute(default=0)
+    next_at = NumberAttribute(null=True)  # paced limits: the earliest time of the next use
 
 
 class Counter(Item, discriminator="Counter"):
@@ -311,7 +313,7 @@ __all__ = [
     "RevokedToken",
     "TokenEpoch",
     "Item",
-    "LoginFailures",
+    "Throttle",
     "NameClaim",
     "PendingEvent",
     "ServerGroup",

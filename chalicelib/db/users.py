@@ -8,12 +8,11 @@ from pynamodb.exceptions import PutError, TransactWriteError
 
 from chalicelib.db import keys, tokens
 from chalicelib.db.email_codes import CodeUse
-from chalicelib.db.models import EmailLogin, Item, LoginFailures, NameClaim, UserProfile
+from chalicelib.db.models import EmailLogin, Item, NameClaim, UserProfile
 from chalicelib.db.transactions import failed_conditions, transaction
 
 EMAIL_SK = keys.EMAIL_SK
 NAME_SK = "NAME"
-LOGIN_FAILURES_SK = "WINDOW"
 
 
 @dataclass(frozen=True)
@@ -40,12 +39,6 @@ class LoginRecord:
     avatar: str
     password_hash: str
     token_epoch: int
-
-
-@dataclass(frozen=True)
-class FailureWindow:
-    window_start: float
-    failures: int
 
 
 class UniquenessConflict(Exception):
@@ -90,17 +83,13 @@ def get_users(user_ids: Iterable[int]) -> dict[int, User]:
     return found
 
 
-def login_lookup(email: str) -> tuple[LoginRecord | None, FailureWindow | None]:
-    """The login record and the failure window of an address in one BatchGetItem."""
-    record: LoginRecord | None = None
-    window: FailureWindow | None = None
-    for item in Item.batch_get([(keys.email_pk(email), EMAIL_SK), (keys.login_failures_pk(email), LOGIN_FAILURES_SK)]):
-        if isinstance(item, EmailLogin):
-            record = LoginRecord(int(item.user_id), item.uid, item.name, item.email, item.avatar, item.password_hash,
-                                 int(item.token_epoch or 0))
-        elif isinstance(item, LoginFailures):
-            window = FailureWindow(float(item.window_start), int(item.failures))
-    return record, window
+def login_record(email: str) -> LoginRecord | None:
+    try:
+        item = EmailLogin.get(keys.email_pk(email), EMAIL_SK)
+    except EmailLogin.DoesNotExist:
+        return None
+    return LoginRecord(int(item.user_id), item.uid, item.name, item.email, item.avatar, item.password_hash,
+                       int(item.token_epoch or 0))
 
 
 @dataclass(frozen=True)
@@ -130,22 +119,6 @@ def user_ids_by_name_prefix(prefix: str, limit: int) -> list[int]:
     return [int(item.user_id) for item in NameClaim.gsi1.query(
         keys.name_index_pk(folded), NameClaim.GSI1SK.startswith(folded), limit=limit)
         if isinstance(item, NameClaim)]
-
-
-def record_login_failure(email: str, now: float, window_seconds: int, previous: FailureWindow | None) -> None:
-    """Count a failure in the open window, or open a new one when none is running."""
-    item = LoginFailures(keys.login_failures_pk(email), LOGIN_FAILURES_SK)
-    if previous and now - previous.window_start < window_seconds:
-        item.update(actions=[LoginFailures.failures.add(1)], condition=LoginFailures.PK.exists())  # exists: tagged
-        return
-    item.window_start = now
-    item.failures = 1
-    item.expires_at = int(now + window_seconds)
-    item.save()
-
-
-def clear_login_failures(email: str) -> None:
-    LoginFailures(keys.login_failures_pk(email), LOGIN_FAILURES_SK).delete()
 
 
 def create_user(user: User, password_hash: str, code: CodeUse | None = None) -> None:

@@ -58,6 +58,12 @@ class Call:
     def user_id(self) -> int:
         return self.claims.user_id
 
+    @property
+    def source_ip(self) -> str:
+        """API Gateway's view of the TCP peer (never a client-sent header such as X-Forwarded-For)."""
+        identity = (self.request.context or {}).get("identity") or {}
+        return str(identity.get("sourceIp") or "unknown")
+
 
 View = Callable[[Call], Any]
 

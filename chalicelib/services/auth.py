@@ -4,21 +4,20 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-import time
 import uuid
 from datetime import UTC, datetime
 from typing import Any
 
 from chalicelib import clock
 from chalicelib.config import get_jwt_secret, get_settings
-from chalicelib.db import connections, counters, email_codes, tokens, users
+from chalicelib.db import connections, counters, email_codes, throttles, tokens, users
 from chalicelib.db.email_codes import CodeUse
 from chalicelib.db.users import UniquenessConflict, User
 from chalicelib.errors import InvalidInput, RateLimited, UpstreamFailure
 from chalicelib.mail import templates
 from chalicelib.mail.ses import MailFailure, send
 from chalicelib.realtime import push
-from chalicelib.security import revocation
+from chalicelib.security import limits, revocation
 from chalicelib.security.passwords import check_new_password, hash_password, verify_password
 from chalicelib.security.tokens import Claims, issue_token
 from chalicelib.services import bot
@@ -140,20 +139,24 @@ def create_account(email: str, name: str, password: str, password_repeat: str, c
     return user
 
 
-def login(email: str, password: str) -> dict[str, Any]:
+def login(email: str, password: str, source_ip: str) -> dict[str, Any]:
+    """Each attempt is counted before its bcrypt check, so a parallel burst gets no more checks than allowed.
+    Failures count per (address, source) and per source, so failures from one source never lock the owner out
+    from another; across all sources an address is slowed, never locked."""
     settings = get_settings()
     email = normalise_email(email)
-    now = time.time()
-    record, window = users.login_lookup(email)
-    if window and now - window.window_start < settings.login_failure_window_seconds \
-            and window.failures >= settings.login_max_failures:
-        raise RateLimited("too many failed logins for this address; try again later",
-                          int(window.window_start + settings.login_failure_window_seconds - now) + 1)
+    window = settings.login_failure_window_seconds
+    source = limits.take("login-source", source_ip, settings.login_failures_per_source, window,
+                         "too many failed logins from your network")
+    pair = limits.take("login-pair", f"{email}|{source_ip}", settings.login_max_failures, window,
+                       "too many failed logins for this address from your network")
+    limits.pace("login-address", email, settings.login_free_attempts_per_address, window,
+                settings.login_slow_seconds, "this address is receiving many login attempts")
+    record = users.login_record(email)
     if not verify_password(password, record.password_hash if record else None) or record is None:
-        users.record_login_failure(email, now, settings.login_failure_window_seconds, window)
         raise InvalidInput(GENERIC_LOGIN_FAILURE)
-    if window is not None:
-        users.clear_login_failures(email)
+    throttles.clear(pair)
+    throttles.give_back(source)
     issued = issue_token(record.user_id, record.uid, record.name, record.token_epoch)
     return {
         "id": record.user_id,

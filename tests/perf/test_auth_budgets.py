@@ -11,12 +11,18 @@ def dynamodb(log):
     return {name: n for name, n in log.calls.items() if name.startswith("dynamodb.")}
 
 
-def test_login_costs_one_read(client, aws_calls):
+def test_login_counts_its_attempt_before_one_read(client, aws_calls):
+    """Three conditional counters (source, address+source, address pace) before the check; a success gives the
+    source's and clears the pair's; a failure leaves them counted."""
     user = register(client)
     aws_calls.reset()
     assert post_form(client, "/auth/login", {"email": user["email"], "password": user["password"]}
                      ).json_body["code"] == 200
-    assert dict(aws_calls.calls) == {"dynamodb.BatchGetItem": 1}
+    assert dict(aws_calls.calls) == {"dynamodb.UpdateItem": 4, "dynamodb.GetItem": 1, "dynamodb.DeleteItem": 1}
+    aws_calls.reset()
+    assert post_form(client, "/auth/login", {"email": user["email"], "password": "wrong-pass"}
+                     ).json_body["code"] == 1000
+    assert dict(aws_calls.calls) == {"dynamodb.UpdateItem": 3, "dynamodb.GetItem": 1}
 
 
 def test_a_token_costs_one_read_per_process_per_minute(client, aws_calls):

@@ -4,6 +4,8 @@ from __future__ import annotations
 import json
 import re
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlencode
 
@@ -125,3 +127,15 @@ def check_token_once(client: Client, token: str) -> None:
     """The first request a process sees with a token reads whether it was ended (1 BatchGetItem, then cached for
     60 s); call budgets measure the requests after it, and tests/perf/test_auth_budgets.py gates that first read."""
     assert get(client, "/sessions", token).status_code == 200
+
+
+@contextmanager
+def from_source(client: Client, source_ip: str) -> Iterator[None]:
+    """This client's requests arrive from `source_ip` (requestContext.identity.sourceIp; chalice's test gateway
+    otherwise always says 127.0.0.1)."""
+    converter = client.http._local_gateway.event_converter
+    converter.LOCAL_SOURCE_IP = source_ip
+    try:
+        yield
+    finally:
+        del converter.LOCAL_SOURCE_IP

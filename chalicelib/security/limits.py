@@ -1,0 +1,33 @@
+"""Rate limits as the services use them: take a use before the work, get RateLimited with the wait when spent."""
+from __future__ import annotations
+
+from chalicelib import clock
+from chalicelib.db import throttles
+from chalicelib.db.throttles import LimitReached, Ticket
+from chalicelib.errors import RateLimited
+
+
+def wait_text(seconds: float) -> str:
+    seconds = max(1, int(seconds + 0.999))
+    if seconds < 120:
+        return f"{seconds} seconds"
+    if seconds < 7200:
+        return f"{(seconds + 59) // 60} minutes"
+    return f"{(seconds + 3599) // 3600} hours"
+
+
+def take(scope: str, subject: str, limit: int, window_seconds: int, refusal: str) -> Ticket:
+    """`refusal` says what ran out; the wait is appended (e.g. "too many failed logins from your network")."""
+    try:
+        return throttles.take(scope, subject, limit, window_seconds, clock.now())
+    except LimitReached as reached:
+        raise RateLimited(f"{refusal}; try again in {wait_text(reached.retry_after)}",
+                          int(reached.retry_after + 0.999)) from reached
+
+
+def pace(scope: str, subject: str, free_uses: int, window_seconds: int, interval_seconds: int, refusal: str) -> None:
+    try:
+        throttles.pace(scope, subject, free_uses, window_seconds, interval_seconds, clock.now())
+    except LimitReached as reached:
+        raise RateLimited(f"{refusal}; try again in {wait_text(reached.retry_after)}",
+                          int(reached.retry_after + 0.999)) from reached
