@@ -82,8 +82,18 @@ def _coerce(name: str, schema: Schema, value: Any) -> Any:
     if kind == "string":
         if not isinstance(value, str):
             raise InvalidInput(f"{name} must be a string")
+        check_text(name, value)
         return value.strip() if schema.get("format") == "email" else value
     return value
+
+
+def check_text(name: str, value: str) -> None:
+    """Any text may travel except lone surrogates (`\ud800`): they are not Unicode scalar values, and bcrypt,
+    the push and DynamoDB all refuse them."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise InvalidInput(f"{name} must be valid Unicode text (it holds a lone surrogate)") from exc
 
 
 def _is_blank(value: Any) -> bool:

@@ -86,7 +86,7 @@ def message(event: dict[str, Any]) -> dict[str, Any]:
     replayed = _replay(connection_id) if _within_replay_window(context) else 0
     try:
         frame = json.loads(body) if len(body) <= MAX_FRAME_BYTES else None
-    except ValueError:
+    except (ValueError, RecursionError):
         frame = None
     if not isinstance(frame, dict) or isinstance(frame.get("msg_code"), bool) \
             or not isinstance(frame.get("msg_code"), int):

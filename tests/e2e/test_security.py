@@ -84,3 +84,14 @@ def test_failures_from_one_source_leave_the_owner_free_from_another(stack: Runni
     assert answer["code"] == 429  # X-Forwarded-For named another source: not trusted
     status, answer = _post_from(stack, "127.0.0.3", "/auth/login", {"email": account.email, "password": PASSWORD})
     assert status == 200 and answer["code"] == 200 and answer["data"]["id"] == account.user_id
+
+
+def test_a_deeply_nested_frame_gets_the_error_frame(stack: RunningStack) -> None:
+    account = register_account(stack)
+    with connect(f"{stack.ws_url}/im/connect?token={account.token}", open_timeout=5) as client:
+        client.send('{"msg_code":' + "[" * 10_000 + "]" * 10_000 + "}")
+        replies = []
+        while not any(reply.get("msg_code") == 500 for reply in replies):
+            replies.append(json.loads(client.recv(timeout=5)))  # the bot's greetings may come first
+        (error,) = [reply for reply in replies if reply.get("msg_code") == 500]
+        assert "malformed frame" in error["message"]
