@@ -6,7 +6,7 @@ from typing import Any
 from chalice import Blueprint
 
 from chalicelib.http.routing import Call, endpoint
-from chalicelib.http.schema import email, enum, obj, string
+from chalicelib.http.schema import display_text, email, enum, obj, string
 from chalicelib.services import auth
 
 bp = Blueprint(__name__)
@@ -17,7 +17,7 @@ CODE = string(min_length=1, max_length=16)
 SEND_CODE = obj({"email": email(), "email_type": enum(1, 2, description="1 register, 2 reset password")},
                 required=["email", "email_type"])
 REGISTER = obj(
-    {"email": email(), "name": string(min_length=1, max_length=20), "password": PASSWORD,
+    {"email": email(), "name": display_text(min_length=1, max_length=20), "password": PASSWORD,
      "password_repeat": PASSWORD, "code": CODE, "email_type": enum(1)},
     required=["email", "name", "password", "password_repeat", "code"],
 )

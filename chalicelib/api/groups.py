@@ -6,13 +6,13 @@ from typing import Any
 from chalice import Blueprint
 
 from chalicelib.http.routing import Call, endpoint
-from chalicelib.http.schema import array, enum, integer, obj, string
+from chalicelib.http.schema import array, display_text, enum, integer, obj, string
 from chalicelib.services import groups
 
 bp = Blueprint(__name__)
 
 MEMBER_IDS = array(integer(), max_items=500)
-STORE = obj({"name": string(min_length=2, max_length=20), "info": string(min_length=2, max_length=255),
+STORE = obj({"name": display_text(min_length=2, max_length=20), "info": display_text(min_length=2, max_length=255),
              "avatar": string(min_length=1, max_length=500), "theme": string(max_length=100),
              "password": string(max_length=72), "is_pwd": enum(0, 1), "select_user": MEMBER_IDS},
             required=["name", "info", "avatar"])

@@ -6,7 +6,7 @@ from typing import Any
 from chalice import Blueprint
 
 from chalicelib.http.routing import Call, endpoint
-from chalicelib.http.schema import Schema, array, enum, integer, obj, string
+from chalicelib.http.schema import Schema, array, display_text, enum, integer, obj, string
 from chalicelib.services import server_groups
 
 bp = Blueprint(__name__)
@@ -17,7 +17,7 @@ DEFAULT_PAGE = 20
 
 SERVER_ID = integer(description="numeric server id")
 FIELDS: dict[str, Schema] = {
-    "name": string(min_length=1, max_length=50),
+    "name": display_text(min_length=1, max_length=50),
     "icon": string(max_length=500, pattern=r"^https?://\S+$", description="absolute http(s) URL of the icon"),
     "custom": string(max_length=2048, description="opaque client extension, e.g. JSON text"),
     "inviteMode": enum(0, 1, description="0 the invitee must agree (default), 1 no agreement needed"),

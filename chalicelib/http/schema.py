@@ -33,6 +33,15 @@ def string(min_length: int = 0, max_length: int = DEFAULT_MAX_STRING, **extra: A
     return {"type": "string", "minLength": min_length, "maxLength": max_length, **extra}
 
 
+# Text a person reads as a name or a label: no C0/C1 control characters (NUL included) and no bidirectional
+# embeddings, overrides or isolates (U+202A–U+202E, U+2066–U+2069), which can make one name look like another.
+DISPLAY_TEXT_PATTERN = "^[^\\u0000-\\u001f\\u007f-\\u009f\\u202a-\\u202e\\u2066-\\u2069]*$"
+
+
+def display_text(min_length: int = 0, max_length: int = DEFAULT_MAX_STRING, **extra: Any) -> Schema:
+    return string(min_length, max_length, pattern=DISPLAY_TEXT_PATTERN, **extra)
+
+
 def email() -> Schema:
     return {"type": "string", "format": "email", "minLength": 3, "maxLength": 254}
 
@@ -117,6 +126,8 @@ def _message(exc: Any) -> str:
         return f"{field} must be a valid {definition}"
     if rule == "maxItems":
         return f"{field} may hold at most {definition} items"
+    if rule == "pattern" and definition == DISPLAY_TEXT_PATTERN:
+        return f"{field} must not contain control characters or bidirectional overrides"
     if rule == "pattern":
         return f"{field} has an invalid format"
     return f"{field} is invalid"

@@ -100,8 +100,6 @@ def _check_name(name: str) -> str:
         raise InvalidInput("name is required")
     if len(name) > MAX_NAME_LENGTH:
         raise InvalidInput(f"name must be at most {MAX_NAME_LENGTH} characters")
-    if any(ord(char) < 32 for char in name):
-        raise InvalidInput("name must not contain control characters")
     return name
 
 
