@@ -62,6 +62,7 @@ class Settings:
     login_free_attempts_per_address: int = 20  # per window across sources; then one per login_slow_seconds
     login_slow_seconds: int = 10
     fanout_workers: int = 16
+    max_connections_per_user: int = 20
     message_max_chars: int = 5000
     group_size_limit: int = 500
     recall_window_seconds: int = 120
@@ -96,6 +97,7 @@ def load_settings(environ: Mapping[str, str] = os.environ) -> Settings:
             "DEFAULT_AVATAR_URL", "https://api.dicebear.com/9.x/identicon/svg?seed={seed}"
         ),
         fanout_workers=_int(environ, "FANOUT_WORKERS", 16),
+        max_connections_per_user=_int(environ, "MAX_CONNECTIONS_PER_USER", 20),
         message_max_chars=_int(environ, "MESSAGE_MAX_CHARS", 5000),
         group_size_limit=_int(environ, "GROUP_SIZE_LIMIT", 500),
         login_max_failures=_int(environ, "LOGIN_MAX_FAILURES", 5),

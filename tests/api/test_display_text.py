@@ -31,9 +31,10 @@ def test_group_server_session_and_request_texts_refuse_a_right_to_left_override(
     me, friend = register(client), register(client)
     befriend(client, me, friend)
     spoof = "evil\u202egnp.exe"
+    group = {"name": "fine", "info": "fine info", "avatar": "https://a.example/x.png", "select_user": [friend["id"]]}
     cases = [
-        ("/groups/store", {"name": spoof, "info": "fine info", "avatar": "https://a.example/x.png", "select_user": [friend["id"]]}, "name"),
-        ("/groups/store", {"name": "fine", "info": spoof, "avatar": "https://a.example/x.png", "select_user": [friend["id"]]}, "info"),
+        ("/groups/store", dict(group, name=spoof), "name"),
+        ("/groups/store", dict(group, info=spoof), "info"),
         ("/server_groups/createServer", {"name": spoof}, "name"),
         ("/friends/record", {"to_id": register(client)["id"], "information": spoof}, "information"),
     ]

@@ -1,6 +1,7 @@
 """Issue 14's attacks against the local stack, over real HTTP and WebSocket connections."""
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import re
@@ -95,3 +96,40 @@ def test_a_deeply_nested_frame_gets_the_error_frame(stack: RunningStack) -> None
             replies.append(json.loads(client.recv(timeout=5)))  # the bot's greetings may come first
         (error,) = [reply for reply in replies if reply.get("msg_code") == 500]
         assert "malformed frame" in error["message"]
+
+
+def test_thirty_sockets_of_one_user_at_once_leave_twenty_open(stack: RunningStack) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    account = register_account(stack)
+
+    def open_socket(_: int):
+        return connect(f"{stack.ws_url}/im/connect?token={account.token}", open_timeout=10)
+
+    with ThreadPoolExecutor(max_workers=30) as pool:
+        sockets = list(pool.map(open_socket, range(30)))
+    try:
+        for client in sockets:  # the first frame also closes a socket taken while it was still connecting
+            with contextlib.suppress(ConnectionClosed):  # already closed for a newer one: its frames are buffered
+                client.send(json.dumps({"msg_code": 1004, "message": "ping"}))
+        deadline = time.monotonic() + 10
+        told: dict[int, dict] = {}  # socket index → the 2005 frame it got
+        closed: set[int] = set()
+        while time.monotonic() < deadline and len(closed) < 10:
+            for index, client in enumerate(sockets):
+                try:
+                    while index not in closed:
+                        frame = json.loads(client.recv(timeout=0.05))
+                        if frame.get("msg_code") == 2005:
+                            told[index] = frame
+                except TimeoutError:
+                    pass
+                except ConnectionClosed:
+                    closed.add(index)
+        assert len(closed) == 10 and set(told) == closed
+        item = stack.aws("dynamodb").get_item(TableName=stack.table, ConsistentRead=True, Key={
+            "PK": {"S": keys.user_pk(account.user_id)}, "SK": {"S": keys.CONNECTIONS_SK}})["Item"]
+        assert len(item["tokens"]["SS"]) == 20
+    finally:
+        for client in sockets:
+            client.close()
