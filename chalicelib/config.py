@@ -63,6 +63,7 @@ class Settings:
     login_slow_seconds: int = 10
     fanout_workers: int = 16
     max_connections_per_user: int = 20
+    user_queries_per_minute: int = 30
     message_max_chars: int = 5000
     group_size_limit: int = 500
     recall_window_seconds: int = 120
@@ -98,6 +99,7 @@ def load_settings(environ: Mapping[str, str] = os.environ) -> Settings:
         ),
         fanout_workers=_int(environ, "FANOUT_WORKERS", 16),
         max_connections_per_user=_int(environ, "MAX_CONNECTIONS_PER_USER", 20),
+        user_queries_per_minute=_int(environ, "USER_QUERIES_PER_MINUTE", 30),
         message_max_chars=_int(environ, "MESSAGE_MAX_CHARS", 5000),
         group_size_limit=_int(environ, "GROUP_SIZE_LIMIT", 500),
         login_max_failures=_int(environ, "LOGIN_MAX_FAILURES", 5),

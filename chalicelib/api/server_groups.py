@@ -65,9 +65,10 @@ def remove_server(call: Call) -> Any:
 
 
 @endpoint(bp, "/server_groups/getServers", ["POST"], schema=GET_MANY,
-          summary="Live servers by id, in the requested order; unknown and removed ids are left out")
+          summary="Live servers by id, in the requested order; unknown and removed ids, and others' "
+                  "unsearchable (searchEnable 0) servers, are left out")
 def get_servers(call: Call) -> Any:
-    return server_groups.get_servers(call.params["serverIds"])
+    return server_groups.get_servers(call.user_id, call.params["serverIds"])
 
 
 @endpoint(bp, "/server_groups/getServerListPage", ["POST"], schema=PAGE,

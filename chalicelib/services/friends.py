@@ -4,11 +4,13 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib import clock
+from chalicelib.config import get_settings
 from chalicelib.db import connections, counters, friends, keys, sessions, users
 from chalicelib.db.friends import ACCEPTED, PENDING, REJECTED, Conflict, FriendRow, RequestRecord
 from chalicelib.db.sessions import PRIVATE, SessionRecord
 from chalicelib.errors import Forbidden, InvalidInput
 from chalicelib.realtime.push import push
+from chalicelib.security import limits
 from chalicelib.services import groups
 from chalicelib.services.shapes import friend_row, request_row, user_brief
 from chalicelib.ws import frames
@@ -140,6 +142,8 @@ def search_users(me: int, query: str) -> list[dict[str, Any]]:
     query = query.strip()
     if not query:
         return []
+    settings = get_settings()
+    limits.take("user-query", str(me), settings.user_queries_per_minute, 60, "too many user searches")
     if "@" in query:
         found = users.user_id_by_email(query.lower())
         candidates = [found] if found is not None else []
