@@ -56,6 +56,8 @@ class Settings:
     email_code_cooldown_seconds: int = 60
     email_codes_per_day: int = 10
     email_code_max_attempts: int = 5
+    email_codes_per_source_hour: int = 20
+    email_codes_per_source_day: int = 100
     login_max_failures: int = 5  # per (address, source IP) per window
     login_failure_window_seconds: int = 900
     login_failures_per_source: int = 30  # per source IP per window, across addresses
@@ -102,6 +104,8 @@ def load_settings(environ: Mapping[str, str] = os.environ) -> Settings:
         user_queries_per_minute=_int(environ, "USER_QUERIES_PER_MINUTE", 30),
         message_max_chars=_int(environ, "MESSAGE_MAX_CHARS", 5000),
         group_size_limit=_int(environ, "GROUP_SIZE_LIMIT", 500),
+        email_codes_per_source_hour=_int(environ, "EMAIL_CODES_PER_SOURCE_HOUR", 20),
+        email_codes_per_source_day=_int(environ, "EMAIL_CODES_PER_SOURCE_DAY", 100),
         login_max_failures=_int(environ, "LOGIN_MAX_FAILURES", 5),
         login_failures_per_source=_int(environ, "LOGIN_FAILURES_PER_SOURCE", 30),
         login_free_attempts_per_address=_int(environ, "LOGIN_FREE_ATTEMPTS_PER_ADDRESS", 20),

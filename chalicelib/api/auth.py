@@ -33,7 +33,7 @@ LOGIN_DATA = obj({"id": {"type": "integer"}, "uid": {"type": "string"}, "name": 
 @endpoint(bp, "/auth/sendEmailCode", ["POST"], auth=False, schema=SEND_CODE, aliases=["/sendEmailCode"],
           summary="Email a 6-digit code (1 register, 2 reset password); same answer for known and unknown addresses")
 def send_email_code(call: Call) -> Any:
-    auth.send_email_code(call.params["email"], call.params["email_type"])
+    auth.send_email_code(call.params["email"], call.params["email_type"], call.source_ip)
     return {}
 
 

@@ -46,8 +46,10 @@ def _seconds_until_utc_midnight(now: float) -> int:
     return 86400 - int(now) % 86400
 
 
-def send_email_code(email: str, purpose: int) -> None:
-    """Same answer whether or not the address is registered; only the email's content differs."""
+def send_email_code(email: str, purpose: int, source_ip: str) -> None:
+    """Same answer whether or not the address is registered; only the email's content differs. Besides the
+    per-address limits, a source IP may ask for EMAIL_CODES_PER_SOURCE_HOUR codes an hour and
+    EMAIL_CODES_PER_SOURCE_DAY a day (counted alike for registered and unknown addresses)."""
     settings = get_settings()
     email = normalise_email(email)
     now = clock.now()
@@ -60,6 +62,10 @@ def send_email_code(email: str, purpose: int) -> None:
     if state.day == day and state.day_count >= settings.email_codes_per_day:
         raise RateLimited("too many codes for this address today; try again tomorrow",
                           _seconds_until_utc_midnight(now))
+    limits.take("email-code-source-hour", source_ip, settings.email_codes_per_source_hour, 3600,
+                "too many verification codes requested from your network")
+    limits.take("email-code-source-day", source_ip, settings.email_codes_per_source_day, 86400,
+                "too many verification codes requested from your network today")
     code = "".join(secrets.choice("0123456789") for _ in range(CODE_DIGITS))
     message = None
     code_hash = None

@@ -40,10 +40,12 @@ def test_a_token_costs_one_read_per_process_per_minute(client, aws_calls):
     assert revocation.CACHE_SECONDS <= 60
 
 
-def test_send_email_code_costs_two_dynamodb_calls_and_one_email(client, aws_calls):
+def test_send_email_code_costs_four_dynamodb_calls_and_one_email(client, aws_calls):
+    """One read, the source's hourly and daily counters, one conditional write."""
     aws_calls.reset()
     post_form(client, "/auth/sendEmailCode", {"email": random_email(), "email_type": 1})
-    assert aws_calls.count("dynamodb.") <= 2
+    assert aws_calls.count("dynamodb.") <= 4
+    assert aws_calls.calls["dynamodb.UpdateItem"] >= 2
     assert aws_calls.calls["sesv2.SendEmail"] == 1
     assert aws_calls.count() == aws_calls.count("dynamodb.") + 1
 
