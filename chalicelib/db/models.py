@@ -182,6 +182,7 @@ class Session(Item, discriminator="Session"):
     status = NumberAttribute(default=0)
     deleted_at = NumberAttribute(default=0)
     read_seq = NumberAttribute(default=0)
+    history_from = NumberAttribute(default=0)  # a group session shows nothing up to this sequence (the join)
 
 
 class SessionIndex(Item, discriminator="SessionIndex"):
@@ -250,6 +251,7 @@ class GroupMember(Item, discriminator="GroupMember"):
     user_id = NumberAttribute()
     role = UnicodeAttribute()
     joined_at = NumberAttribute()
+    joined_seq = NumberAttribute(default=0)  # the group's last sequence at the join: history starts after it
 
 
 class GroupMembership(Item, discriminator="GroupMembership"):

@@ -52,6 +52,7 @@ def group_object(group: GroupRecord) -> dict[str, Any]:
 def session_row(session: SessionRecord, peer: User | None, head: ConversationHead | None,
                 group: dict[str, Any] | None = None) -> dict[str, Any]:
     last_seq = head.last_seq if head else 0
+    shown = head if head and last_seq > session.history_from else None  # nothing from before a member's join
     return {
         "id": session.id, "form_id": session.owner_id, "to_id": session.to_id, "group_id": session.group_id,
         "created_at": wire_time(session.created_at), "top_status": session.top_status,
@@ -61,8 +62,8 @@ def session_row(session: SessionRecord, peer: User | None, head: ConversationHea
         "Users": user_object(peer, show_email=False), "Groups": group or dict(EMPTY_GROUP), "deleted_at": 0,
         "unread": max(0, last_seq - session.read_seq), "last_seq": last_seq, "read_seq": session.read_seq,
         "last_message": {
-            "content": head.last_content if head else "",
-            "msg_type": head.last_msg_type if head else 0,
-            "send_time": wire_time(head.last_send_time) if head else "",
+            "content": shown.last_content if shown else "",
+            "msg_type": shown.last_msg_type if shown else 0,
+            "send_time": wire_time(shown.last_send_time) if shown else "",
         },
     }
