@@ -62,10 +62,11 @@ def send_email_code(email: str, purpose: int, source_ip: str) -> None:
     if state.day == day and state.day_count >= settings.email_codes_per_day:
         raise RateLimited("too many codes for this address today; try again tomorrow",
                           _seconds_until_utc_midnight(now))
-    limits.take("email-code-source-hour", source_ip, settings.email_codes_per_source_hour, 3600,
-                "too many verification codes requested from your network")
-    limits.take("email-code-source-day", source_ip, settings.email_codes_per_source_day, 86400,
-                "too many verification codes requested from your network today")
+    hourly = limits.take("email-code-source-hour", source_ip, settings.email_codes_per_source_hour, 3600,
+                         "too many verification codes requested from your network")
+    with limits.given_back_if_refused(hourly):
+        limits.take("email-code-source-day", source_ip, settings.email_codes_per_source_day, 86400,
+                    "too many verification codes requested from your network today")
     code = "".join(secrets.choice("0123456789") for _ in range(CODE_DIGITS))
     message = None
     code_hash = None
@@ -152,10 +153,12 @@ def login(email: str, password: str, source_ip: str) -> dict[str, Any]:
     window = settings.login_failure_window_seconds
     source = limits.take("login-source", source_ip, settings.login_failures_per_source, window,
                          "too many failed logins from your network")
-    pair = limits.take("login-pair", f"{email}|{source_ip}", settings.login_max_failures, window,
-                       "too many failed logins for this address from your network")
-    limits.pace("login-address", email, settings.login_free_attempts_per_address, window,
-                settings.login_slow_seconds, "this address is receiving many login attempts")
+    with limits.given_back_if_refused(source):
+        pair = limits.take("login-pair", f"{email}|{source_ip}", settings.login_max_failures, window,
+                           "too many failed logins for this address from your network")
+        with limits.given_back_if_refused(pair):  # being slowed down is not a failure of this source
+            limits.pace("login-address", email, settings.login_free_attempts_per_address, window,
+                        settings.login_slow_seconds, "this address is receiving many login attempts")
     record = users.login_record(email)
     if not verify_password(password, record.password_hash if record else None) or record is None:
         raise InvalidInput(GENERIC_LOGIN_FAILURE)

@@ -146,8 +146,9 @@ def _check_group_password(me: int, group: GroupRecord, password: str | None) -> 
     window = settings.group_password_window_seconds
     per_group = limits.take("group-password", f"{me}|{group.id}", settings.group_password_failures, window,
                             "too many wrong passwords for this group")
-    per_user = limits.take("group-password-user", str(me), settings.group_password_failures_per_user, window,
-                           "too many wrong group passwords")
+    with limits.given_back_if_refused(per_group):
+        per_user = limits.take("group-password-user", str(me), settings.group_password_failures_per_user, window,
+                               "too many wrong group passwords")
     if not password or not verify_password(password, group.password_hash):
         raise InvalidInput("入群密码错误~,请联系管理员邀请 (wrong group password)")
     throttles.give_back(per_group)

@@ -103,3 +103,15 @@ def test_fifty_parallel_wrong_logins_get_at_most_five_bcrypt_checks(client, bcry
     assert len(bcrypt_checks) <= 5
     assert outcomes.count("InvalidInput") == len(bcrypt_checks)
     assert outcomes.count("RateLimited") == 50 - len(bcrypt_checks)
+
+
+def test_retrying_while_slowed_down_never_locks_the_owner_out(client):
+    user = register(client)
+    for index in range(19):
+        attempt(client, user, "wrong-pass", f"192.0.2.{index + 1}")
+    for _ in range(10):  # the owner's client keeps retrying while the address is slowed
+        assert attempt(client, user, user["password"], "198.51.100.40").json_body["code"] == 429
+    window = int(time.time() // 900)
+    item = Throttle.get(keys.throttle_pk("login-address", user["email"], window), keys.THROTTLE_SK)
+    item.update(actions=[Throttle.next_at.set(time.time() - 1)])
+    assert attempt(client, user, user["password"], "198.51.100.40").json_body["code"] == 200
