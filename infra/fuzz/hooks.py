@@ -175,9 +175,10 @@ def map_body(context: Any, body: Any) -> Any:
     return _map_ids(body)
 
 
-def _with_lone_surrogates(body: dict[str, Any]) -> dict[str, Any]:
-    return {name: "\ud800" + value if isinstance(value, str) else value for name, value in body.items()} \
-        or {"name": "\ud800"}
+def _with_lone_surrogates(body: dict[str, Any]) -> bytes:
+    """As JSON text (escaped, so the fuzzer's own validators never hold the unencodable string)."""
+    changed = {name: "\ud800" + value if isinstance(value, str) else value for name, value in body.items()}
+    return json.dumps(changed or {"name": "\ud800"}).encode()
 
 
 HOSTILE_SHAPES: tuple[tuple[str, str, Callable[[dict[str, Any]], Any]], ...] = (
