@@ -43,6 +43,7 @@ class MemberRecord:
     user_id: int
     role: str
     joined_at: float
+    joined_seq: int = 0
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,7 @@ class NewMember:
     user_id: int
     role: str
     session: SessionRecord | None  # None: the user already has a session for this group (revived instead)
+    joined_seq: int = 0  # the group's last sequence when they join: they see what comes after
 
 
 @dataclass(frozen=True)
@@ -80,12 +82,13 @@ def _group(item: Group) -> GroupRecord:
 
 
 def _member(item: GroupMember) -> MemberRecord:
-    return MemberRecord(int(item.group_id), int(item.user_id), item.role, float(item.joined_at))
+    return MemberRecord(int(item.group_id), int(item.user_id), item.role, float(item.joined_at),
+                        int(item.joined_seq or 0))
 
 
 def _add_member_writes(tx: TransactWrite, group_id: int, member: NewMember, now: float, revive_session: bool) -> None:
     tx.save(GroupMember(keys.group_pk(group_id), keys.member_sk(member.user_id), group_id=group_id,
-                        user_id=member.user_id, role=member.role, joined_at=now),
+                        user_id=member.user_id, role=member.role, joined_at=now, joined_seq=member.joined_seq),
             condition=GroupMember.PK.does_not_exist())
     tx.save(GroupMembership(keys.user_pk(member.user_id), keys.member_of_sk(group_id), group_id=group_id,
                             role=member.role))
@@ -290,6 +293,11 @@ def create_invite(invite: InviteRecord) -> None:
     GroupInvite(keys.invite_pk(invite.token), keys.GROUP_META_SK, group_id=invite.group_id,
                 created_by=invite.created_by, max_uses=invite.max_uses, uses=0, expire_time=invite.expire_time,
                 revoked=0, expires_at=invite.expire_time + 86400).save(condition=GroupInvite.PK.does_not_exist())
+
+
+def revoke_invite(token: str) -> None:
+    GroupInvite(keys.invite_pk(token), keys.GROUP_META_SK).update(actions=[GroupInvite.revoked.set(1)],
+                                                                  condition=GroupInvite.PK.exists())
 
 
 def get_invite(token: str) -> InviteRecord | None:
