@@ -13,7 +13,8 @@ from pynamodb.expressions.condition import Condition
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.db import conflicts, keys, sessions
-from chalicelib.db.models import Group, GroupInvite, GroupMember, GroupMembership, Item
+from chalicelib.db.conflicts import LostRace
+from chalicelib.db.models import Conversation, Group, GroupInvite, GroupMember, GroupMembership, Item
 from chalicelib.db.sessions import SessionRecord
 from chalicelib.db.transactions import failed_conditions, transaction
 
@@ -168,15 +169,22 @@ def existing_members(group_id: int, user_ids: Iterable[int]) -> set[int]:
 
 
 def add_members(group_id: int, new_members: list[NewMember], revive: set[int], now: float, limit: int,
-                invite: str | None = None) -> None:
+                invite: str | None = None, held_seq: int | None = None) -> None:
     """Each chunk grows the member count only while the group is active and stays within `limit`.
 
-    With `invite`, the (single-member) join also spends one use of that share token.
+    With `invite`, the (single-member) join also spends one use of that share token. With `held_seq`, each chunk
+    commits only while the group's conversation is still at that sequence (the new members' `joined_seq`), so no
+    message committed before the join is after it: LostRace otherwise, for the caller to read the sequence again.
     """
 
     @conflicts.retrying()
     def write_chunk(chunk: list[NewMember]) -> None:
         with transaction() as tx:
+            if held_seq is not None:  # condition checks go first: its cancellation reason is index 0
+                head_unmoved = Conversation.last_seq == held_seq
+                tx.condition_check(Conversation, keys.group_conversation(group_id), keys.CONVERSATION_META_SK,
+                                   condition=(Conversation.PK.does_not_exist() | head_unmoved) if held_seq == 0
+                                   else head_unmoved)
             tx.update(Group(keys.group_pk(group_id), keys.GROUP_META_SK),
                       actions=[Group.member_count.add(len(chunk))],
                       condition=(Group.active == 1) & (Group.member_count <= limit - len(chunk)))
@@ -192,7 +200,10 @@ def add_members(group_id: int, new_members: list[NewMember], revive: set[int], n
         for chunk in _chunks(new_members):
             write_chunk(chunk)
     except TransactWriteError as error:
-        if failed_conditions(error):
+        failed = failed_conditions(error)
+        if held_seq is not None and 0 in failed:
+            raise LostRace("a message was committed while joining") from error
+        if failed:
             raise Conflict("membership changed meanwhile") from error
         raise
 

@@ -131,7 +131,7 @@ def _require_member(group_id: int, me: int) -> groups.MemberRecord:
 
 def _joining_seq(group_id: int) -> int:
     """The group's last sequence now: a member joining sees what comes after it."""
-    head = conversations.head(keys.group_conversation(group_id))
+    head = conversations.head(keys.group_conversation(group_id), consistent=True)
     return head.last_seq if head else 0
 
 
@@ -139,15 +139,19 @@ def _joining(member_id: int, session: SessionRecord, seq: int) -> NewMember:
     return NewMember(member_id, MEMBER, replace(session, read_seq=seq, history_from=seq), seq)
 
 
+@conflicts.retrying()
 def _join(me: int, group: GroupRecord, invite: str | None) -> None:
+    """The join commits only while the group is at the sequence read here, so the newcomer's history starts
+    exactly at its join; a message sent meanwhile makes it read again."""
     now = clock.now()
     existing = sessions.existing([(me, GROUP, group.id)])
     current = existing.get((me, GROUP, group.id))
     session = current or _group_session(group, me, counters.next_value("id"), now)
-    member = _joining(me, session, _joining_seq(group.id))
+    joined_seq = _joining_seq(group.id)
+    member = _joining(me, session, joined_seq)
     try:
         groups.add_members(group.id, [member], {me} if current else set(), now, get_settings().group_size_limit,
-                           invite=invite)
+                           invite=invite, held_seq=joined_seq)
     except Conflict as conflict:
         if groups.membership(group.id, me) is not None:
             raise InvalidInput("已经是群成员了~ (you are already a member)") from conflict

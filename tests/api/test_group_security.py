@@ -105,6 +105,44 @@ def test_a_newcomer_sees_history_from_their_join_onward(client):
     assert session["last_message"]["content"] == "after"
 
 
+def test_a_message_committed_while_joining_stays_before_the_join(client):
+    """The race the join's condition closes: the newcomer reads the group's sequence, a member's message commits,
+    then the join's transaction is sent. It must not commit at the stale sequence (the newcomer would see a message
+    sent before they were a member): it is refused and decided again."""
+    from chalicelib.db.transactions import _connection
+    from chalicelib.services import groups
+
+    owner, member = register(client), register(client)
+    befriend(client, owner, member)
+    group = make_group(client, owner, [member])
+    group_send(client, owner, group["id"], "before 0")
+    newcomer = register(client)
+    interleaved: list[str] = []
+
+    membership = (keys.group_pk(group["id"]), keys.member_sk(newcomer["id"]))
+
+    def send_first(params, **_):
+        puts = [part["Put"]["Item"] for part in params.get("TransactItems", []) if "Put" in part]
+        if not interleaved and any((put["PK"]["S"], put["SK"]["S"]) == membership for put in puts):
+            interleaved.append("sent")  # once: the send below is itself a transaction
+            groups.send(owner["id"], group_id=group["id"], msg_type=1, message="sent while joining",
+                        msg_client_id=424242)
+
+    events = _connection().client.meta.events
+    events.register("before-parameter-build.dynamodb.TransactWriteItems", send_first)
+    try:
+        assert join(client, newcomer, group["id"])["code"] == 200
+    finally:
+        events.unregister("before-parameter-build.dynamodb.TransactWriteItems", send_first)
+    assert interleaved == ["sent"]
+    texts = [item["Message"] for item in get(client, "/messages/groups", newcomer["token"], to_id=group["id"]
+                                             ).json_body["data"]["list"]]
+    assert "sent while joining" not in texts and not any(text.startswith("before") for text in texts)
+    owner_view = [item["Message"] for item in get(client, "/messages/groups", owner["token"], to_id=group["id"]
+                                                  ).json_body["data"]["list"]]
+    assert owner_view[:2] == ["before 0", "sent while joining"]
+
+
 def test_a_newcomers_unread_count_and_preview_start_at_the_join(client):
     owner, member = register(client), register(client)
     befriend(client, owner, member)
