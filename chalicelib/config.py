@@ -56,9 +56,19 @@ class Settings:
     email_code_cooldown_seconds: int = 60
     email_codes_per_day: int = 10
     email_code_max_attempts: int = 5
-    login_max_failures: int = 5
+    email_codes_per_source_hour: int = 20
+    email_codes_per_source_day: int = 100
+    login_max_failures: int = 5  # per (address, source IP) per window
     login_failure_window_seconds: int = 900
+    login_failures_per_source: int = 30  # per source IP per window, across addresses
+    login_free_attempts_per_address: int = 20  # per window across sources; then one per login_slow_seconds
+    login_slow_seconds: int = 10
     fanout_workers: int = 16
+    max_connections_per_user: int = 20
+    user_queries_per_minute: int = 30
+    group_password_failures: int = 5  # per user per group per window
+    group_password_failures_per_user: int = 20  # per user across groups per window
+    group_password_window_seconds: int = 900
     message_max_chars: int = 5000
     group_size_limit: int = 500
     recall_window_seconds: int = 120
@@ -93,8 +103,18 @@ def load_settings(environ: Mapping[str, str] = os.environ) -> Settings:
             "DEFAULT_AVATAR_URL", "https://api.dicebear.com/9.x/identicon/svg?seed={seed}"
         ),
         fanout_workers=_int(environ, "FANOUT_WORKERS", 16),
+        max_connections_per_user=_int(environ, "MAX_CONNECTIONS_PER_USER", 20),
+        user_queries_per_minute=_int(environ, "USER_QUERIES_PER_MINUTE", 30),
+        group_password_failures=_int(environ, "GROUP_PASSWORD_FAILURES", 5),
+        group_password_failures_per_user=_int(environ, "GROUP_PASSWORD_FAILURES_PER_USER", 20),
         message_max_chars=_int(environ, "MESSAGE_MAX_CHARS", 5000),
         group_size_limit=_int(environ, "GROUP_SIZE_LIMIT", 500),
+        email_codes_per_source_hour=_int(environ, "EMAIL_CODES_PER_SOURCE_HOUR", 20),
+        email_codes_per_source_day=_int(environ, "EMAIL_CODES_PER_SOURCE_DAY", 100),
+        login_max_failures=_int(environ, "LOGIN_MAX_FAILURES", 5),
+        login_failures_per_source=_int(environ, "LOGIN_FAILURES_PER_SOURCE", 30),
+        login_free_attempts_per_address=_int(environ, "LOGIN_FREE_ATTEMPTS_PER_ADDRESS", 20),
+        login_slow_seconds=_int(environ, "LOGIN_SLOW_SECONDS", 10),
         recall_window_seconds=_int(environ, "RECALL_WINDOW_SECONDS", 120, minimum=0),  # 0: owners/admins only
     )
 

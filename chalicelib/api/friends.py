@@ -6,14 +6,14 @@ from typing import Any
 from chalice import Blueprint
 
 from chalicelib.http.routing import Call, endpoint
-from chalicelib.http.schema import enum, integer, obj, string
+from chalicelib.http.schema import display_text, enum, integer, obj, string
 from chalicelib.services import friends
 
 bp = Blueprint(__name__)
 
 USER_ID = obj({"id": integer()}, required=["id"])
 RECORD_ID = obj({"id": integer()}, required=["id"])
-NEW_REQUEST = obj({"to_id": integer(), "information": string(min_length=1, max_length=200)},
+NEW_REQUEST = obj({"to_id": integer(), "information": display_text(min_length=1, max_length=200)},
                   required=["to_id", "information"])
 ANSWER = obj({"id": integer(), "status": enum(1, 2, description="1 accept, 2 reject")}, required=["id", "status"])
 SEARCH = obj({"email": string(max_length=254, description="exact email, or a name prefix when it has no @"),

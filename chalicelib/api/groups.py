@@ -6,13 +6,13 @@ from typing import Any
 from chalice import Blueprint
 
 from chalicelib.http.routing import Call, endpoint
-from chalicelib.http.schema import array, enum, integer, obj, string
+from chalicelib.http.schema import array, display_text, enum, integer, obj, string
 from chalicelib.services import groups
 
 bp = Blueprint(__name__)
 
 MEMBER_IDS = array(integer(), max_items=500)
-STORE = obj({"name": string(min_length=2, max_length=20), "info": string(min_length=2, max_length=255),
+STORE = obj({"name": display_text(min_length=2, max_length=20), "info": display_text(min_length=2, max_length=255),
              "avatar": string(min_length=1, max_length=500), "theme": string(max_length=100),
              "password": string(max_length=72), "is_pwd": enum(0, 1), "select_user": MEMBER_IDS},
             required=["name", "info", "avatar"])
@@ -21,6 +21,8 @@ JOIN = obj({"id": integer(), "token": string(max_length=64, description="share t
 CHANGE = obj({"group_id": integer(), "type": enum(1, 2, description="1 add, 2 remove"), "select_user": MEMBER_IDS},
              required=["group_id", "type", "select_user"])
 GROUP_OR_SESSION = obj({"id": integer(description="group id, or my session id for the group")}, required=["id"])
+REVOKE = obj({"id": string(min_length=1, max_length=64, description="the share token (path parameter)")},
+             required=["id"])
 INVITE = obj({"id": integer(), "expire_seconds": integer(minimum=60, maximum=30 * 86400,
                                                           description="default 7 days, at most 30 days"),
               "max_uses": integer(minimum=1, maximum=10000, description="absent: unlimited")}, required=["id"])
@@ -65,8 +67,15 @@ def leave(call: Call) -> Any:
     return groups.leave(call.user_id, call.params["id"])
 
 
-@endpoint(bp, "/invite/{id}", ["POST"], schema=INVITE, summary="Create a share token for group {id} (members)")
+@endpoint(bp, "/invite/{id}", ["POST"], schema=INVITE,
+          summary="Create a share token for group {id} (its owner or an admin)")
 def invite(call: Call) -> Any:
     p = call.params
     return groups.create_invite(call.user_id, p["id"], expire_seconds=p.get("expire_seconds"),
                                 max_uses=p.get("max_uses"))
+
+
+@endpoint(bp, "/invite/{id}", ["DELETE"], schema=REVOKE,
+          summary="Revoke share token {id} (the group's owner or an admin); joining with it fails from then on")
+def revoke_invite(call: Call) -> Any:
+    return groups.revoke_invite(call.user_id, call.params["id"])

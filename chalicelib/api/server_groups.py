@@ -6,7 +6,7 @@ from typing import Any
 from chalice import Blueprint
 
 from chalicelib.http.routing import Call, endpoint
-from chalicelib.http.schema import Schema, array, enum, integer, obj, string
+from chalicelib.http.schema import Schema, array, display_text, enum, integer, obj, string
 from chalicelib.services import server_groups
 
 bp = Blueprint(__name__)
@@ -17,7 +17,7 @@ DEFAULT_PAGE = 20
 
 SERVER_ID = integer(description="numeric server id")
 FIELDS: dict[str, Schema] = {
-    "name": string(min_length=1, max_length=50),
+    "name": display_text(min_length=1, max_length=50),
     "icon": string(max_length=500, pattern=r"^https?://\S+$", description="absolute http(s) URL of the icon"),
     "custom": string(max_length=2048, description="opaque client extension, e.g. JSON text"),
     "inviteMode": enum(0, 1, description="0 the invitee must agree (default), 1 no agreement needed"),
@@ -65,9 +65,10 @@ def remove_server(call: Call) -> Any:
 
 
 @endpoint(bp, "/server_groups/getServers", ["POST"], schema=GET_MANY,
-          summary="Live servers by id, in the requested order; unknown and removed ids are left out")
+          summary="Live servers by id, in the requested order; unknown and removed ids, and others' "
+                  "unsearchable (searchEnable 0) servers, are left out")
 def get_servers(call: Call) -> Any:
-    return server_groups.get_servers(call.params["serverIds"])
+    return server_groups.get_servers(call.user_id, call.params["serverIds"])
 
 
 @endpoint(bp, "/server_groups/getServerListPage", ["POST"], schema=PAGE,

@@ -6,7 +6,7 @@ from typing import Any
 from chalice import Blueprint
 
 from chalicelib.http.routing import Call, endpoint
-from chalicelib.http.schema import enum, integer, obj, string
+from chalicelib.http.schema import display_text, enum, integer, obj
 from chalicelib.services import sessions
 from chalicelib.services.sessions import NOTE_MAX
 
@@ -15,7 +15,7 @@ bp = Blueprint(__name__)
 SESSION_ID = obj({"id": integer()}, required=["id"])
 OPEN = obj({"id": integer(), "type": enum(1, 2, description="channel type: 1 private, 2 group")},
            required=["id", "type"])
-CHANGE = obj({"id": integer(), "top_status": enum(0, 1), "note": string(max_length=NOTE_MAX),
+CHANGE = obj({"id": integer(), "top_status": enum(0, 1), "note": display_text(max_length=NOTE_MAX),
               "read_seq": integer(minimum=0)}, required=["id"])
 
 

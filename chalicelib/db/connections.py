@@ -4,11 +4,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from pynamodb.exceptions import DeleteError
+from pynamodb.exceptions import DeleteError, TransactWriteError, UpdateError
+from pynamodb.expressions.condition import size
 
-from chalicelib.db import conflicts, keys
+from chalicelib.db import conflicts, keys, tokens
 from chalicelib.db.models import ConnectionOwner, ConnectionSet, Item, tag
-from chalicelib.db.transactions import transaction
+from chalicelib.db.transactions import failed_conditions, transaction
 
 OWNER_SK = "OWNER"
 
@@ -29,19 +30,68 @@ def _parse(token: str) -> tuple[str, int]:
     return connection_id, int(expires or 0)
 
 
+class TokenEnded(Exception):
+    """The token the connection presented was ended (logout, password reset)."""
+
+
+class AtCapacity(Exception):
+    """The user already holds the most connections allowed."""
+
+
+@dataclass(frozen=True)
+class Presented:
+    """The token a connection opens with: its id and epoch are checked in the same write."""
+
+    jti: str
+    epoch: int
+
+
 @conflicts.retrying()
-def add(connection_id: str, user_id: int, now: float, lifetime_seconds: int) -> None:
-    """Both directions in one transaction (one write call)."""
+def add(connection_id: str, user_id: int, now: float, lifetime_seconds: int, presented: Presented,
+        max_connections: int) -> None:
+    """Both directions in one transaction (one write call), which also checks the token is still live, so a
+    token ended before the write commits never gets a connection, and that the user holds fewer than
+    `max_connections` (AtCapacity otherwise: however many connect at once, the set never grows past it)."""
     expires = int(now + lifetime_seconds)
     token = _token(connection_id, expires)
     owner = ConnectionOwner(keys.connection_pk(connection_id), OWNER_SK, user_id=user_id, token=token,
                             connected_at=int(now), expires_at=expires)
-    with transaction() as tx:
-        tx.save(owner)
-        tx.update(
-            ConnectionSet(keys.user_pk(user_id), keys.CONNECTIONS_SK),
-            actions=[tag(ConnectionSet), ConnectionSet.tokens.add({token}), ConnectionSet.expires_at.set(expires)],
-        )
+    try:
+        with transaction() as tx:
+            tokens.add_liveness_checks(tx, user_id, presented.jti, presented.epoch)
+            tx.save(owner)
+            tx.update(
+                ConnectionSet(keys.user_pk(user_id), keys.CONNECTIONS_SK),
+                actions=[tag(ConnectionSet), ConnectionSet.tokens.add({token}), ConnectionSet.expires_at.set(expires)],
+                condition=ConnectionSet.tokens.does_not_exist() | (size(ConnectionSet.tokens) < max_connections),
+            )
+    except TransactWriteError as error:
+        failed = set(failed_conditions(error))
+        if failed & {0, 1}:  # the condition checks come first, then the put, then the update
+            raise TokenEnded(user_id) from error
+        if 3 in failed:
+            raise AtCapacity(user_id) from error
+        raise
+
+
+@conflicts.retrying()
+def take_oldest(user_id: int) -> LiveConnection | None:
+    """Remove the user's oldest connection from their set and return it; None when another caller took it first
+    (each token leaves the set once, so concurrent callers never take the same one)."""
+    try:
+        current = ConnectionSet.get(keys.user_pk(user_id), keys.CONNECTIONS_SK, consistent_read=True)
+    except ConnectionSet.DoesNotExist:
+        return None
+    if not current.tokens:
+        return None
+    oldest = min(current.tokens, key=lambda token: (_parse(token)[1], token))
+    try:
+        current.update(actions=[ConnectionSet.tokens.delete({oldest})], condition=ConnectionSet.tokens.contains(oldest))
+    except UpdateError as error:
+        if error.cause_response_code == "ConditionalCheckFailedException":
+            return None
+        raise
+    return LiveConnection(_parse(oldest)[0], user_id, oldest)
 
 
 @conflicts.retrying()
@@ -74,8 +124,8 @@ def discard(connections: Iterable[LiveConnection]) -> None:
             ConnectionOwner(keys.connection_pk(connection.connection_id), OWNER_SK).delete()
         except DeleteError:
             pass  # already gone: the goal is reached
-    for user_id, tokens in by_user.items():
-        discard_tokens(user_id, tokens)
+    for user_id, user_tokens in by_user.items():
+        discard_tokens(user_id, user_tokens)
 
 
 def live_connections(user_ids: Iterable[int], now: float) -> dict[int, list[LiveConnection]]:

@@ -32,8 +32,8 @@ def heads(conversation_keys: Iterable[str]) -> dict[str, ConversationHead]:
             if isinstance(item, Conversation)}
 
 
-def head(conversation_key: str) -> ConversationHead | None:
+def head(conversation_key: str, *, consistent: bool = False) -> ConversationHead | None:
     try:
-        return head_record(Conversation.get(conversation_key, keys.CONVERSATION_META_SK))
+        return head_record(Conversation.get(conversation_key, keys.CONVERSATION_META_SK, consistent_read=consistent))
     except Conversation.DoesNotExist:
         return None

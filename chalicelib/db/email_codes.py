@@ -50,7 +50,7 @@ def read_for_sending(email: str, purpose: int) -> tuple[bool, CodeState]:
     """Whether the address is registered, and its code state, in one BatchGetItem."""
     registered = False
     codes: EmailCodes | None = None
-    for item in Item.batch_get([(keys.email_pk(email), "EMAIL"), (keys.email_codes_pk(email), CODES_SK)]):
+    for item in Item.batch_get([(keys.email_pk(email), keys.EMAIL_SK), (keys.email_codes_pk(email), CODES_SK)]):
         if isinstance(item, EmailLogin):
             registered = True
         elif isinstance(item, EmailCodes):

@@ -14,7 +14,8 @@ from pynamodb.expressions.condition import Condition
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.db import conflicts, keys, outbox, sessions
-from chalicelib.db.models import Group, GroupInvite, GroupMember, GroupMembership, Item
+from chalicelib.db.conflicts import LostRace
+from chalicelib.db.models import Conversation, Group, GroupInvite, GroupMember, GroupMembership, Item
 from chalicelib.db.sessions import SessionRecord
 from chalicelib.db.transactions import failed_conditions, transaction
 
@@ -44,6 +45,7 @@ class MemberRecord:
     user_id: int
     role: str
     joined_at: float
+    joined_seq: int = 0
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,7 @@ class NewMember:
     user_id: int
     role: str
     session: SessionRecord | None  # None: the user already has a session for this group (revived instead)
+    joined_seq: int = 0  # the group's last sequence when they join: they see what comes after
 
 
 @dataclass(frozen=True)
@@ -81,12 +84,13 @@ def _group(item: Group) -> GroupRecord:
 
 
 def _member(item: GroupMember) -> MemberRecord:
-    return MemberRecord(int(item.group_id), int(item.user_id), item.role, float(item.joined_at))
+    return MemberRecord(int(item.group_id), int(item.user_id), item.role, float(item.joined_at),
+                        int(item.joined_seq or 0))
 
 
 def _add_member_writes(tx: TransactWrite, group_id: int, member: NewMember, now: float, revive_session: bool) -> None:
     tx.save(GroupMember(keys.group_pk(group_id), keys.member_sk(member.user_id), group_id=group_id,
-                        user_id=member.user_id, role=member.role, joined_at=now),
+                        user_id=member.user_id, role=member.role, joined_at=now, joined_seq=member.joined_seq),
             condition=GroupMember.PK.does_not_exist())
     tx.save(GroupMembership(keys.user_pk(member.user_id), keys.member_of_sk(group_id), group_id=group_id,
                             role=member.role))
@@ -179,16 +183,23 @@ def existing_members(group_id: int, user_ids: Iterable[int]) -> set[int]:
 
 
 def add_members(group_id: int, new_members: list[NewMember], revive: set[int], now: float, limit: int,
-                notify: dict[int, dict[str, Any]], invite: str | None = None) -> None:
+                notify: dict[int, dict[str, Any]], invite: str | None = None, held_seq: int | None = None) -> None:
     """Each chunk grows the member count only while the group is active and stays within `limit`; its members'
     frames of `notify` go to the outbox in the chunk's transaction.
 
-    With `invite`, the (single-member) join also spends one use of that share token.
+    With `invite`, the (single-member) join also spends one use of that share token. With `held_seq`, each chunk
+    commits only while the group's conversation is still at that sequence (the new members' `joined_seq`), so no
+    message committed before the join is after it: LostRace otherwise, for the caller to read the sequence again.
     """
 
     @conflicts.retrying()
     def write_chunk(chunk: list[NewMember]) -> None:
         with transaction() as tx:
+            if held_seq is not None:  # condition checks go first: its cancellation reason is index 0
+                head_unmoved = Conversation.last_seq == held_seq
+                tx.condition_check(Conversation, keys.group_conversation(group_id), keys.CONVERSATION_META_SK,
+                                   condition=(Conversation.PK.does_not_exist() | head_unmoved) if held_seq == 0
+                                   else head_unmoved)
             tx.update(Group(keys.group_pk(group_id), keys.GROUP_META_SK),
                       actions=[Group.member_count.add(len(chunk))],
                       condition=(Group.active == 1) & (Group.member_count <= limit - len(chunk)))
@@ -205,7 +216,10 @@ def add_members(group_id: int, new_members: list[NewMember], revive: set[int], n
         for chunk in _chunks(new_members):
             write_chunk(chunk)
     except TransactWriteError as error:
-        if failed_conditions(error):
+        failed = failed_conditions(error)
+        if held_seq is not None and 0 in failed:
+            raise LostRace("a message was committed while joining") from error
+        if failed:
             raise Conflict("membership changed meanwhile") from error
         raise
 
@@ -306,6 +320,11 @@ def create_invite(invite: InviteRecord) -> None:
     GroupInvite(keys.invite_pk(invite.token), keys.GROUP_META_SK, group_id=invite.group_id,
                 created_by=invite.created_by, max_uses=invite.max_uses, uses=0, expire_time=invite.expire_time,
                 revoked=0, expires_at=invite.expire_time + 86400).save(condition=GroupInvite.PK.does_not_exist())
+
+
+def revoke_invite(token: str) -> None:
+    GroupInvite(keys.invite_pk(token), keys.GROUP_META_SK).update(actions=[GroupInvite.revoked.set(1)],
+                                                                  condition=GroupInvite.PK.exists())
 
 
 def get_invite(token: str) -> InviteRecord | None:

@@ -22,12 +22,27 @@ def name_pk(name: str) -> str:
     return f"NAME#{name.casefold()}"
 
 
+EMAIL_SK = "EMAIL"
+
+
 def email_codes_pk(email: str) -> str:
     return f"EMAILCODE#{email.lower()}"
 
 
-def login_failures_pk(email: str) -> str:
-    return f"LOGINFAIL#{email.lower()}"
+THROTTLE_SK = "LIMIT"
+
+
+def throttle_pk(scope: str, subject: str, window: int) -> str:
+    """One rate limit (`scope`) for one subject (an address, a source IP, a user…) in one fixed window."""
+    return f"LIMIT#{scope}#{subject}#{window}"
+
+
+TOKEN_EPOCH_SK = "TOKENS"
+REVOKED_TOKEN_SK = "REVOKED"
+
+
+def revoked_token_pk(jti: str) -> str:
+    return f"JTI#{jti}"
 
 
 def counter_pk(kind: str) -> str:

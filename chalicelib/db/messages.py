@@ -128,10 +128,14 @@ def get(conversation: str, seq: int) -> MessageRecord | None:
         return None
 
 
-def history(conversation: str, before_seq: int | None, limit: int) -> list[MessageRecord]:
-    """Newest first, strictly before the cursor: one Query reading at most `limit` items."""
-    condition: Condition = (Item.SK.between(keys.message_sk(0), keys.message_sk(before_seq - 1)) if before_seq
-                            else Item.SK.startswith(keys.MESSAGE_PREFIX))
+def history(conversation: str, before_seq: int | None, limit: int, after_seq: int = 0) -> list[MessageRecord]:
+    """Newest first, strictly before the cursor and after `after_seq`: one Query reading at most `limit` items."""
+    if before_seq is not None and before_seq <= after_seq + 1:
+        return []
+    condition: Condition = (Item.SK.between(keys.message_sk(after_seq + 1), keys.message_sk(before_seq - 1))
+                            if before_seq else
+                            Item.SK.between(keys.message_sk(after_seq + 1), keys.message_sk(10**keys.SEQ_WIDTH - 1))
+                            if after_seq else Item.SK.startswith(keys.MESSAGE_PREFIX))
     return [record_of(item) for item in Item.query(conversation, condition, scan_index_forward=False, limit=limit)
             if isinstance(item, Message)]
 

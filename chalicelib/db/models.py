@@ -78,6 +78,19 @@ class EmailLogin(Item, discriminator="EmailLogin"):
     email = UnicodeAttribute()
     avatar = UnicodeAttribute()
     password_hash = UnicodeAttribute()
+    token_epoch = NumberAttribute(default=0)  # copied into new tokens; moves with TokenEpoch.epoch
+
+
+class TokenEpoch(Item, discriminator="TokenEpoch"):
+    """A user's tokens whose `ep` claim is below `epoch` are ended (password reset, logout everywhere)."""
+
+    epoch = NumberAttribute(default=0)
+
+
+class RevokedToken(Item, discriminator="RevokedToken"):
+    """One ended token (logout), kept until it would have expired anyway."""
+
+    user_id = NumberAttribute()
 
 
 class NameClaim(Item, discriminator="NameClaim"):
@@ -99,9 +112,11 @@ class EmailCodes(Item, discriminator="EmailCodes"):
     reset_attempts = NumberAttribute(null=True)
 
 
-class LoginFailures(Item, discriminator="LoginFailures"):
-    window_start = NumberAttribute()
-    failures = NumberAttribute()
+class Throttle(Item, discriminator="Throttle"):
+    """Uses of one rate limit by one subject in one fixed window (the window is part of the key)."""
+
+    uses = NumberAttribute(default=0)
+    next_at = NumberAttribute(null=True)  # paced limits: the earliest time of the next use
 
 
 class Counter(Item, discriminator="Counter"):
@@ -167,6 +182,7 @@ class Session(Item, discriminator="Session"):
     status = NumberAttribute(default=0)
     deleted_at = NumberAttribute(default=0)
     read_seq = NumberAttribute(default=0)
+    history_from = NumberAttribute(default=0)  # a group session shows nothing up to this sequence (the join)
 
 
 class SessionIndex(Item, discriminator="SessionIndex"):
@@ -238,6 +254,7 @@ class GroupMember(Item, discriminator="GroupMember"):
     user_id = NumberAttribute()
     role = UnicodeAttribute()
     joined_at = NumberAttribute()
+    joined_seq = NumberAttribute(default=0)  # the group's last sequence at the join: history starts after it
 
 
 class GroupMembership(Item, discriminator="GroupMembership"):
@@ -307,8 +324,10 @@ __all__ = [
     "Session",
     "SessionIndex",
     "EmailLogin",
+    "RevokedToken",
+    "TokenEpoch",
     "Item",
-    "LoginFailures",
+    "Throttle",
     "NameClaim",
     "Outbox",
     "PendingEvent",

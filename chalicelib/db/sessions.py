@@ -32,6 +32,7 @@ class SessionRecord:
     status: int = 0
     deleted_at: float = 0
     read_seq: int = 0
+    history_from: int = 0
 
     @property
     def peer_id(self) -> int:
@@ -44,7 +45,7 @@ def _record(item: Session) -> SessionRecord:
         channel_type=int(item.channel_type), conversation=item.conversation, created_at=float(item.created_at),
         name=item.name, avatar=item.avatar, note=item.note, top_status=int(item.top_status),
         top_time=float(item.top_time), status=int(item.status), deleted_at=float(item.deleted_at),
-        read_seq=int(item.read_seq),
+        read_seq=int(item.read_seq), history_from=int(item.history_from or 0),
     )
 
 
@@ -59,7 +60,7 @@ def add_create(tx: TransactWrite, record: SessionRecord) -> None:
         owner_id=record.owner_id, to_id=record.to_id, group_id=record.group_id, channel_type=record.channel_type,
         conversation=record.conversation, created_at=record.created_at, name=record.name, avatar=record.avatar,
         note=record.note, top_status=record.top_status, top_time=record.top_time, status=record.status,
-        deleted_at=record.deleted_at, read_seq=record.read_seq,
+        deleted_at=record.deleted_at, read_seq=record.read_seq, history_from=record.history_from,
     ), condition=Session.PK.does_not_exist())
     tx.save(SessionIndex(keys.user_pk(record.owner_id), keys.session_id_sk(record.id),
                          channel_type=record.channel_type, peer_id=record.peer_id),
@@ -67,8 +68,12 @@ def add_create(tx: TransactWrite, record: SessionRecord) -> None:
 
 
 def add_revive(tx: TransactWrite, session: SessionRecord) -> None:
-    tx.update(_key(session.owner_id, session.channel_type, session.peer_id),
-              actions=[Session.deleted_at.set(0)], condition=Session.PK.exists())
+    """Shows the session again; a group session of a rejoining member also starts over at their new join."""
+    actions: list[Action] = [Session.deleted_at.set(0)]
+    if session.history_from:
+        actions += [Session.read_seq.set(session.read_seq), Session.history_from.set(session.history_from)]
+    tx.update(_key(session.owner_id, session.channel_type, session.peer_id), actions=actions,
+              condition=Session.PK.exists())
 
 
 def existing(pairs: Iterable[tuple[int, int, int]]) -> dict[tuple[int, int, int], SessionRecord]:

@@ -6,14 +6,13 @@ from dataclasses import dataclass
 
 from pynamodb.exceptions import PutError, TransactWriteError
 
-from chalicelib.db import conflicts, keys
+from chalicelib.db import conflicts, keys, tokens
 from chalicelib.db.email_codes import CodeUse
-from chalicelib.db.models import EmailLogin, Item, LoginFailures, NameClaim, UserProfile
+from chalicelib.db.models import EmailLogin, Item, NameClaim, UserProfile
 from chalicelib.db.transactions import failed_conditions, transaction
 
-EMAIL_SK = "EMAIL"
+EMAIL_SK = keys.EMAIL_SK
 NAME_SK = "NAME"
-LOGIN_FAILURES_SK = "WINDOW"
 
 
 @dataclass(frozen=True)
@@ -39,12 +38,7 @@ class LoginRecord:
     email: str
     avatar: str
     password_hash: str
-
-
-@dataclass(frozen=True)
-class FailureWindow:
-    window_start: float
-    failures: int
+    token_epoch: int
 
 
 class UniquenessConflict(Exception):
@@ -89,16 +83,27 @@ def get_users(user_ids: Iterable[int]) -> dict[int, User]:
     return found
 
 
-def login_lookup(email: str) -> tuple[LoginRecord | None, FailureWindow | None]:
-    """The login record and the failure window of an address in one BatchGetItem."""
-    record: LoginRecord | None = None
-    window: FailureWindow | None = None
-    for item in Item.batch_get([(keys.email_pk(email), EMAIL_SK), (keys.login_failures_pk(email), LOGIN_FAILURES_SK)]):
-        if isinstance(item, EmailLogin):
-            record = LoginRecord(int(item.user_id), item.uid, item.name, item.email, item.avatar, item.password_hash)
-        elif isinstance(item, LoginFailures):
-            window = FailureWindow(float(item.window_start), int(item.failures))
-    return record, window
+def login_record(email: str) -> LoginRecord | None:
+    try:
+        item = EmailLogin.get(keys.email_pk(email), EMAIL_SK)
+    except EmailLogin.DoesNotExist:
+        return None
+    return LoginRecord(int(item.user_id), item.uid, item.name, item.email, item.avatar, item.password_hash,
+                       int(item.token_epoch or 0))
+
+
+@dataclass(frozen=True)
+class LoginIdentity:
+    user_id: int
+    token_epoch: int
+
+
+def login_identity(email: str) -> LoginIdentity | None:
+    try:
+        item = EmailLogin.get(keys.email_pk(email), EMAIL_SK, attributes_to_get=["user_id", "token_epoch"])
+    except EmailLogin.DoesNotExist:
+        return None
+    return LoginIdentity(int(item.user_id), int(item.token_epoch or 0))
 
 
 def user_id_by_email(email: str) -> int | None:
@@ -114,24 +119,6 @@ def user_ids_by_name_prefix(prefix: str, limit: int) -> list[int]:
     return [int(item.user_id) for item in NameClaim.gsi1.query(
         keys.name_index_pk(folded), NameClaim.GSI1SK.startswith(folded), limit=limit)
         if isinstance(item, NameClaim)]
-
-
-@conflicts.retrying()
-def record_login_failure(email: str, now: float, window_seconds: int, previous: FailureWindow | None) -> None:
-    """Count a failure in the open window, or open a new one when none is running."""
-    item = LoginFailures(keys.login_failures_pk(email), LOGIN_FAILURES_SK)
-    if previous and now - previous.window_start < window_seconds:
-        item.update(actions=[LoginFailures.failures.add(1)], condition=LoginFailures.PK.exists())  # exists: tagged
-        return
-    item.window_start = now
-    item.failures = 1
-    item.expires_at = int(now + window_seconds)
-    item.save()
-
-
-@conflicts.retrying()
-def clear_login_failures(email: str) -> None:
-    LoginFailures(keys.login_failures_pk(email), LOGIN_FAILURES_SK).delete()
 
 
 @conflicts.retrying()
@@ -168,13 +155,13 @@ def create_user(user: User, password_hash: str, code: CodeUse | None = None) -> 
 
 
 @conflicts.retrying()
-def set_password(email: str, password_hash: str, code: CodeUse) -> bool:
-    """Replace the password of a registered address while using its reset code; False if either fails."""
-    login = EmailLogin(keys.email_pk(email), EMAIL_SK)
+def set_password(email: str, user_id: int, password_hash: str, code: CodeUse) -> bool:
+    """Replace the password of a registered address while using its reset code, and end every token issued
+    before; False if the code or the address fails."""
     try:
         with transaction() as tx:
-            tx.update(login, actions=[EmailLogin.password_hash.set(password_hash)], condition=EmailLogin.PK.exists())
             code.add_to(tx)
+            tokens.add_epoch_move(tx, user_id, email, [EmailLogin.password_hash.set(password_hash)])
     except TransactWriteError as error:
         if not failed_conditions(error):
             raise

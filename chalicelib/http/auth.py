@@ -4,6 +4,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from chalicelib.errors import Unauthorized
+from chalicelib.security.revocation import ensure_live
 from chalicelib.security.tokens import Claims, decode_token
 
 
@@ -22,4 +23,6 @@ def authenticate(query: Mapping[str, str] | None, headers: Mapping[str, str]) ->
     token = token_from(query, headers)
     if not token:
         raise Unauthorized("missing token: send Authorization: Bearer <token> or ?token=<token>")
-    return decode_token(token)
+    claims = decode_token(token)
+    ensure_live(claims)
+    return claims

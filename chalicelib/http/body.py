@@ -80,8 +80,12 @@ def _parse_urlencoded(raw: bytes) -> dict[str, FormValue]:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise InvalidInput("form body must be UTF-8") from exc
+    try:
+        pairs = parse_qsl(text, keep_blank_values=True, max_num_fields=MAX_PARTS)
+    except ValueError as exc:  # more than MAX_PARTS fields
+        raise InvalidInput(f"form body has more than {MAX_PARTS} fields") from exc
     form: dict[str, FormValue] = {}
-    for name, value in parse_qsl(text, keep_blank_values=True, max_num_fields=MAX_PARTS):
+    for name, value in pairs:
         _add(form, name, value)
     return form
 
@@ -91,6 +95,8 @@ def _parse_json(raw: bytes) -> dict[str, FormValue]:
         value = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise InvalidInput("request body is not valid JSON") from exc
+    except RecursionError as exc:
+        raise InvalidInput("request body is nested too deeply") from exc
     if not isinstance(value, dict):
         raise InvalidInput("request body must be a JSON object")
     form: dict[str, FormValue] = {}

@@ -50,9 +50,19 @@ class Call:
     request: Request
 
     @property
-    def user_id(self) -> int:
+    def claims(self) -> Claims:
         assert self.caller is not None, "route declared auth=False"
-        return self.caller.user_id
+        return self.caller
+
+    @property
+    def user_id(self) -> int:
+        return self.claims.user_id
+
+    @property
+    def source_ip(self) -> str:
+        """API Gateway's view of the TCP peer (never a client-sent header such as X-Forwarded-For)."""
+        identity = (self.request.context or {}).get("identity") or {}
+        return str(identity.get("sourceIp") or "unknown")
 
 
 View = Callable[[Call], Any]

@@ -33,6 +33,15 @@ def string(min_length: int = 0, max_length: int = DEFAULT_MAX_STRING, **extra: A
     return {"type": "string", "minLength": min_length, "maxLength": max_length, **extra}
 
 
+# Text a person reads as a name or a label: no C0/C1 control characters (NUL included) and no bidirectional
+# embeddings, overrides or isolates (U+202A–U+202E, U+2066–U+2069), which can make one name look like another.
+DISPLAY_TEXT_PATTERN = "^[^\\u0000-\\u001f\\u007f-\\u009f\\u202a-\\u202e\\u2066-\\u2069]*$"
+
+
+def display_text(min_length: int = 0, max_length: int = DEFAULT_MAX_STRING, **extra: Any) -> Schema:
+    return string(min_length, max_length, pattern=DISPLAY_TEXT_PATTERN, **extra)
+
+
 def email() -> Schema:
     return {"type": "string", "format": "email", "minLength": 3, "maxLength": 254}
 
@@ -82,8 +91,18 @@ def _coerce(name: str, schema: Schema, value: Any) -> Any:
     if kind == "string":
         if not isinstance(value, str):
             raise InvalidInput(f"{name} must be a string")
+        check_text(name, value)
         return value.strip() if schema.get("format") == "email" else value
     return value
+
+
+def check_text(name: str, value: str) -> None:
+    """Any text may travel except lone surrogates (`\ud800`): they are not Unicode scalar values, and bcrypt,
+    the push and DynamoDB all refuse them."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise InvalidInput(f"{name} must be valid Unicode text (it holds a lone surrogate)") from exc
 
 
 def _is_blank(value: Any) -> bool:
@@ -107,6 +126,8 @@ def _message(exc: Any) -> str:
         return f"{field} must be a valid {definition}"
     if rule == "maxItems":
         return f"{field} may hold at most {definition} items"
+    if rule == "pattern" and definition == DISPLAY_TEXT_PATTERN:
+        return f"{field} must not contain control characters or bidirectional overrides"
     if rule == "pattern":
         return f"{field} has an invalid format"
     return f"{field} is invalid"

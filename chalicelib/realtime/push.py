@@ -98,6 +98,24 @@ def push(deliveries: Iterable[tuple[int, dict[str, Any]]], *, keep_as: str | Non
     return report
 
 
+def close_connections(targets: list[LiveConnection], frame: dict[str, Any]) -> None:
+    """Send each connection a last frame, then have API Gateway close it; forget them all at once, so no later
+    push reaches them while their `$disconnect` is on its way."""
+    if not targets:
+        return
+    sender = get_sender()
+    data = encode(frame)
+    for connection in targets:
+        _post(sender, connection, data)
+        try:
+            sender.close(connection.connection_id)
+        except ConnectionGone:
+            pass
+        except Exception:  # it is forgotten below; API Gateway ends it at its lifetime anyway
+            log_exception("closing a connection failed", connection=connection.connection_id)
+    connections.discard(targets)
+
+
 def _hand_to_late_connections(offline_user_ids: set[int]) -> None:
     """A recipient who connected after our lookup may have replayed its kept events before this frame was kept,
     and would otherwise wait for its next connection: hand its kept events to that connection now. Costs one

@@ -13,6 +13,8 @@ class ConnectionGone(Exception):
 class Sender(Protocol):
     def post(self, connection_id: str, data: bytes) -> None: ...
 
+    def close(self, connection_id: str) -> None: ...
+
 
 class ManagementApiSender:
     """Uses one shared boto3 client (thread-safe) with explicit timeouts and a pool sized for fan-out."""
@@ -29,6 +31,14 @@ class ManagementApiSender:
         api = self._client()
         try:
             api.post_to_connection(ConnectionId=connection_id, Data=data)
+        except api.exceptions.GoneException as exc:
+            raise ConnectionGone(connection_id) from exc
+
+    def close(self, connection_id: str) -> None:
+        """API Gateway closes the socket (its `$disconnect` follows)."""
+        api = self._client()
+        try:
+            api.delete_connection(ConnectionId=connection_id)
         except api.exceptions.GoneException as exc:
             raise ConnectionGone(connection_id) from exc
 

@@ -18,6 +18,8 @@ class Claims:
     uid: str
     name: str
     expire_time: int
+    jti: str = ""
+    epoch: int = 0  # the `ep` claim: the user's token epoch when it was issued (see security/revocation.py)
 
 
 @dataclass(frozen=True)
@@ -27,7 +29,7 @@ class IssuedToken:
     ttl: int
 
 
-def issue_token(user_id: int, uid: str, name: str) -> IssuedToken:
+def issue_token(user_id: int, uid: str, name: str, epoch: int = 0) -> IssuedToken:
     import jwt
 
     settings = get_settings()
@@ -43,6 +45,7 @@ def issue_token(user_id: int, uid: str, name: str) -> IssuedToken:
         "nbf": issued_at,
         "iss": settings.jwt_issuer,
         "jti": uuid.uuid4().hex,
+        "ep": epoch,
     }
     token = jwt.encode(payload, get_jwt_secret(), algorithm=ALGORITHM)
     return IssuedToken(token=token, expire_time=expires, ttl=settings.jwt_ttl_seconds)
@@ -58,7 +61,7 @@ def decode_token(token: str) -> Claims:
             algorithms=[ALGORITHM],
             issuer=get_settings().jwt_issuer,
             leeway=LEEWAY_SECONDS,
-            options={"require": ["exp", "iat", "nbf", "iss", "id"]},
+            options={"require": ["exp", "iat", "nbf", "iss", "id", "jti"]},
         )
     except jwt.ExpiredSignatureError as exc:
         raise Unauthorized("token has expired, please log in again") from exc
@@ -69,9 +72,15 @@ def decode_token(token: str) -> Claims:
     user_id = payload.get("id")
     if isinstance(user_id, bool) or not isinstance(user_id, int) or user_id <= 0:
         raise Unauthorized("invalid token")
+    epoch = payload.get("ep", 0)
+    jti = payload["jti"]
+    if isinstance(epoch, bool) or not isinstance(epoch, int) or not isinstance(jti, str) or not jti:
+        raise Unauthorized("invalid token")
     return Claims(
         user_id=user_id,
         uid=str(payload.get("uid", "")),
         name=str(payload.get("name", "")),
         expire_time=int(payload["exp"]),
+        jti=jti,
+        epoch=epoch,
     )

@@ -4,29 +4,33 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-import time
 import uuid
 from datetime import UTC, datetime
 from typing import Any
 
 from chalicelib import clock
 from chalicelib.config import get_jwt_secret, get_settings
-from chalicelib.db import counters, email_codes, users
+from chalicelib.db import connections, counters, email_codes, throttles, tokens, users
 from chalicelib.db.email_codes import CodeUse
 from chalicelib.db.users import UniquenessConflict, User
 from chalicelib.errors import InvalidInput, RateLimited, UpstreamFailure
 from chalicelib.mail import templates
 from chalicelib.mail.ses import MailFailure, send
+from chalicelib.realtime import push
+from chalicelib.security import limits, revocation
 from chalicelib.security.passwords import check_new_password, hash_password, verify_password
-from chalicelib.security.tokens import issue_token
+from chalicelib.security.tokens import Claims, issue_token
 from chalicelib.services import bot
 from chalicelib.services.after_commit import after_commit
+from chalicelib.ws import frames
 
 REGISTER, RESET = 1, 2
 CODE_DIGITS = 6
 BOT_USER_ID = 1
 MAX_NAME_LENGTH = 20
 GENERIC_LOGIN_FAILURE = "email or password is incorrect"
+PASSWORD_CHANGED = "your password was changed; please log in again"
+LOGGED_OUT_EVERYWHERE = "you logged out on every device; please log in again"
 
 
 def normalise_email(email: str) -> str:
@@ -42,8 +46,10 @@ def _seconds_until_utc_midnight(now: float) -> int:
     return 86400 - int(now) % 86400
 
 
-def send_email_code(email: str, purpose: int) -> None:
-    """Same answer whether or not the address is registered; only the email's content differs."""
+def send_email_code(email: str, purpose: int, source_ip: str) -> None:
+    """Same answer whether or not the address is registered; only the email's content differs. Besides the
+    per-address limits, a source IP may ask for EMAIL_CODES_PER_SOURCE_HOUR codes an hour and
+    EMAIL_CODES_PER_SOURCE_DAY a day (counted alike for registered and unknown addresses)."""
     settings = get_settings()
     email = normalise_email(email)
     now = clock.now()
@@ -56,6 +62,11 @@ def send_email_code(email: str, purpose: int) -> None:
     if state.day == day and state.day_count >= settings.email_codes_per_day:
         raise RateLimited("too many codes for this address today",
                           _seconds_until_utc_midnight(now))
+    hourly = limits.take("email-code-source-hour", source_ip, settings.email_codes_per_source_hour, 3600,
+                         "too many verification codes requested from your network")
+    with limits.given_back_if_refused(hourly):
+        limits.take("email-code-source-day", source_ip, settings.email_codes_per_source_day, 86400,
+                    "too many verification codes requested from your network today")
     code = "".join(secrets.choice("0123456789") for _ in range(CODE_DIGITS))
     message = None
     code_hash = None
@@ -96,8 +107,6 @@ def _check_name(name: str) -> str:
         raise InvalidInput("name is required")
     if len(name) > MAX_NAME_LENGTH:
         raise InvalidInput(f"name must be at most {MAX_NAME_LENGTH} characters")
-    if any(ord(char) < 32 for char in name):
-        raise InvalidInput("name must not contain control characters")
     return name
 
 
@@ -135,21 +144,27 @@ def create_account(email: str, name: str, password: str, password_repeat: str, c
     return user
 
 
-def login(email: str, password: str) -> dict[str, Any]:
+def login(email: str, password: str, source_ip: str) -> dict[str, Any]:
+    """Each attempt is counted before its bcrypt check, so a parallel burst gets no more checks than allowed.
+    Failures count per (address, source) and per source, so failures from one source never lock the owner out
+    from another; across all sources an address is slowed, never locked."""
     settings = get_settings()
     email = normalise_email(email)
-    now = time.time()
-    record, window = users.login_lookup(email)
-    if window and now - window.window_start < settings.login_failure_window_seconds \
-            and window.failures >= settings.login_max_failures:
-        raise RateLimited("too many failed logins for this address",
-                          int(window.window_start + settings.login_failure_window_seconds - now) + 1)
+    window = settings.login_failure_window_seconds
+    source = limits.take("login-source", source_ip, settings.login_failures_per_source, window,
+                         "too many failed logins from your network")
+    with limits.given_back_if_refused(source):
+        pair = limits.take("login-pair", f"{email}|{source_ip}", settings.login_max_failures, window,
+                           "too many failed logins for this address from your network")
+        with limits.given_back_if_refused(pair):  # being slowed down is not a failure of this source
+            limits.pace("login-address", email, settings.login_free_attempts_per_address, window,
+                        settings.login_slow_seconds, "this address is receiving many login attempts")
+    record = users.login_record(email)
     if not verify_password(password, record.password_hash if record else None) or record is None:
-        users.record_login_failure(email, now, settings.login_failure_window_seconds, window)
         raise InvalidInput(GENERIC_LOGIN_FAILURE)
-    if window is not None:
-        users.clear_login_failures(email)
-    issued = issue_token(record.user_id, record.uid, record.name)
+    throttles.clear(pair)
+    throttles.give_back(source)
+    issued = issue_token(record.user_id, record.uid, record.name, record.token_epoch)
     return {
         "id": record.user_id,
         "uid": record.uid,
@@ -163,8 +178,33 @@ def login(email: str, password: str) -> dict[str, Any]:
 
 
 def reset_password(email: str, code: str, password: str, password_repeat: str) -> None:
+    """Sets the password and ends every earlier token; the user's open sockets get 2004 and close."""
     email = normalise_email(email)
     check_new_password(password, password_repeat)
     code_use = _checked_code(email, RESET, code)
-    if not users.set_password(email, hash_password(password), code_use):
+    identity = users.login_identity(email)
+    if identity is None or not users.set_password(email, identity.user_id, hash_password(password), code_use):
         raise InvalidInput("verification code is invalid or already used; request a new one")
+    revocation.ended_all(identity.user_id, identity.token_epoch + 1)
+    after_commit("closing sockets", lambda: _close_sockets(identity.user_id, PASSWORD_CHANGED),
+                 user_id=identity.user_id)
+
+
+def logout(caller: Claims, all_devices: bool) -> None:
+    """Ends the caller's token, or with `all_devices` every token of the caller (their sockets get 2004)."""
+    if not all_devices:
+        tokens.revoke(caller.jti, caller.user_id, caller.expire_time)
+        revocation.ended_token(caller)
+        return
+    user = users.get_user(caller.user_id)
+    if user is None:
+        raise InvalidInput("this account no longer exists")
+    tokens.end_all(caller.user_id, user.email)
+    revocation.ended_all(caller.user_id, caller.epoch + 1)
+    after_commit("closing sockets", lambda: _close_sockets(caller.user_id, LOGGED_OUT_EVERYWHERE),
+                 user_id=caller.user_id)
+
+
+def _close_sockets(user_id: int, reason: str) -> None:
+    live = connections.live_connections([user_id], clock.now())[user_id]
+    push.close_connections(live, frames.logged_out(reason))

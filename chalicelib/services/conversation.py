@@ -100,14 +100,15 @@ class Page:
 
 
 def history_page(conversation_key: str, me: int, channel_type: int, peer_id: int, page: int | None,
-                 page_size: int | None, head: ConversationHead | None) -> Page:
-    """Newest page first, ascending within it; `page` is the id cursor (exclusive); `head` is the conversation's,
-    read by the caller with what else it needs. The first page moves my read position to its newest message."""
+                 page_size: int | None, head: ConversationHead | None, after_seq: int = 0) -> Page:
+    """Newest page first, ascending within it; `page` is the id cursor (exclusive); nothing up to `after_seq`
+    (a group member's join); `head` is the conversation's, read by the caller with what else it needs. The first
+    page moves my read position to its newest message."""
     size = min(page_size or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
-    newest_first = messages.history(conversation_key, page, size)
+    newest_first = messages.history(conversation_key, page, size, after_seq)
     if page is None and newest_first:
         sessions.mark_read(me, channel_type, peer_id, newest_first[0].seq)
-    return Page(list(reversed(newest_first)), size, head.last_seq if head else 0)
+    return Page(list(reversed(newest_first)), size, max(0, (head.last_seq if head else 0) - after_seq))
 
 
 @conflicts.retrying()

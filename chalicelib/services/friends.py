@@ -5,11 +5,13 @@ from typing import Any
 
 from chalicelib import clock
 from chalicelib.clock import wire_time
+from chalicelib.config import get_settings
 from chalicelib.db import connections, counters, friends, keys, sessions, users
 from chalicelib.db.friends import ACCEPTED, PENDING, REJECTED, Conflict, FriendRow, RequestRecord
 from chalicelib.db.sessions import PRIVATE, SessionRecord
 from chalicelib.db.users import User
 from chalicelib.errors import Forbidden, InvalidInput
+from chalicelib.security import limits
 from chalicelib.services import groups
 from chalicelib.services.bot import BOT_ID
 from chalicelib.services.shapes import friend_row, request_row, user_brief
@@ -167,6 +169,8 @@ def search_users(me: int, query: str) -> list[dict[str, Any]]:
     query = query.strip()
     if not query:
         return []
+    settings = get_settings()
+    limits.take("user-query", str(me), settings.user_queries_per_minute, 60, "too many user searches")
     if "@" in query:
         found = users.user_id_by_email(query.lower())
         candidates = [found] if found is not None else []

@@ -2,16 +2,29 @@
 from __future__ import annotations
 
 import secrets
+from dataclasses import replace
 from typing import Any
 
 from chalicelib import clock
 from chalicelib.clock import wire_time
 from chalicelib.config import get_settings
-from chalicelib.db import conflicts, conversations, counters, friends, groups, keys, messages, sessions, users
+from chalicelib.db import (
+    conflicts,
+    conversations,
+    counters,
+    friends,
+    groups,
+    keys,
+    messages,
+    sessions,
+    throttles,
+    users,
+)
 from chalicelib.db.groups import ADMIN, MEMBER, OWNER, Conflict, GroupRecord, InviteRecord, NewMember
 from chalicelib.db.messages import MessageRecord
 from chalicelib.db.sessions import GROUP, SessionRecord
 from chalicelib.errors import Forbidden, InvalidInput
+from chalicelib.security import limits
 from chalicelib.security.passwords import hash_password, verify_password
 from chalicelib.services import conversation
 from chalicelib.services.shapes import group_object, session_row, user_object
@@ -102,15 +115,29 @@ def _require_member(group_id: int, me: int) -> groups.MemberRecord:
     return member
 
 
+def _joining_seq(group_id: int) -> int:
+    """The group's last sequence now: a member joining sees what comes after it."""
+    head = conversations.head(keys.group_conversation(group_id), consistent=True)
+    return head.last_seq if head else 0
+
+
+def _joining(member_id: int, session: SessionRecord, seq: int) -> NewMember:
+    return NewMember(member_id, MEMBER, replace(session, read_seq=seq, history_from=seq), seq)
+
+
+@conflicts.retrying()
 def _join(me: int, group: GroupRecord, invite: str | None) -> None:
+    """The join commits only while the group is at the sequence read here, so the newcomer's history starts
+    exactly at its join; a message sent meanwhile makes it read again."""
     now = clock.now()
     existing = sessions.existing([(me, GROUP, group.id)])
     current = existing.get((me, GROUP, group.id))
     session = current or _group_session(group, me, counters.next_value("id"), now)
-    member = NewMember(me, MEMBER, session)
+    joined_seq = _joining_seq(group.id)
+    member = _joining(me, session, joined_seq)
     try:
         groups.add_members(group.id, [member], {me} if current else set(), now, get_settings().group_size_limit,
-                           _session_frames(group, [member]), invite=invite)
+                           _session_frames(group, [member]), invite=invite, held_seq=joined_seq)
     except Conflict as conflict:
         if groups.membership(group.id, me) is not None:
             raise InvalidInput("已经是群成员了~ (you are already a member)") from conflict
@@ -119,6 +146,22 @@ def _join(me: int, group: GroupRecord, invite: str | None) -> None:
         raise InvalidInput("the group is full") from conflict
     how = "通过邀请链接加入了群聊" if invite is not None else "加入了群聊"
     _notice(group.id, me, JOINED, f"{_name(me)} {how}")
+
+
+def _check_group_password(me: int, group: GroupRecord, password: str | None) -> None:
+    """Each guess is counted before its bcrypt check (per group and across groups), so guessing is capped
+    however fast or parallel; a right password gives its counts back."""
+    settings = get_settings()
+    window = settings.group_password_window_seconds
+    per_group = limits.take("group-password", f"{me}|{group.id}", settings.group_password_failures, window,
+                            "too many wrong passwords for this group")
+    with limits.given_back_if_refused(per_group):
+        per_user = limits.take("group-password-user", str(me), settings.group_password_failures_per_user, window,
+                               "too many wrong group passwords")
+    if not password or not verify_password(password, group.password_hash):
+        raise InvalidInput("入群密码错误~,请联系管理员邀请 (wrong group password)")
+    throttles.give_back(per_group)
+    throttles.give_back(per_user)
 
 
 def apply_join(me: int, group_id: int, *, token: str | None, password: str | None) -> dict[str, Any]:
@@ -131,8 +174,7 @@ def apply_join(me: int, group_id: int, *, token: str | None, password: str | Non
             raise InvalidInput("this invite is not valid for this group")
         _join(me, group, token)
     elif group.is_pwd:
-        if not password or not verify_password(password, group.password_hash):
-            raise InvalidInput("入群密码错误~,请联系管理员邀请 (wrong group password)")
+        _check_group_password(me, group, password)
         _join(me, group, None)
     else:
         _join(me, group, None)
@@ -156,8 +198,9 @@ def create_or_remove(me: int, *, group_id: int, action: int, select_user: list[i
         now = clock.now()
         existing_sessions = sessions.existing([(uid, GROUP, group.id) for uid in addable])
         fresh_ids = iter(counters.next_range("id", len(addable)))
-        new_members = [NewMember(uid, MEMBER, existing_sessions.get((uid, GROUP, group.id))
-                                 or _group_session(group, uid, next(fresh_ids), now)) for uid in addable]
+        seq = _joining_seq(group.id)
+        new_members = [_joining(uid, existing_sessions.get((uid, GROUP, group.id))
+                                or _group_session(group, uid, next(fresh_ids), now), seq) for uid in addable]
         revive = {uid for uid in addable if (uid, GROUP, group.id) in existing_sessions}
         try:
             groups.add_members(group.id, new_members, revive, now, get_settings().group_size_limit,
@@ -239,7 +282,8 @@ def leave(me: int, group_or_session_id: int) -> dict[str, Any]:
 
 def create_invite(me: int, group_id: int, *, expire_seconds: int | None, max_uses: int | None) -> dict[str, Any]:
     group = _require_group(group_id)
-    _require_member(group.id, me)
+    if _require_member(group.id, me).role not in (OWNER, ADMIN):
+        raise Forbidden("only the owner or an admin can create invites")
     seconds = expire_seconds or DEFAULT_INVITE_SECONDS
     if seconds > MAX_INVITE_SECONDS:
         raise InvalidInput(f"expire_seconds must be at most {MAX_INVITE_SECONDS}")
@@ -247,6 +291,17 @@ def create_invite(me: int, group_id: int, *, expire_seconds: int | None, max_use
     groups.create_invite(invite)
     return {"token": invite.token, "group_id": group.id, "expire_time": invite.expire_time,
             "max_uses": invite.max_uses}
+
+
+def revoke_invite(me: int, token: str) -> dict[str, Any]:
+    """The group's owner or an admin ends a share token; joining with it fails from then on."""
+    invite = groups.get_invite(token)
+    if invite is None:
+        raise InvalidInput("this invite does not exist")
+    if _require_member(invite.group_id, me).role not in (OWNER, ADMIN):
+        raise Forbidden("only the owner or an admin can revoke invites")
+    groups.revoke_invite(token)
+    return {"token": token, "group_id": invite.group_id, "revoked": 1}
 
 
 def send(me: int, *, group_id: int, msg_type: int, message: str, msg_client_id: int) -> dict[str, Any]:
@@ -270,9 +325,10 @@ def _history_item(message: MessageRecord) -> dict[str, Any]:
 
 
 def history(me: int, *, group_id: int, page: int | None, page_size: int | None, raw_page: str) -> dict[str, Any]:
-    _require_member(group_id, me)
+    member = _require_member(group_id, me)
     key = keys.group_conversation(group_id)
-    found = conversation.history_page(key, me, GROUP, group_id, page, page_size, conversations.head(key))
+    found = conversation.history_page(key, me, GROUP, group_id, page, page_size, conversations.head(key),
+                                      after_seq=member.joined_seq)
     return {"list": [_history_item(item) for item in found.messages],
             "mate": {"pageSize": found.size, "page": raw_page, "total": found.total}}
 

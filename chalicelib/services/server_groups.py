@@ -85,12 +85,14 @@ def remove_server(me: int, server_id: int) -> None:
         raise InvalidInput("server not found")
 
 
-def get_servers(server_ids: list[int]) -> dict[str, Any]:
-    """Live servers among `server_ids`, in the requested order; unknown or removed ids are left out."""
+def get_servers(me: int, server_ids: list[int]) -> dict[str, Any]:
+    """Live servers among `server_ids`, in the requested order; unknown or removed ids, and servers their owner
+    made unsearchable (searchEnable 0) unless I am that owner, are left out."""
     wanted = list(dict.fromkeys(server_ids))
     found = servers.get_many(wanted)
     return {"servers": [server_shape(found[server_id]) for server_id in wanted
-                        if server_id in found and found[server_id].live]}
+                        if server_id in found and found[server_id].live
+                        and (found[server_id].search_enable or found[server_id].owner_id == me)]}
 
 
 def list_page(me: int, timetag: int | None, limit: int) -> dict[str, Any]:

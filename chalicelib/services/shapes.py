@@ -54,6 +54,7 @@ def session_row(session: SessionRecord, peer: User | None, head: ConversationHea
                 group: dict[str, Any] | None = None, *, show_email: bool = False) -> dict[str, Any]:
     """`Users.email` is the peer's only when the viewer may see it (a friend's, as in the friend list)."""
     last_seq = head.last_seq if head else 0
+    shown = head if head and last_seq > session.history_from else None  # nothing from before a member's join
     return {
         "id": session.id, "form_id": session.owner_id, "to_id": session.to_id, "group_id": session.group_id,
         "created_at": wire_time(session.created_at), "top_status": session.top_status,
@@ -63,10 +64,10 @@ def session_row(session: SessionRecord, peer: User | None, head: ConversationHea
         "Users": user_object(peer, show_email=show_email), "Groups": group or dict(EMPTY_GROUP), "deleted_at": 0,
         "unread": max(0, last_seq - session.read_seq), "last_seq": last_seq, "read_seq": session.read_seq,
         "last_message": {
-            "content": head.last_content if head else "",
-            "msg_type": head.last_msg_type if head else 0,
-            "send_time": wire_time(head.last_send_time) if head else "",
-            "recalled": 1 if head and head.last_recalled_msg_type else 0,
-            "recalled_msg_type": head.last_recalled_msg_type if head else 0,
+            "content": shown.last_content if shown else "",
+            "msg_type": shown.last_msg_type if shown else 0,
+            "send_time": wire_time(shown.last_send_time) if shown else "",
+            "recalled": 1 if shown and shown.last_recalled_msg_type else 0,
+            "recalled_msg_type": shown.last_recalled_msg_type if shown else 0,
         },
     }

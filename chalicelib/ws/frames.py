@@ -13,6 +13,8 @@ HEARTBEAT = 1004
 ONLINE_STATUS_OFFLINE = 2000
 ONLINE_STATUS_ONLINE = 2001
 SESSION = 2003
+LOGGED_OUT = 2004
+TOO_MANY_CONNECTIONS = 2005
 
 
 def error_frame(message: str) -> dict[str, Any]:
@@ -58,6 +60,18 @@ def recalled(message: dict[str, Any], recalled_by: int) -> dict[str, Any]:
 
 def video(signal: dict[str, Any]) -> dict[str, Any]:
     return {"msg_code": VIDEO, **signal}
+
+
+def logged_out(reason: str) -> dict[str, Any]:
+    """The web client logs out on 2004; `pro`/`city`/`ip` are the fields it shows (we disclose none)."""
+    return {"msg_code": LOGGED_OUT, "pro": "", "city": "", "ip": "", "message": reason}
+
+
+def too_many_connections(limit: int) -> dict[str, Any]:
+    """Sent to the oldest connection before it is closed to make room for a newer one (not 2004: the user stays
+    logged in on that device and may reconnect)."""
+    return {"msg_code": TOO_MANY_CONNECTIONS,
+            "message": f"closed: this account has more than {limit} open connections and the newest ones stay open"}
 
 
 def session_created(session: dict[str, Any]) -> dict[str, Any]:

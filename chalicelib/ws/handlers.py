@@ -7,18 +7,20 @@ from contextvars import Token
 from typing import Any
 
 from chalicelib import clock, metrics
+from chalicelib.config import get_settings
 from chalicelib.db import connections
 from chalicelib.errors import Unauthorized
 from chalicelib.http.auth import token_from
 from chalicelib.logs import log_event, log_exception
 from chalicelib.realtime import push
 from chalicelib.realtime.sender import get_sender, remember_endpoint
-from chalicelib.security.tokens import decode_token
+from chalicelib.security.tokens import Claims, decode_token
 from chalicelib.ws import frames
 
 CONNECTION_LIFETIME_SECONDS = 2 * 3600 + 600
 REPLAY_WINDOW_SECONDS = 15
 MAX_FRAME_BYTES = 32 * 1024
+MAX_CONNECT_RACES = 10  # attempts beyond the cap, for connects of one user racing for the same room
 
 OK = {"statusCode": 200}
 
@@ -45,9 +47,28 @@ def connect(event: dict[str, Any]) -> dict[str, Any]:
     except Unauthorized:
         _log(context, started, calls, code=401)
         return {"statusCode": 401}
-    connections.add(context["connectionId"], claims.user_id, clock.now(), CONNECTION_LIFETIME_SECONDS)
+    try:
+        _register(context["connectionId"], claims)
+    except connections.TokenEnded:
+        _log(context, started, calls, code=401, user_id=claims.user_id)
+        return {"statusCode": 401}
     _log(context, started, calls, code=200, user_id=claims.user_id)
     return OK
+
+
+def _register(connection_id: str, claims: Claims) -> None:
+    """The newest connection wins: at the cap, the oldest is closed (with a frame saying why) to make room."""
+    limit = get_settings().max_connections_per_user
+    presented = connections.Presented(claims.jti, claims.epoch)
+    for _ in range(limit + MAX_CONNECT_RACES):
+        try:
+            connections.add(connection_id, claims.user_id, clock.now(), CONNECTION_LIFETIME_SECONDS, presented, limit)
+            return
+        except connections.AtCapacity:
+            oldest = connections.take_oldest(claims.user_id)
+            if oldest is not None:
+                push.close_connections([oldest], frames.too_many_connections(limit))
+    raise RuntimeError("could not make room for a new connection")
 
 
 def _reply(connection_id: str, frame: dict[str, Any]) -> None:
@@ -65,9 +86,16 @@ def _within_replay_window(context: dict[str, Any]) -> bool:
 
 
 def _replay(connection_id: str) -> int:
-    """The first frames of a new connection (the client's first heartbeat) deliver its kept events."""
+    """The first frames of a new connection (the client's first heartbeat) deliver its kept events. A connection
+    with no owner was closed to make room while its own `$connect` ran (before API Gateway could close it):
+    it is closed now."""
     owner = connections.owner_of(connection_id)
     if owner is None:
+        _reply(connection_id, frames.too_many_connections(get_settings().max_connections_per_user))
+        try:
+            get_sender().close(connection_id)
+        except Exception:
+            log_exception("closing a connection without owner failed", connection=connection_id)
         return 0
     return push.replay_pending(owner, connection_id)
 
@@ -81,7 +109,7 @@ def message(event: dict[str, Any]) -> dict[str, Any]:
     replayed = _replay(connection_id) if _within_replay_window(context) else 0
     try:
         frame = json.loads(body) if len(body) <= MAX_FRAME_BYTES else None
-    except ValueError:
+    except (ValueError, RecursionError):
         frame = None
     if not isinstance(frame, dict) or isinstance(frame.get("msg_code"), bool) \
             or not isinstance(frame.get("msg_code"), int):

@@ -8,6 +8,10 @@
 * Ids: integers in id-like fields are, for about half of the generated values, replaced by ids that exist in the
   seeded data (users, friend requests, groups, sessions, messages, servers), so routes get past "not found".
 
+* Hostile bodies: every HOSTILE_EVERY-th case with a body is sent, in turn, as JSON nested far deeper than a
+  parser's recursion allows, as a urlencoded body of more than 256 fields, or with a lone surrogate (`\ud800`)
+  in every string; each must be a clear 1000 that stores nothing, never a 500.
+
 * Known issues (KNOWN_ISSUES below, also listed in tests/fuzz/README.md) are counted and reported instead of
   failing the run, unless FUZZ_STRICT=1.
 
@@ -33,10 +37,13 @@ import boto3
 import schemathesis
 
 # Bookkeeping that the app writes on purpose while answering an error, so the check ignores these partitions:
-# - LOGINFAIL#<email>: a failed login (code 1000) counts towards the 5-failures lockout (README "Login").
+# - LIMIT#<scope>#<subject>#<window>: rate-limit counters; a use is counted before the work it guards, whatever
+#   the answer (README "Login", "Email codes").
 # - EMAILCODE#<email>: a wrong verification code (code 1000 from /auth/registered, /auth/resetPassword) counts
 #   an attempt and kills the code on the 5th (README "Email codes").
-ALLOWED_ON_ERROR_PREFIXES = ("LOGINFAIL#", "EMAILCODE#")
+ALLOWED_ON_ERROR_PREFIXES = ("LIMIT#", "EMAILCODE#")
+HOSTILE_EVERY = 5
+NESTING_DEPTH = 20_000  # 40 KB, under the 64 KB body limit; Python's parser gives up after ~1,000 levels
 ID_FIELDS = frozenset({"id", "to_id", "group_id", "owner", "serverId", "select_user", "select_user[]", "serverIds",
                        "serverIds[]"})
 KEPT_SNAPSHOTS = 64
@@ -168,8 +175,41 @@ def map_body(context: Any, body: Any) -> Any:
     return _map_ids(body)
 
 
+def _with_lone_surrogates(body: dict[str, Any]) -> bytes:
+    """As JSON text (escaped, so the fuzzer's own validators never hold the unencodable string)."""
+    changed = {name: "\ud800" + value if isinstance(value, str) else value for name, value in body.items()}
+    return json.dumps(changed or {"name": "\ud800"}).encode()
+
+
+HOSTILE_SHAPES: tuple[tuple[str, str, Callable[[dict[str, Any]], Any]], ...] = (
+    ("deeply nested JSON", "application/json",
+     lambda body: b'{"name":' + b"[" * NESTING_DEPTH + b"]" * NESTING_DEPTH + b"}"),
+    ("over 256 urlencoded fields", "application/x-www-form-urlencoded",
+     lambda body: b"&".join(b"field%d=x" % index for index in range(300))),
+    ("lone surrogates", "application/json", _with_lone_surrogates),
+)
+
+
+def make_hostile(case: Any) -> str | None:
+    """Every HOSTILE_EVERY-th case with an object body becomes one of HOSTILE_SHAPES, in turn."""
+    if not isinstance(case.body, dict):
+        return None
+    with _lock:
+        stats["cases with a body"] += 1
+        turn = stats["cases with a body"]
+    if turn % HOSTILE_EVERY:
+        return None
+    name, media_type, build = HOSTILE_SHAPES[(turn // HOSTILE_EVERY) % len(HOSTILE_SHAPES)]
+    case.body = build(case.body)
+    case.media_type = media_type
+    with _lock:
+        stats[f"hostile: {name}"] += 1
+    return name
+
+
 @schemathesis.hook
 def before_call(context: Any, case: Any, kwargs: dict[str, Any]) -> None:
+    make_hostile(case)
     _before[threading.get_ident()] = snapshot()
 
 

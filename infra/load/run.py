@@ -101,8 +101,11 @@ def _conversations(world: World) -> set[str]:
 
 
 def _stack(settings: LoadSettings) -> ChildStack:
-    """The local stack with a cheap bcrypt cost (logins are not what is measured) and the run's faults."""
-    environment = {"BCRYPT_ROUNDS": str(BCRYPT_ROUNDS)}
+    """The local stack with a cheap bcrypt cost (logins are not what is measured), room for every simulated user
+    to ask for an email code from the one source address the run uses, and the run's faults."""
+    codes = str(max(100, 2 * settings.users))
+    environment = {"BCRYPT_ROUNDS": str(BCRYPT_ROUNDS), "EMAIL_CODES_PER_SOURCE_HOUR": codes,
+                   "EMAIL_CODES_PER_SOURCE_DAY": codes}
     if settings.raw_moto:
         environment[RAW_MOTO_VARIABLE] = "1"
     if settings.throttle_rate > 0:

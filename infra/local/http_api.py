@@ -26,15 +26,21 @@ class RouteNotFound(LocalGatewayException):
     CODE = 404
 
 
+_peer = threading.local()  # the TCP peer of the connection this server thread is serving
+
+
 class Gateway(LocalGateway):
     """chalice local answers an unknown path with API Gateway's 403 "Missing Authentication Token"; the web
-    client expects the project's 404 envelope, so route matching failures become RouteNotFound."""
+    client expects the project's 404 envelope, so route matching failures become RouteNotFound. chalice local
+    also reports every caller as 127.0.0.1; like API Gateway, this reports the TCP peer's address."""
 
     def _generate_lambda_event(self, method: str, path: str, headers: HeaderType, body: bytes | None) -> EventType:
         try:
-            return super()._generate_lambda_event(method, path, headers, body)
+            event = super()._generate_lambda_event(method, path, headers, body)
         except ValueError:  # RouteMatcher.match_route: no route for this path
             raise RouteNotFound({"Content-Type": JSON_TYPE}, NOT_FOUND_BODY) from None
+        event["requestContext"]["identity"]["sourceIp"] = getattr(_peer, "address", "")
+        return event
 
 
 class RequestHandler(ChaliceRequestHandler):
@@ -43,6 +49,11 @@ class RequestHandler(ChaliceRequestHandler):
     def __init__(self, request: Any, client_address: Any, server: ApiServer) -> None:
         self.local_gateway = server.gateway
         BaseHTTPRequestHandler.__init__(self, request, client_address, server)
+
+    def setup(self) -> None:
+        """Each connection is served on its own thread: its requests' events name this peer."""
+        _peer.address = self.client_address[0]
+        super().setup()
 
     def __getattr__(self, name: str) -> Any:
         """Methods the app routes nowhere (TRACE, QUERY…) reach it too and get its 405, as on API Gateway,

@@ -198,7 +198,7 @@ def test_counters_connections_and_pending_retry_their_own_writes(dynamodb_confli
     dynamodb_conflicts.pending = 1
     assert counters.next_value("conflict-test") == first + 1
     dynamodb_conflicts.pending = 1
-    connections.add("c-1", 5, 1000.0, 60)
+    connections.add("c-1", 5, 1000.0, 60, connections.Presented("test", 0), 20)
     assert connections.owner_of("c-1") == 5
     dynamodb_conflicts.pending = 1
     assert connections.remove("c-1") is not None

@@ -176,14 +176,14 @@ def test_join_with_password(client, trio):
 def test_invite_token_joins_a_password_group_and_respects_max_uses(client, trio):
     owner, b, _ = trio
     group = make_group(client, owner, [b], password="pw1234", is_pwd=1)
-    invite = post_form(client, f"/invite/{group['id']}", {"max_uses": 1}, b["token"]).json_body["data"]
+    invite = post_form(client, f"/invite/{group['id']}", {"max_uses": 1}, owner["token"]).json_body["data"]
     assert set(invite) == {"token", "group_id", "expire_time", "max_uses"} and invite["max_uses"] == 1
     first, second = register(client), register(client)
     assert post_form(client, f"/groups/applyJoin/{group['id']}", {"token": invite["token"]}, first["token"]
                      ).json_body["code"] == 200
     assert post_form(client, f"/groups/applyJoin/{group['id']}", {"token": invite["token"]}, second["token"]
                      ).json_body["code"] == 1000
-    assert post_form(client, f"/invite/{group['id']}", {"expire_seconds": 31 * 86400}, b["token"]
+    assert post_form(client, f"/invite/{group['id']}", {"expire_seconds": 31 * 86400}, owner["token"]
                      ).json_body["code"] == 1000
 
 

@@ -14,7 +14,7 @@ SECRET = "test-jwt-secret-0123456789abcdef0123456789"
 def claims(**overrides):
     now = int(time.time())
     payload = {"id": 2, "uid": "u", "name": "n", "expire_time": now + 3600, "exp": now + 3600, "iat": now,
-               "nbf": now, "iss": "Im-Services"}
+               "nbf": now, "iss": "Im-Services", "jti": "j1"}
     payload.update(overrides)
     return payload
 
@@ -59,6 +59,8 @@ def test_profile_bad_ids(client, path, message):
     (jwt.encode(claims(iss="someone-else"), SECRET, algorithm="HS256"), "invalid token"),
     (jwt.encode(claims(id="2"), SECRET, algorithm="HS256"), "invalid token"),
     (jwt.encode(claims(nbf=int(time.time()) + 3600), SECRET, algorithm="HS256"), "token is not valid yet"),
+    (jwt.encode({k: v for k, v in claims().items() if k != "jti"}, SECRET, algorithm="HS256"), "invalid token"),
+    (jwt.encode(claims(ep="0"), SECRET, algorithm="HS256"), "invalid token"),
 ])
 def test_bad_tokens_answer_401(client, token, message):
     headers = {"authorization": f"Bearer {token}"} if token else {}

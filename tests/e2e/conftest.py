@@ -24,10 +24,15 @@ def _client(service: str, endpoint: str) -> Any:
     return session.client(service, endpoint_url=endpoint)
 
 
+# Every e2e user registers from 127.0.0.1: room for a module's users under the per-source email-code limits
+# (tests/api checks those limits themselves).
+E2E_ENVIRONMENT = {"EMAIL_CODES_PER_SOURCE_HOUR": "1000", "EMAIL_CODES_PER_SOURCE_DAY": "1000"}
+
+
 @pytest.fixture(scope="module")
 def stack(request: pytest.FixtureRequest) -> Iterator[RunningStack]:
     """One stack per test module; a module may set STACK_ENVIRONMENT to change the stack's settings."""
-    environment = getattr(request.module, "STACK_ENVIRONMENT", {})
+    environment = {**E2E_ENVIRONMENT, **getattr(request.module, "STACK_ENVIRONMENT", {})}
     running = RunningStack(environment, start_timeout=30, stop_timeout=15)
     with running:
         yield running

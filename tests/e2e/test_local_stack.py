@@ -55,6 +55,10 @@ def _emailed_code(stack: RunningStack, email: str) -> str:
 
 @pytest.fixture(scope="module")
 def account(stack: RunningStack) -> Account:
+    return register_account(stack)
+
+
+def register_account(stack: RunningStack) -> Account:
     """Registers through the real HTTP API: email code (multipart), code from local SES, register (urlencoded),
     log in (JSON)."""
     email = f"e2e-{uuid.uuid4().hex[:10]}@example.com"

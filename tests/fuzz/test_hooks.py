@@ -67,3 +67,18 @@ def test_known_issues_are_filtered_unless_strict(monkeypatch: pytest.MonkeyPatch
     assert hooks.filter_failure(None, SimpleNamespace(code="ST101"), mine, _response(500, {"code": 500})) is True
     monkeypatch.setenv("FUZZ_STRICT", "1")
     assert hooks.filter_failure(None, undocumented, mine, _response(404, {"code": 404})) is True
+
+
+def test_every_hostile_shape_is_sent_in_turn() -> None:
+    sent = []
+    for _ in range(hooks.HOSTILE_EVERY * len(hooks.HOSTILE_SHAPES)):
+        case = SimpleNamespace(body={"name": "x", "to_id": 3}, media_type="multipart/form-data")
+        shape = hooks.make_hostile(case)
+        if shape:
+            sent.append((shape, case.media_type, case.body))
+    assert sorted(name for name, _, _ in sent) == sorted(name for name, _, _ in hooks.HOSTILE_SHAPES)
+    bodies = {name: body for name, _, body in sent}
+    assert json.loads(bodies["lone surrogates"]) == {"name": "\ud800x", "to_id": 3}
+    assert bodies["over 256 urlencoded fields"].count(b"&") == 299
+    assert bodies["deeply nested JSON"].count(b"[") == hooks.NESTING_DEPTH < 64 * 1024 // 2
+    assert hooks.make_hostile(SimpleNamespace(body=None, media_type=None)) is None

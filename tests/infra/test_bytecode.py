@@ -17,7 +17,7 @@ from infra.cold_start import measure
 from infra.lambda_package import PackagingError, add_bytecode, cache_tag_of, function_runtimes, interpreter_runtime
 from tests.infra.conftest import CDK_OUT, Stack
 
-COLD_START_RUNS = 7  # fresh processes per tree (after one warm-up round); the median absorbs a busy moment
+COLD_START_RUNS = 7  # fresh processes per tree (after one warm-up round); the fastest absorbs a busy moment
 MAX_COLD_START_RATIO = 1.25
 UNCHECKED_HASH_FLAGS = 0b01  # PEP 552: hash-based, check_source off
 

@@ -85,7 +85,7 @@ def operations() -> None:
             post_form(client, "/messages/private", {"msg_client_id": time.time_ns() // 1000 % 10**15,
                                                      "to_id": friend["id"], "msg_type": 1, "message": "hi"},
                       me["token"])
-        connections.add("bench-b", friend["id"], clock.now(), 3600)
+        connections.add("bench-b", friend["id"], clock.now(), 3600, connections.Presented("test", 0), 1000)
         email = random_email()
 
         reads: dict[str, Callable[[], Any]] = {
@@ -133,7 +133,7 @@ def fan_out_ratio() -> None:
     with moto.mock_aws():
         create_table()
         for index in range(100):
-            connections.add(f"f{index}", 900_000 + index, clock.now(), 3600)
+            connections.add(f"f{index}", 900_000 + index, clock.now(), 3600, connections.Presented("test", 0), 1000)
         use_sender(RecordingSender(delay_seconds=0.02))
         started = time.perf_counter()
         push.push([(900_000 + index, {"msg_code": 200}) for index in range(100)])

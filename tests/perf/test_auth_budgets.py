@@ -4,25 +4,48 @@ from __future__ import annotations
 import time
 
 from chalicelib.ws import handlers
-from tests.support.factories import last_code_for, post_form, random_email, random_name, register, ws_event
+from tests.support.factories import get, last_code_for, post_form, random_email, random_name, register, ws_event
 
 
 def dynamodb(log):
     return {name: n for name, n in log.calls.items() if name.startswith("dynamodb.")}
 
 
-def test_login_costs_one_read(client, aws_calls):
+def test_login_counts_its_attempt_before_one_read(client, aws_calls):
+    """Three conditional counters (source, address+source, address pace) before the check; a success gives the
+    source's and clears the pair's; a failure leaves them counted."""
     user = register(client)
     aws_calls.reset()
     assert post_form(client, "/auth/login", {"email": user["email"], "password": user["password"]}
                      ).json_body["code"] == 200
-    assert dict(aws_calls.calls) == {"dynamodb.BatchGetItem": 1}
+    assert dict(aws_calls.calls) == {"dynamodb.UpdateItem": 4, "dynamodb.GetItem": 1, "dynamodb.DeleteItem": 1}
+    aws_calls.reset()
+    assert post_form(client, "/auth/login", {"email": user["email"], "password": "wrong-pass"}
+                     ).json_body["code"] == 1000
+    assert dict(aws_calls.calls) == {"dynamodb.UpdateItem": 3, "dynamodb.GetItem": 1}
 
 
-def test_send_email_code_costs_two_dynamodb_calls_and_one_email(client, aws_calls):
+def test_a_token_costs_one_read_per_process_per_minute(client, aws_calls):
+    from chalicelib.security import revocation
+
+    user = register(client)
+    aws_calls.reset()
+    assert get(client, "/sessions", user["token"]).json_body["code"] == 200
+    first = dict(aws_calls.calls)
+    aws_calls.reset()
+    assert get(client, "/sessions", user["token"]).json_body["code"] == 200
+    second = dict(aws_calls.calls)
+    first["dynamodb.BatchGetItem"] -= 1
+    assert first == second, "the first request of a token reads its state once: one BatchGetItem of two keys"
+    assert revocation.CACHE_SECONDS <= 60
+
+
+def test_send_email_code_costs_four_dynamodb_calls_and_one_email(client, aws_calls):
+    """One read, the source's hourly and daily counters, one conditional write."""
     aws_calls.reset()
     post_form(client, "/auth/sendEmailCode", {"email": random_email(), "email_type": 1})
-    assert aws_calls.count("dynamodb.") <= 2
+    assert aws_calls.count("dynamodb.") <= 4
+    assert aws_calls.calls["dynamodb.UpdateItem"] >= 2
     assert aws_calls.calls["sesv2.SendEmail"] == 1
     assert aws_calls.count() == aws_calls.count("dynamodb.") + 1
 

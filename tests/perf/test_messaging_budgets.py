@@ -27,8 +27,8 @@ def test_private_send_costs_three_dynamodb_calls_and_waits_for_no_push(client, s
     a, b = register(client), register(client)
     befriend(client, a, b)
     for index in range(3):
-        connections.add(f"b{index}", b["id"], clock.now(), 3600)
-    connections.add("a0", a["id"], clock.now(), 3600)
+        connections.add(f"b{index}", b["id"], clock.now(), 3600, connections.Presented("test", 0), 1000)
+    connections.add("a0", a["id"], clock.now(), 3600, connections.Presented("test", 0), 1000)
     aws_calls.reset()
     answer = post_form(client, "/messages/private", {"msg_client_id": 1, "to_id": b["id"], "msg_type": 1,
                                                      "message": "hi"}, a["token"]).json_body
@@ -142,7 +142,7 @@ def test_group_send_costs_four_plus_one_per_hundred_members(client, sender, aws_
     groups_db.create(group, [NewMember(uid, OWNER if uid == owner["id"] else MEMBER, None) for uid in member_ids],
                      now, {})
     for uid in member_ids:
-        connections.add(f"c{uid}", uid, now, 3600)
+        connections.add(f"c{uid}", uid, now, 3600, connections.Presented("test", 0), 1000)
     aws_calls.reset()
     answer = post_form(client, "/messages/group", {"msg_client_id": 1, "to_id": group.id, "msg_type": 1,
                                                    "message": "hi all"}, owner["token"]).json_body
@@ -177,7 +177,7 @@ def test_fan_out_is_parallel(aws):
 
     now = clock.now()
     for index in range(100):
-        connections.add(f"slow{index}", 70_000 + index, now, 3600)
+        connections.add(f"slow{index}", 70_000 + index, now, 3600, connections.Presented("test", 0), 1000)
     slow = RecordingSender(delay_seconds=0.02)
     use_sender(slow)
     try:

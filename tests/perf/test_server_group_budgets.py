@@ -5,7 +5,7 @@ from __future__ import annotations
 from chalicelib.db import server_groups as servers_db
 from chalicelib.db.server_groups import ServerRecord
 from chalicelib.services import server_groups as servers_service
-from tests.support.factories import post_form, register
+from tests.support.factories import check_token_once, post_form, register
 
 WRITES = {"TransactWriteItems", "PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem"}
 
@@ -32,6 +32,7 @@ def measure_page(client, user, aws_calls, **fields):
 
 def test_a_page_is_one_query_reading_at_most_limit_plus_one(client, aws_calls):
     me = register(client)
+    check_token_once(client, me["token"])
     mine = [servers_service.create_server(me["id"], f"s{index}")["serverId"] for index in range(12)]
     removed = mine[-3:]
     for server_id in removed:
@@ -53,6 +54,7 @@ def test_a_page_is_one_query_reading_at_most_limit_plus_one(client, aws_calls):
 
 def test_get_servers_is_one_batch_get_per_100_ids(client, aws_calls):
     me = register(client)
+    check_token_once(client, me["token"])
     ids = [servers_service.create_server(me["id"], f"s{index}")["serverId"] for index in range(3)]
     for count in (1, 3, 57, 100):
         wanted = (ids + list(range(20_000_000, 20_000_000 + count)))[:count]

@@ -50,3 +50,16 @@ def test_accept_is_one_transaction_plus_reads_and_pushes(client, aws_calls):
               if name.split(".")[1] in {"TransactWriteItems", "PutItem", "UpdateItem", "DeleteItem"}}
     assert writes == {"dynamodb.TransactWriteItems": 1}, dict(aws_calls.calls)
     assert not any(name.endswith(".Scan") for name in aws_calls.calls)
+
+
+def test_opening_a_session_reads_profile_friendship_and_head_in_one_batch(client, aws_calls):
+    """POST /sessions: one BatchGetItem for the peer's profile, the friendship (for the email) and the conversation
+    head; one for an existing session; the session id's counter; the conditional create."""
+    a, b = register(client), register(client)
+    befriend(client, a, b)
+    stranger = register(client)
+    aws_calls.reset()
+    opened = post_form(client, "/sessions", {"id": stranger["id"], "type": 1}, a["token"]).json_body
+    assert opened["code"] == 200
+    assert dict(aws_calls.calls) == {"dynamodb.BatchGetItem": 2, "dynamodb.UpdateItem": 1,
+                                     "dynamodb.TransactWriteItems": 1}

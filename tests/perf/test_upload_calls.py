@@ -5,12 +5,23 @@ from __future__ import annotations
 import json
 from urllib.parse import urlparse
 
+import pytest
+
 from chalicelib.security.tokens import issue_token
 from tests.support import upload_samples as samples
+from tests.support.factories import check_token_once
+
+TOKEN: list[str] = []
+
+
+@pytest.fixture(autouse=True)
+def checked_token(client):
+    TOKEN[:] = [issue_token(11, "uid-11", "user11").token]
+    check_token_once(client, TOKEN[0])
 
 
 def auth() -> dict[str, str]:
-    return {"authorization": f"Bearer {issue_token(11, 'uid-11', 'user11').token}"}
+    return {"authorization": f"Bearer {TOKEN[0]}"}
 
 
 def test_presign_makes_no_aws_call(client, aws_calls):

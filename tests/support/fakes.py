@@ -21,6 +21,7 @@ class RecordingSender:
 
     def __init__(self, delay_seconds: float = 0.0) -> None:
         self.sent: list[tuple[str, dict[str, Any]]] = []
+        self.closed: list[str] = []
         self.gone: set[str] = set()
         self.delay_seconds = delay_seconds
         self._lock = threading.Lock()
@@ -32,6 +33,13 @@ class RecordingSender:
             raise ConnectionGone(connection_id)
         with self._lock:
             self.sent.append((connection_id, json.loads(data)))
+
+    def close(self, connection_id: str) -> None:
+        if connection_id in self.gone:
+            raise ConnectionGone(connection_id)
+        with self._lock:
+            self.closed.append(connection_id)
+        self.gone.add(connection_id)
 
     def frames_for(self, connection_id: str) -> list[dict[str, Any]]:
         with self._lock:
