@@ -299,9 +299,11 @@ class Outbox(Item, discriminator="Outbox"):
 
 
 class PendingEvent(Item, discriminator="PendingEvent"):
-    """A frame for a user who had no live connection; replayed in SK order after they connect."""
+    """A frame for a user who had no live connection; replayed in SK order after they connect. A replayer holds
+    it until `claimed_until` while posting it, and deletes it once posted."""
 
     frame = UnicodeAttribute()
+    claimed_until = NumberAttribute(null=True)
 
 
 __all__ = [

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextvars
+import time
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -15,6 +16,7 @@ from chalicelib.logs import log_exception
 from chalicelib.realtime.sender import MAX_PAYLOAD_BYTES, ConnectionGone, Sender, get_sender
 
 _pool: ThreadPoolExecutor | None = None
+OTHER_REPLAYER_PAUSE_SECONDS = 0.05
 
 
 def _executor() -> ThreadPoolExecutor:
@@ -65,6 +67,7 @@ def push(deliveries: Iterable[tuple[int, dict[str, Any]]], *, keep_as: str | Non
     if not planned:
         return report
     live = connections.live_connections({user_id for user_id, _ in planned}, clock.now())
+    _replay_to_new_connections(live)
     jobs = [(index, connection, data) for index, (user_id, data) in enumerate(planned)
             for connection in live.get(user_id, [])]
     sender = get_sender()
@@ -131,21 +134,41 @@ def _hand_to_late_connections(offline_user_ids: set[int]) -> None:
         log_exception("handing kept frames to new connections failed", users=len(offline_user_ids))
 
 
-def replay_pending(user_id: int, connection_id: str) -> int:
+def _replay_to_new_connections(live: dict[int, list[LiveConnection]]) -> None:
+    """A connection opened in the replay window may not have replayed its kept events yet (its first heartbeat
+    replays them, and may come later): they are older than what is being delivered, so they go to it first.
+    One Query per such recipient, only in a connection's first seconds."""
+    now = clock.now()
+    for user_id, user_connections in live.items():
+        new = [connection for connection in user_connections if connection.is_new(now)]
+        if new:
+            replay_pending(user_id, new[-1].connection_id, wait_for_others=True)
+
+
+def replay_pending(user_id: int, connection_id: str, *, wait_for_others: bool = False) -> int:
     """Deliver a user's kept events to a connection, oldest first, each exactly once.
 
-    Two replayers of one user (the connection's own and a delivery's hand-off) must not interleave: one that
-    loses a claim leaves the rest to the other, which lists again until nothing is left."""
+    Two replayers of one user (the connection's own, a delivery's) never interleave: one that finds an event held
+    by the other leaves the rest to it. With `wait_for_others` (a delivery about to post newer frames), it waits
+    until the other has posted them all instead, at most one hold's length (the hold of a dead replayer expires).
+    """
     sender = get_sender()
-    now = clock.now()
     delivered = 0
-    while events := pending.list_for(user_id, now):
+    deadline = time.monotonic() + pending.CLAIM_SECONDS + 1
+    while events := pending.list_for(user_id, clock.now()):
         for event in events:
-            if not pending.claim(event):
-                return delivered
+            now = clock.now()
+            if event.claimed_until > now or not pending.claim(event, now):
+                break  # held by another replayer, which posts it and those after it
             outcome = _post(sender, LiveConnection(connection_id, user_id, ""), event.frame.encode("utf-8"))
             if outcome != "ok":
-                pending.put_back(event, now)
+                pending.release(event)
                 return delivered
+            pending.done(event)
             delivered += 1
+        else:
+            continue
+        if not wait_for_others or time.monotonic() > deadline:
+            return delivered
+        time.sleep(OTHER_REPLAYER_PAUSE_SECONDS)
     return delivered

@@ -107,7 +107,8 @@ class LocalStack:
             self._parts.append(http_api)
             http_api.start()
         gateway = WebSocketGateway(handlers, settings.host, settings.ws_port,
-                                   settings.ws_idle_seconds, settings.ws_max_lifetime_seconds)
+                                   settings.ws_idle_seconds, settings.ws_max_lifetime_seconds,
+                                   settings.ws_post_delay_seconds)
         self._parts.append(gateway)
         gateway.start()
 
