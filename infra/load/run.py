@@ -15,7 +15,7 @@ from infra.load import report as reporting
 from infra.load.api import Api
 from infra.load.model import World, conversation_key
 from infra.load.setup import bounded, create_groups, make_friends, open_sockets, register_users
-from infra.load.traffic import TrafficPlan, run_traffic, settle
+from infra.load.traffic import TrafficPlan, drain, run_traffic, settle
 from infra.load.verify import read_conversations, users_with_pending, verify
 from infra.local import check_table, faults, strict_dynamodb
 from infra.local.child import ChildStack
@@ -25,6 +25,9 @@ FAULT_LINE = re.compile(r"faults: (.*)")
 CONFLICT_LINE = re.compile(r"conflicts: (.*)")
 DELIVERY_LINE = re.compile(r"^delivery: batches=(\d+) killed=(\d+) dead_letters=(\d+)$", re.MULTILINE)
 RECONNECT_ROUNDS = 4
+# After the traffic, frames still in the stream's backlog keep arriving: wait for them while they move.
+DRAIN_STALL_SECONDS = 15.0
+DRAIN_LIMIT_SECONDS = 600.0
 BCRYPT_ROUNDS = 4
 
 
@@ -64,6 +67,7 @@ async def _drive(stack: ChildStack, settings: LoadSettings, world: World) -> Cou
         plan = TrafficPlan(settings.messages, settings.duration, settings.http_concurrency,
                            drop_every=settings.drop_every, seed=settings.seed)
         await _phase(world, "traffic", run_traffic(api, world, plan))
+        await _phase(world, "drain", drain(world, DRAIN_STALL_SECONDS, DRAIN_LIMIT_SECONDS))
         await settle(world, settings.quiet_seconds, 30)
         # Every client reconnects and sends its heartbeat: whatever was kept for it is replayed now. Users whose
         # kept events are still in the table (a replay that lost a race or ran late) reconnect again, a few times.

@@ -72,6 +72,14 @@ def users_with_pending(dynamodb: Any, table: str, user_ids: list[int]) -> list[i
         ExpressionAttributeValues={":pk": {"S": f"USER#{user_id}"}, ":p": {"S": "PENDING#"}})["Items"]]
 
 
+def undelivered(world: World) -> int:
+    """Expected (recipient, chat frame) arrivals not seen yet: how far delivery is behind the accepted sends."""
+    arrived = {_arrival_key(received) for received in world.received
+               if received.frame.get("msg_code") == CHAT and "id" in received.frame}
+    return sum(1 for sent in world.sent if sent.seq is not None for recipient in sent.recipients
+               if (recipient, sent.conversation, sent.seq) not in arrived)
+
+
 def _plain(value: dict[str, Any]) -> Any:
     kind, raw = next(iter(value.items()))
     return int(float(raw)) if kind == "N" else raw

@@ -15,7 +15,8 @@ def test_small_load_run_loses_reorders_and_duplicates_nothing() -> None:
                             delivery_kill_rate=0.05, drop_every=0.5, groups=2, http_concurrency=4, quiet_seconds=1.5)
     report, failures = run(settings)
     found = report["findings"]
-    assert failures == [], (failures, found["details"])
+    assert failures == [], "\n".join([str(failures), *(f"{check}: {example}" for check, examples in
+                                                        found["details"].items() for example in examples)])
     assert found["lost"] == 0 and found["duplicated"] == 0 and found["out_of_order"] == 0
     assert report["http_5xx"] == 0
     assert report["messages"]["accepted"] > 0 and report["socket_drops"] > 0
