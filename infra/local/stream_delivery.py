@@ -50,6 +50,16 @@ class StreamDelivery(Polling):
         finally:
             self._handler = handler
 
+    def summary(self) -> str:
+        """Printed at stop, like the fault lines: `make load` reads it."""
+        killed = self.kills.killed if self.kills is not None else 0
+        return (f"delivery: batches={self.reader.invocations} killed={killed} "
+                f"dead_letters={len(self.reader.dead_letters)}")
+
+    def stop(self) -> None:
+        super().stop()
+        print(self.summary(), flush=True)
+
     def tick(self) -> None:
         try:
             self.reader.poll()

@@ -2,7 +2,8 @@
 
 Runs the app in-process against moto: AWS calls and items read per operation with a small and a large table,
 the fan-out parallel/serial ratio, the import-time ratio of `import app` to its dependencies alone, the
-deployment package size and the cold start of that package (infra/cold_start.py).
+deployment package size and the cold start of that package (infra/cold_start.py). Last, on a local stack, the
+delivery latency the table's stream adds after a send's answer (tests/perf/delivery_latency.py).
 """
 from __future__ import annotations
 
@@ -188,3 +189,6 @@ if __name__ == "__main__":
     fan_out_ratio()
     import_ratio()
     package_and_cold_start()
+    from tests.perf import delivery_latency
+
+    delivery_latency.report()
