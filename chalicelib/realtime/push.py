@@ -54,8 +54,10 @@ def _post(sender: Sender, connection: LiveConnection, data: bytes) -> str:
         return "failed"
 
 
-def push(deliveries: Iterable[tuple[int, dict[str, Any]]], *, keep_as: str | None) -> PushReport:
-    """Send each (user id, frame) to all of that user's live connections.
+def push(deliveries: Iterable[tuple[int, dict[str, Any]]], *, keep_as: str | None,
+         live: dict[int, list[LiveConnection]] | None = None) -> PushReport:
+    """Send each (user id, frame) to all of that user's live connections (`live`: read already by the caller,
+    who also replayed kept frames to new connections; otherwise read here).
 
     With `keep_as` (the ordering key of what is delivered), a user none of whose connections took the frame gets
     it kept as a pending event under `<keep_as>#<index>`, so a failed push never loses it and a repeated delivery
@@ -66,8 +68,9 @@ def push(deliveries: Iterable[tuple[int, dict[str, Any]]], *, keep_as: str | Non
     report = PushReport()
     if not planned:
         return report
-    live = connections.live_connections({user_id for user_id, _ in planned}, clock.now())
-    _replay_to_new_connections(live)
+    if live is None:
+        live = connections.live_connections({user_id for user_id, _ in planned}, clock.now())
+        replay_to_new_connections(live)
     jobs = [(index, connection, data) for index, (user_id, data) in enumerate(planned)
             for connection in live.get(user_id, [])]
     sender = get_sender()
@@ -134,7 +137,7 @@ def _hand_to_late_connections(offline_user_ids: set[int]) -> None:
         log_exception("handing kept frames to new connections failed", users=len(offline_user_ids))
 
 
-def _replay_to_new_connections(live: dict[int, list[LiveConnection]]) -> None:
+def replay_to_new_connections(live: dict[int, list[LiveConnection]]) -> None:
     """A connection opened in the replay window may not have replayed its kept events yet (its first heartbeat
     replays them, and may come later): they are older than what is being delivered, so they go to it first.
     One Query per such recipient, only in a connection's first seconds."""

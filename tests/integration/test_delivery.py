@@ -26,19 +26,19 @@ def test_a_failure_stops_its_own_conversation_and_is_retried_from_there(client, 
     batch = one_batch(deliver)
     second_to_b = next(record for record in batch["Records"]
                        if record["dynamodb"]["NewImage"].get("content", {}).get("S") == "ab1")
-    real_deliver = delivery.deliver
+    real_push = delivery.push
 
-    def failing_once(record):
-        if record is second_to_b:
-            raise RuntimeError("PostToConnection timed out")
-        real_deliver(record)
+    def failing_push(deliveries, **kwargs):
+        if any(frame.get("message") == "ab1" for _, frame in deliveries):
+            raise RuntimeError("keeping the frame failed: DynamoDB throttled it past the retries")
+        return real_push(deliveries, **kwargs)
 
-    monkeypatch.setattr(delivery, "deliver", failing_once)
+    monkeypatch.setattr(delivery, "push", failing_push)
     answer = delivery.handle(batch)
     assert answer == {"batchItemFailures": [{"itemIdentifier": second_to_b["dynamodb"]["SequenceNumber"]}]}
     assert chat_ids(sender, "b0") == [1]  # nothing after the failure in its conversation
     assert chat_ids(sender, "d0") == [1, 2, 3]  # the other conversation went on
-    monkeypatch.setattr(delivery, "deliver", real_deliver)
+    monkeypatch.setattr(delivery, "push", real_push)
     retried = batch["Records"][batch["Records"].index(second_to_b):]  # the mapping retries from the failure
     assert delivery.handle({"Records": retried}) == {"batchItemFailures": []}
     assert chat_ids(sender, "b0") == [1, 2, 3]
