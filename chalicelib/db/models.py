@@ -25,6 +25,7 @@ class _Meta:
     connect_timeout_seconds = 2
     read_timeout_seconds = 5
     max_retry_attempts = 3
+    max_pool_connections = 32  # the delivery's conversations and the fan-out call at once
     billing_mode = "PAY_PER_REQUEST"
 
 

@@ -140,12 +140,30 @@ def _hand_to_late_connections(offline_user_ids: set[int]) -> None:
 def replay_to_new_connections(live: dict[int, list[LiveConnection]]) -> None:
     """A connection opened in the replay window may not have replayed its kept events yet (its first heartbeat
     replays them, and may come later): they are older than what is being delivered, so they go to it first.
-    One Query per such recipient, only in a connection's first seconds."""
+    One Query per such recipient, once per connection in this process: a frame kept for its user after that was
+    kept while it was open, and is handed to it by the delivery that kept it (`_hand_to_late_connections`)."""
     now = clock.now()
     for user_id, user_connections in live.items():
-        new = [connection for connection in user_connections if connection.is_new(now)]
+        new = [connection for connection in user_connections
+               if connection.is_new(now) and connection.connection_id not in _replayed_to]
         if new:
             replay_pending(user_id, new[-1].connection_id, wait_for_others=True)
+            _remember_replayed(connection.connection_id for connection in new)
+
+
+_replayed_to: set[str] = set()  # new connections this process has replayed kept events to
+_MAX_REMEMBERED = 10_000  # forgetting only costs a Query again
+
+
+def forget_replayed() -> None:
+    """Tests start each case on an empty table, where connection ids repeat."""
+    _replayed_to.clear()
+
+
+def _remember_replayed(connection_ids: Iterable[str]) -> None:
+    if len(_replayed_to) >= _MAX_REMEMBERED:
+        _replayed_to.clear()
+    _replayed_to.update(connection_ids)
 
 
 def replay_pending(user_id: int, connection_id: str, *, wait_for_others: bool = False) -> int:

@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import datetime
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 Handler = Callable[[dict[str, Any], Any], Any]
+PAGE_SIZE = 1000  # GetRecords' most
+DISCOVER_SECONDS = 1.0  # new shards (a split, a rollover) are looked for at most this often
 logger = logging.getLogger(__name__)
 
 
@@ -39,6 +42,7 @@ class StreamReader:
         self._shards: dict[str, _Shard] = {}
         self.dead_letters: list[dict[str, Any]] = []
         self.invocations = 0
+        self._discovered_at = -DISCOVER_SECONDS
 
     def _discover(self) -> None:
         for shard in self._streams.describe_stream(StreamArn=self._arn)["StreamDescription"]["Shards"]:
@@ -50,15 +54,17 @@ class StreamReader:
 
     def poll(self) -> int:
         """One pass: read what is new in every shard and hand all of it to the handler. Returns records read."""
-        self._discover()
+        if time.monotonic() - self._discovered_at >= DISCOVER_SECONDS:
+            self._discover()
+            self._discovered_at = time.monotonic()
         read = 0
         for shard in self._shards.values():
             while shard.iterator is not None:
-                page = self._streams.get_records(ShardIterator=shard.iterator, Limit=1000)
+                page = self._streams.get_records(ShardIterator=shard.iterator, Limit=PAGE_SIZE)
                 shard.iterator = page.get("NextShardIterator")
                 shard.backlog.extend(lambda_record(record, self._arn) for record in page["Records"])
                 read += len(page["Records"])
-                if not page["Records"]:
+                if len(page["Records"]) < PAGE_SIZE:  # the shard's end: what comes next is read at the next poll
                     break
             self._drain(shard)
         return read

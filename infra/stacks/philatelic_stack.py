@@ -79,9 +79,8 @@ DELIVERY_TABLE_ACTIONS = [
     "dynamodb:Query",  # a group's members; a user's kept frames
     "dynamodb:BatchGetItem",  # the recipients' live connections
     "dynamodb:BatchWriteItem",  # keeping frames for offline recipients
-    "dynamodb:PutItem",  # putting back a kept frame whose replay failed
-    "dynamodb:DeleteItem",  # claiming a kept frame; forgetting a gone connection
-    "dynamodb:UpdateItem",  # dropping gone connections from a user's set
+    "dynamodb:UpdateItem",  # holding and releasing a kept frame while replaying it; gone connections out of a set
+    "dynamodb:DeleteItem",  # a replayed kept frame; a gone connection's owner item
 ]
 STREAM_READ_ACTIONS = ["dynamodb:DescribeStream", "dynamodb:GetShardIterator", "dynamodb:GetRecords",
                        "dynamodb:ListStreams"]

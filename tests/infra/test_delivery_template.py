@@ -11,7 +11,7 @@ from infra.local import stream_delivery
 from tests.infra.conftest import Stack
 from tests.infra.test_template import granted_actions, literal_text, refs
 
-DELIVERY_TABLE_ACTIONS = {"dynamodb:Query", "dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "dynamodb:PutItem",
+DELIVERY_TABLE_ACTIONS = {"dynamodb:Query", "dynamodb:BatchGetItem", "dynamodb:BatchWriteItem",
                           "dynamodb:DeleteItem", "dynamodb:UpdateItem"}
 STREAM_READ_ACTIONS = {"dynamodb:DescribeStream", "dynamodb:GetShardIterator", "dynamodb:GetRecords",
                        "dynamodb:ListStreams"}
