@@ -122,10 +122,13 @@ DURATION ?= 300
 THROTTLE ?= 0.05
 # CONFLICT is the share of DynamoDB transactions and conditional writes answered as a transaction conflict.
 CONFLICT ?= 0.05
+# KILL is the share of delivery function invocations killed mid-batch (the batch is retried whole: frames pushed
+# before the kill arrive twice, counted as redelivered).
+KILL ?= 0.02
 .PHONY: load check-table
 load: $(STAMP)
 	$(BIN)/python -m infra.load --users $(USERS) --messages $(MESSAGES) --duration $(DURATION) --throttle-rate $(THROTTLE) \
-		--conflict-rate $(CONFLICT)
+		--conflict-rate $(CONFLICT) --delivery-kill-rate $(KILL)
 
 # The table's cross-item invariants (infra/local/check_table.py), against a running `make run` stack (one Scan).
 AWS_URL ?= http://127.0.0.1:5000

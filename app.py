@@ -1,9 +1,11 @@
-"""Philatelic IM backend: HTTP routes from chalicelib.api blueprints, and the three WebSocket entry points."""
+"""Philatelic IM backend: HTTP routes from chalicelib.api blueprints, the three WebSocket entry points, and the
+delivery function the table's stream drives."""
 from chalice import Chalice
 from chalice.app import WebsocketEvent
 
 from chalicelib.api import auth, docs, friends, groups, messages, server_groups, sessions, uploads, users
 from chalicelib.http.cors import register_preflight_routes
+from chalicelib.realtime import delivery
 from chalicelib.ws import handlers as ws
 
 app = Chalice(app_name="philatelic-im")
@@ -29,3 +31,8 @@ def ws_message(event: WebsocketEvent) -> dict:
 @app.on_ws_disconnect()
 def ws_disconnect(event: WebsocketEvent) -> dict:
     return ws.disconnect(event.to_dict())
+
+
+@app.lambda_function(name="deliver")
+def deliver(event: dict, context: object) -> dict:
+    return delivery.handle(event)

@@ -29,7 +29,8 @@ def client(service: str, endpoint_url: str = "") -> Any:
                 connect_timeout=2,
                 read_timeout=5,
                 retries={"mode": "standard", "max_attempts": 3},
-                max_pool_connections=max(10, settings.fanout_workers),
+                # the fan-out's posts and the delivery's conversations at once keep their connections
+                max_pool_connections=settings.fanout_workers + 16,
                 signature_version="s3v4" if service == "s3" else None,
             )
             kwargs: dict[str, Any] = {"region_name": settings.region, "config": config}

@@ -48,10 +48,12 @@ def aws():
     from chalicelib import aws as aws_clients
     from chalicelib.config import reset_caches
     from chalicelib.db.table import create_table
+    from chalicelib.realtime import push
     from chalicelib.security import revocation
 
     reset_caches()
     revocation.forget()
+    push.forget_replayed()
     aws_clients.reset_clients()
     with moto.mock_aws():
         create_table()
@@ -72,13 +74,23 @@ def sender(aws):
 
 
 @pytest.fixture
-def client(aws, sender):
+def deliver(aws):
+    """Drains the table's stream through the real delivery handler (tests/support/stream_pump.py)."""
+    from tests.support.stream_pump import Pump, table_stream
+
+    return Pump(table_stream())
+
+
+@pytest.fixture
+def client(aws, sender, deliver):
+    """Each HTTP request is followed by the delivery of what it committed, as the stream would do it."""
     from chalice.test import Client
 
     from app import app
+    from tests.support.stream_pump import PumpingClient
 
     with Client(app, stage_name="test") as test_client:
-        yield test_client
+        yield PumpingClient(test_client, deliver)
 
 
 @pytest.fixture

@@ -12,6 +12,10 @@ from chalicelib.db.models import ConnectionOwner, ConnectionSet, Item, tag
 from chalicelib.db.transactions import failed_conditions, transaction
 
 OWNER_SK = "OWNER"
+LIFETIME_SECONDS = 2 * 3600 + 600  # API Gateway closes a WebSocket after 2 hours; ours outlives it
+# A new connection's kept events are replayed within this long of its opening: by its first frame (the client's
+# heartbeat), or by the first delivery that finds it, whichever comes first
+REPLAY_WINDOW_SECONDS = 15
 
 
 @dataclass(frozen=True)
@@ -19,6 +23,10 @@ class LiveConnection:
     connection_id: str
     user_id: int
     token: str
+
+    def is_new(self, now: float) -> bool:
+        """Opened within the replay window (its token's expiry is its opening time plus the lifetime)."""
+        return _parse(self.token)[1] - LIFETIME_SECONDS > now - REPLAY_WINDOW_SECONDS
 
 
 def _token(connection_id: str, expires: int) -> str:

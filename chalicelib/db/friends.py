@@ -6,8 +6,9 @@ from dataclasses import dataclass
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
 
-from chalicelib.db import conflicts, keys, sessions
+from chalicelib.db import conflicts, keys, outbox, sessions
 from chalicelib.db.models import FriendRequest, Friendship, Item, PendingRequestGuard
+from chalicelib.db.outbox import Delivery
 from chalicelib.db.sessions import SessionRecord
 from chalicelib.db.transactions import failed_conditions, transaction
 
@@ -95,8 +96,9 @@ def relation(me: int, other: int) -> Relation:
 
 
 @conflicts.retrying()
-def create_request(record: RequestRecord) -> None:
-    """Both copies and the pending guard, only if neither side already asked and they are not friends."""
+def create_request(record: RequestRecord, notify: list[Delivery]) -> None:
+    """Both copies and the pending guard, only if neither side already asked and they are not friends; `notify`
+    goes to the outbox in the same transaction (as for every change below)."""
     me, other = record.form_id, record.to_id
 
     def copy_for(owner: int) -> FriendRequest:
@@ -115,6 +117,7 @@ def create_request(record: RequestRecord) -> None:
                                condition=Friendship.PK.does_not_exist())
             tx.save(copy_for(me))
             tx.save(copy_for(other))
+            outbox.add(tx, keys.private_conversation(me, other), notify, record.created_at)
     except TransactWriteError as error:
         if failed_conditions(error):
             raise Conflict("the relation changed meanwhile") from error
@@ -145,8 +148,8 @@ def _add_answer(tx: TransactWrite, record: RequestRecord, status: int) -> None:
 
 
 @conflicts.retrying()
-def accept(record: RequestRecord, now: float, new_sessions: list[SessionRecord], revive: list[SessionRecord]
-           ) -> None:
+def accept(record: RequestRecord, now: float, new_sessions: list[SessionRecord], revive: list[SessionRecord],
+           notify: list[Delivery]) -> None:
     """One transaction: the answer on both copies, both friendship rows, and both private sessions."""
     try:
         with transaction() as tx:
@@ -159,6 +162,7 @@ def accept(record: RequestRecord, now: float, new_sessions: list[SessionRecord],
                 sessions.add_create(tx, session)
             for session in revive:
                 sessions.add_revive(tx, session)
+            outbox.add(tx, keys.private_conversation(record.form_id, record.to_id), notify, now)
     except TransactWriteError as error:
         if failed_conditions(error):
             raise Conflict("the request was answered meanwhile") from error
@@ -166,10 +170,11 @@ def accept(record: RequestRecord, now: float, new_sessions: list[SessionRecord],
 
 
 @conflicts.retrying()
-def reject(record: RequestRecord) -> None:
+def reject(record: RequestRecord, now: float, notify: list[Delivery]) -> None:
     try:
         with transaction() as tx:
             _add_answer(tx, record, REJECTED)
+            outbox.add(tx, keys.private_conversation(record.form_id, record.to_id), notify, now)
     except TransactWriteError as error:
         if failed_conditions(error):
             raise Conflict("the request was answered meanwhile") from error
@@ -187,12 +192,13 @@ def delete_request(record: RequestRecord) -> None:
 
 
 @conflicts.retrying()
-def remove_friendship(me: int, other: int) -> bool:
+def remove_friendship(me: int, other: int, now: float, notify: list[Delivery]) -> bool:
     """Both directions in one transaction; False when they were not friends."""
     try:
         with transaction() as tx:
             tx.delete(Friendship(keys.user_pk(me), keys.friend_sk(other)), condition=Friendship.PK.exists())
             tx.delete(Friendship(keys.user_pk(other), keys.friend_sk(me)), condition=Friendship.PK.exists())
+            outbox.add(tx, keys.private_conversation(me, other), notify, now)
     except TransactWriteError as error:
         if failed_conditions(error):
             return False

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.expressions.condition import Condition
 from pynamodb.transactions import TransactWrite
 
-from chalicelib.db import conflicts, keys, sessions
+from chalicelib.db import conflicts, keys, outbox, sessions
 from chalicelib.db.conflicts import LostRace
 from chalicelib.db.models import Conversation, Group, GroupInvite, GroupMember, GroupMembership, Item
 from chalicelib.db.sessions import SessionRecord
@@ -105,8 +106,9 @@ def _chunks(members: list[NewMember]) -> Iterable[list[NewMember]]:
         yield members[start:start + MEMBERS_PER_CHUNK]
 
 
-def create(group: GroupRecord, members: list[NewMember], now: float) -> None:
-    """Invisible META first with the first chunk, further chunks, then the flip to active."""
+def create(group: GroupRecord, members: list[NewMember], now: float, notify: dict[int, dict[str, Any]]) -> None:
+    """Invisible META first with the first chunk, further chunks, then the flip to active with the outbox items of
+    `notify` (a frame per member), so members hear of the group only once it is active."""
     meta = Group(keys.group_pk(group.id), keys.GROUP_META_SK, group_id=group.id, owner_id=group.owner_id,
                  name=group.name, info=group.info, avatar=group.avatar, theme=group.theme, is_pwd=group.is_pwd,
                  password_hash=group.password_hash, hot=0, created_at=group.created_at, member_count=len(members),
@@ -122,7 +124,19 @@ def create(group: GroupRecord, members: list[NewMember], now: float) -> None:
 
     for index, chunk in enumerate(_chunks(members)):
         write_chunk(index, chunk)
-    conflicts.retrying()(meta.update)(actions=[Group.active.set(1)])
+
+    @conflicts.retrying()
+    def activate() -> None:
+        with transaction() as tx:
+            tx.update(meta, actions=[Group.active.set(1)])
+            for chunk in _chunks(members):
+                outbox.add(tx, keys.group_conversation(group.id), _notices(chunk, notify), now)
+
+    activate()
+
+
+def _notices(chunk: list[NewMember], notify: dict[int, dict[str, Any]]) -> list[outbox.Delivery]:
+    return [(member.user_id, notify[member.user_id]) for member in chunk if member.user_id in notify]
 
 
 def get_group(group_id: int) -> GroupRecord | None:
@@ -169,8 +183,9 @@ def existing_members(group_id: int, user_ids: Iterable[int]) -> set[int]:
 
 
 def add_members(group_id: int, new_members: list[NewMember], revive: set[int], now: float, limit: int,
-                invite: str | None = None, held_seq: int | None = None) -> None:
-    """Each chunk grows the member count only while the group is active and stays within `limit`.
+                notify: dict[int, dict[str, Any]], invite: str | None = None, held_seq: int | None = None) -> None:
+    """Each chunk grows the member count only while the group is active and stays within `limit`; its members'
+    frames of `notify` go to the outbox in the chunk's transaction.
 
     With `invite`, the (single-member) join also spends one use of that share token. With `held_seq`, each chunk
     commits only while the group's conversation is still at that sequence (the new members' `joined_seq`), so no
@@ -195,6 +210,7 @@ def add_members(group_id: int, new_members: list[NewMember], revive: set[int], n
                           actions=[GroupInvite.uses.add(1)],
                           condition=(GroupInvite.revoked == 0) & (GroupInvite.expire_time > int(now))
                           & ((GroupInvite.max_uses == 0) | (GroupInvite.uses < GroupInvite.max_uses)))
+            outbox.add(tx, keys.group_conversation(group_id), _notices(chunk, notify), now)
 
     try:
         for chunk in _chunks(new_members):

@@ -107,6 +107,11 @@ def name_index_pk(name: str) -> str:
 
 MESSAGE_PREFIX = "MSG#"
 CONVERSATION_META_SK = "META"
+OUTBOX_PREFIX = "OUTBOX#"
+
+
+def outbox_sk(ordering_key: str) -> str:
+    return f"{OUTBOX_PREFIX}{ordering_key}"
 
 
 def message_sk(seq_number: int) -> str:

@@ -36,6 +36,7 @@ class MessageRecord:
     sender_avatar: str
     recalled_at: float = 0
     notice: str = ""
+    recalled_by: int = 0
 
 
 @dataclass(frozen=True)
@@ -53,13 +54,13 @@ def new_msg_id(now_ms: int) -> int:
     return now_ms * 1000 + random.randrange(1000)
 
 
-def _record(item: Message) -> MessageRecord:
+def record_of(item: Message) -> MessageRecord:
     return MessageRecord(
         conversation=item.PK, seq=int(item.seq), msg_id=int(item.msg_id), msg_client_id=int(item.msg_client_id),
         form_id=int(item.form_id), to_id=int(item.to_id), channel_type=int(item.channel_type),
         msg_type=int(item.msg_type), content=item.content, data=item.data, send_time=float(item.send_time),
         sender_name=item.sender_name, sender_avatar=item.sender_avatar, recalled_at=float(item.recalled_at),
-        notice=item.notice or "",
+        notice=item.notice or "", recalled_by=int(item.recalled_by or 0),
     )
 
 
@@ -122,7 +123,7 @@ def append(message: MessageRecord, expected_last_seq: int, sender: User) -> None
 
 def get(conversation: str, seq: int) -> MessageRecord | None:
     try:
-        return _record(Message.get(conversation, keys.message_sk(seq)))
+        return record_of(Message.get(conversation, keys.message_sk(seq)))
     except Message.DoesNotExist:
         return None
 
@@ -135,7 +136,7 @@ def history(conversation: str, before_seq: int | None, limit: int, after_seq: in
                             if before_seq else
                             Item.SK.between(keys.message_sk(after_seq + 1), keys.message_sk(10**keys.SEQ_WIDTH - 1))
                             if after_seq else Item.SK.startswith(keys.MESSAGE_PREFIX))
-    return [_record(item) for item in Item.query(conversation, condition, scan_index_forward=False, limit=limit)
+    return [record_of(item) for item in Item.query(conversation, condition, scan_index_forward=False, limit=limit)
             if isinstance(item, Message)]
 
 
@@ -152,7 +153,7 @@ def recall_context(conversation: str, seq: int, recaller_id: int) -> RecallConte
     for item in Item.batch_get([(conversation, keys.message_sk(seq)), (conversation, keys.CONVERSATION_META_SK),
                                 (keys.user_pk(recaller_id), keys.PROFILE)], consistent_read=True):
         if isinstance(item, Message):
-            message = _record(item)
+            message = record_of(item)
         elif isinstance(item, Conversation):
             last_seq = int(item.last_seq)
         elif isinstance(item, UserProfile):
@@ -160,8 +161,8 @@ def recall_context(conversation: str, seq: int, recaller_id: int) -> RecallConte
     return RecallContext(message, last_seq, recaller)
 
 
-def recall(message: MessageRecord, now: float, notice: str, *, is_last: bool, sender_id: int | None,
-           not_before: float | None) -> bool:
+def recall(message: MessageRecord, now: float, notice: str, *, recalled_by: int, is_last: bool,
+           sender_id: int | None, not_before: float | None) -> bool:
     """Replace a message's text with `notice` (its data is dropped) and mark it recalled; False when the
     conditions no longer hold. The last message also turns the conversation's preview into the notice, in the same
     transaction; if another message came first, the message alone is recalled (it can never be last again).
@@ -174,7 +175,8 @@ def recall(message: MessageRecord, now: float, notice: str, *, is_last: bool, se
         condition &= Message.form_id == sender_id
     if not_before is not None:
         condition &= Message.send_time >= not_before
-    actions: list[Action] = [Message.recalled_at.set(now), Message.content.set(notice), Message.data.set("")]
+    actions: list[Action] = [Message.recalled_at.set(now), Message.recalled_by.set(recalled_by),
+                             Message.content.set(notice), Message.data.set("")]
     if is_last:
         try:
             with transaction() as tx:

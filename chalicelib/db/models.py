@@ -25,6 +25,7 @@ class _Meta:
     connect_timeout_seconds = 2
     read_timeout_seconds = 5
     max_retry_attempts = 3
+    max_pool_connections = 32  # the delivery's conversations and the fan-out call at once
     billing_mode = "PAY_PER_REQUEST"
 
 
@@ -219,6 +220,7 @@ class Message(Item, discriminator="Message"):
     sender_name = UnicodeAttribute(default="")
     sender_avatar = UnicodeAttribute(default="")
     recalled_at = NumberAttribute(default=0)
+    recalled_by = NumberAttribute(null=True)  # set with recalled_at: the recall frame names who recalled
     notice = UnicodeAttribute(null=True)  # group notices (msg_type 6): join, leave, removed, owner, dissolved
 
 
@@ -288,10 +290,21 @@ class ServerGroup(Item, discriminator="ServerGroup"):
     valid_flag = NumberAttribute(default=1)
 
 
+class Outbox(Item, discriminator="Outbox"):
+    """Frames a committed write asks the delivery function to push, written in that write's transaction.
+
+    It lives in the partition of the conversation it concerns, so its stream record is delivered in order with that
+    conversation's messages; it expires soon after, as it has no use once its stream record was read."""
+
+    deliveries = UnicodeAttribute()  # JSON [[user_id, frame], ...]
+
+
 class PendingEvent(Item, discriminator="PendingEvent"):
-    """A frame for a user who had no live connection; replayed in SK order after they connect."""
+    """A frame for a user who had no live connection; replayed in SK order after they connect. A replayer holds
+    it until `claimed_until` while posting it, and deletes it once posted."""
 
     frame = UnicodeAttribute()
+    claimed_until = NumberAttribute(null=True)
 
 
 __all__ = [
@@ -319,6 +332,7 @@ __all__ = [
     "Item",
     "Throttle",
     "NameClaim",
+    "Outbox",
     "PendingEvent",
     "ServerGroup",
     "UserProfile",

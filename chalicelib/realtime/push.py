@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextvars
+import time
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -15,6 +16,7 @@ from chalicelib.logs import log_exception
 from chalicelib.realtime.sender import MAX_PAYLOAD_BYTES, ConnectionGone, Sender, get_sender
 
 _pool: ThreadPoolExecutor | None = None
+OTHER_REPLAYER_PAUSE_SECONDS = 0.05
 
 
 def _executor() -> ThreadPoolExecutor:
@@ -52,34 +54,30 @@ def _post(sender: Sender, connection: LiveConnection, data: bytes) -> str:
         return "failed"
 
 
-def push(deliveries: Iterable[tuple[int, dict[str, Any]]], *, keep_if_undelivered: bool = True,
-         skip_connection: str = "") -> PushReport:
-    """Send each (user id, frame) to all of that user's live connections.
+def push(deliveries: Iterable[tuple[int, dict[str, Any]]], *, keep_as: str | None,
+         live: dict[int, list[LiveConnection]] | None = None) -> PushReport:
+    """Send each (user id, frame) to all of that user's live connections (`live`: read already by the caller,
+    who also replayed kept frames to new connections; otherwise read here).
 
-    A user none of whose connections took the frame gets it kept as a pending event (when asked), so a
-    failed push never loses it. Pushes follow committed writes, so AWS trouble here is logged, never raised:
-    when the connection lookup fails every frame is kept; when keeping fails the message is still in history.
+    With `keep_as` (the ordering key of what is delivered), a user none of whose connections took the frame gets
+    it kept as a pending event under `<keep_as>#<index>`, so a failed push never loses it and a repeated delivery
+    keeps it once. Failing to read connections or to keep frames raises, so the caller (the delivery function)
+    retries; a failed post to one connection never stops the rest.
     """
     planned = [(user_id, encode(frame)) for user_id, frame in deliveries]
     report = PushReport()
     if not planned:
         return report
-    now = clock.now()
-    try:
-        live = connections.live_connections({user_id for user_id, _ in planned}, now)
-    except Exception:
-        log_exception("connection lookup failed; frames are kept")
-        live = {}
-    jobs: list[tuple[int, LiveConnection, bytes]] = []
-    for index, (user_id, data) in enumerate(planned):
-        for connection in live.get(user_id, []):
-            if connection.connection_id != skip_connection:
-                jobs.append((index, connection, data))
+    if live is None:
+        live = connections.live_connections({user_id for user_id, _ in planned}, clock.now())
+        replay_to_new_connections(live)
+    jobs = [(index, connection, data) for index, (user_id, data) in enumerate(planned)
+            for connection in live.get(user_id, [])]
     sender = get_sender()
     if len(jobs) <= 1:
         outcomes = [_post(sender, connection, data) for _, connection, data in jobs]
     else:
-        # each job runs in a copy of this request's context, so its AWS calls count towards the request
+        # each job runs in a copy of this invocation's context, so its AWS calls count towards it
         contexts = [contextvars.copy_context() for _ in jobs]
         outcomes = list(_executor().map(lambda ctx, job: ctx.run(_post, sender, job[1], job[2]), contexts, jobs))
     delivered_indexes = set()
@@ -91,17 +89,13 @@ def push(deliveries: Iterable[tuple[int, dict[str, Any]]], *, keep_if_undelivere
             report.gone.append(connection)
         else:
             report.failed += 1
-    if keep_if_undelivered:
-        undelivered = [(user_id, data.decode("utf-8")) for index, (user_id, data) in enumerate(planned)
-                       if index not in delivered_indexes]
+    if keep_as is not None:
+        undelivered = [(user_id, f"{keep_as}#{index:05d}", data.decode("utf-8"))
+                       for index, (user_id, data) in enumerate(planned) if index not in delivered_indexes]
         if undelivered:
-            try:
-                pending.store(undelivered, clock.now_ms())
-                report.kept_for = [user_id for user_id, _ in undelivered]
-            except Exception:
-                log_exception("keeping undelivered frames failed", users=len(undelivered))
-            else:
-                _hand_to_late_connections({user_id for user_id, _ in undelivered if not live.get(user_id)})
+            pending.store(undelivered, clock.now_ms())
+            report.kept_for = [user_id for user_id, _, _ in undelivered]
+            _hand_to_late_connections({user_id for user_id, _, _ in undelivered if not live.get(user_id)})
     if report.gone:
         try:
             connections.discard(report.gone)
@@ -143,17 +137,59 @@ def _hand_to_late_connections(offline_user_ids: set[int]) -> None:
         log_exception("handing kept frames to new connections failed", users=len(offline_user_ids))
 
 
-def replay_pending(user_id: int, connection_id: str) -> int:
-    """Deliver a user's kept events to a connection, oldest first, each exactly once."""
-    sender = get_sender()
+def replay_to_new_connections(live: dict[int, list[LiveConnection]]) -> None:
+    """A connection opened in the replay window may not have replayed its kept events yet (its first heartbeat
+    replays them, and may come later): they are older than what is being delivered, so they go to it first.
+    One Query per such recipient, once per connection in this process: a frame kept for its user after that was
+    kept while it was open, and is handed to it by the delivery that kept it (`_hand_to_late_connections`)."""
     now = clock.now()
+    for user_id, user_connections in live.items():
+        new = [connection for connection in user_connections
+               if connection.is_new(now) and connection.connection_id not in _replayed_to]
+        if new:
+            replay_pending(user_id, new[-1].connection_id, wait_for_others=True)
+            _remember_replayed(connection.connection_id for connection in new)
+
+
+_replayed_to: set[str] = set()  # new connections this process has replayed kept events to
+_MAX_REMEMBERED = 10_000  # forgetting only costs a Query again
+
+
+def forget_replayed() -> None:
+    """Tests start each case on an empty table, where connection ids repeat."""
+    _replayed_to.clear()
+
+
+def _remember_replayed(connection_ids: Iterable[str]) -> None:
+    if len(_replayed_to) >= _MAX_REMEMBERED:
+        _replayed_to.clear()
+    _replayed_to.update(connection_ids)
+
+
+def replay_pending(user_id: int, connection_id: str, *, wait_for_others: bool = False) -> int:
+    """Deliver a user's kept events to a connection, oldest first, each exactly once.
+
+    Two replayers of one user (the connection's own, a delivery's) never interleave: one that finds an event held
+    by the other leaves the rest to it. With `wait_for_others` (a delivery about to post newer frames), it waits
+    until the other has posted them all instead, at most one hold's length (the hold of a dead replayer expires).
+    """
+    sender = get_sender()
     delivered = 0
-    for event in pending.list_for(user_id, now):
-        if not pending.claim(event):
+    deadline = time.monotonic() + pending.CLAIM_SECONDS + 1
+    while events := pending.list_for(user_id, clock.now()):
+        for event in events:
+            now = clock.now()
+            if event.claimed_until > now or not pending.claim(event, now):
+                break  # held by another replayer, which posts it and those after it
+            outcome = _post(sender, LiveConnection(connection_id, user_id, ""), event.frame.encode("utf-8"))
+            if outcome != "ok":
+                pending.release(event)
+                return delivered
+            pending.done(event)
+            delivered += 1
+        else:
             continue
-        outcome = _post(sender, LiveConnection(connection_id, user_id, ""), event.frame.encode("utf-8"))
-        if outcome != "ok":
-            pending.put_back(event, now)
-            break
-        delivered += 1
+        if not wait_for_others or time.monotonic() > deadline:
+            return delivered
+        time.sleep(OTHER_REPLAYER_PAUSE_SECONDS)
     return delivered

@@ -6,9 +6,7 @@ from chalicelib.db import bot_memory, counters, keys, sessions, users
 from chalicelib.db.messages import new_msg_id
 from chalicelib.db.sessions import PRIVATE, SessionRecord
 from chalicelib.db.users import User
-from chalicelib.realtime.push import push
 from chalicelib.services import conversation
-from chalicelib.ws import frames
 
 BOT_ID = 1
 BOT_NAME = "机器人"
@@ -28,12 +26,11 @@ def ensure_bot() -> None:
 
 
 def _say(user_id: int, text: str) -> None:
-    posted = conversation.post(
+    """Posted like any message; the delivery function pushes it to the user."""
+    conversation.post(
         conversation=keys.private_conversation(BOT_ID, user_id), sender_id=BOT_ID, to_id=user_id,
         channel_type=PRIVATE, msg_type=1, content=text, data="", msg_client_id=new_msg_id(clock.now_ms()),
         relation=None, refusal="")
-    frame = frames.chat(conversation.message_shape(posted.message), conversation.sender_brief(posted.message))
-    push([(user_id, frame)])
 
 
 def greet(user: User) -> None:

@@ -131,7 +131,7 @@ def recall(conversation_key: str, seq: int, me: int, *, moderator: bool) -> Mess
     if not moderator and current.send_time < now - window:
         raise InvalidInput(f"messages can only be recalled within {window} seconds")
     notice = f"{context.recaller.name if context.recaller else me} 撤回了一条消息"
-    if not messages.recall(current, now, notice, is_last=context.last_seq == seq,
+    if not messages.recall(current, now, notice, recalled_by=me, is_last=context.last_seq == seq,
                            sender_id=None if moderator else me, not_before=None if moderator else now - window):
         return None  # recalled by someone else meanwhile: the only change a message can go through
-    return replace(current, content=notice, data="", recalled_at=now)
+    return replace(current, content=notice, data="", recalled_at=now, recalled_by=me)

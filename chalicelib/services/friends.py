@@ -11,7 +11,6 @@ from chalicelib.db.friends import ACCEPTED, PENDING, REJECTED, Conflict, FriendR
 from chalicelib.db.sessions import PRIVATE, SessionRecord
 from chalicelib.db.users import User
 from chalicelib.errors import Forbidden, InvalidInput
-from chalicelib.realtime.push import push
 from chalicelib.security import limits
 from chalicelib.services import groups
 from chalicelib.services.bot import BOT_ID
@@ -55,9 +54,11 @@ def _detail(row: FriendRow, friend: User | None, *, show_email: bool) -> dict[st
 
 
 def remove_friend(me: int, other: int) -> None:
-    if other == me or not friends.remove_friendship(me, other):
+    if other == me:
         raise InvalidInput("this user is not your friend")
-    push([(other, frames.friend_removed(user_brief(users.get_user(me))))])
+    notify = [(other, frames.friend_removed(user_brief(users.get_user(me))))]
+    if not friends.remove_friendship(me, other, clock.now(), notify):
+        raise InvalidInput("this user is not your friend")
 
 
 def online_status(me: int, other: int) -> dict[str, Any]:
@@ -84,12 +85,12 @@ def send_request(me: int, to_id: int, information: str) -> dict[str, Any]:
         record_id, requester_session, target_session = counters.next_range("id", 3)
         record = RequestRecord(record_id, me, to_id, PENDING, information, clock.now(), requester_session,
                                target_session)
+        sender = users.get_user(me)
         try:
-            friends.create_request(record)
+            friends.create_request(record, [(to_id, frames.friend_event(
+                frames.FRIEND_REQUEST, request_row(record, sender), user_brief(sender)))])
         except Conflict:
             continue
-        sender = users.get_user(me)
-        push([(to_id, frames.friend_event(frames.FRIEND_REQUEST, request_row(record, sender), user_brief(sender)))])
         return request_row(record, target)
     raise InvalidInput("the request conflicted with another change; please retry")
 
@@ -122,12 +123,12 @@ def answer_request(me: int, record_id: int, status: int) -> dict[str, Any]:
     answered = RequestRecord(record.id, record.form_id, record.to_id, status, record.information,
                              record.created_at, record.requester_session_id, record.target_session_id)
     if status == REJECTED:
+        rejected = dict(request_row(answered, answerer), form_id=record.to_id, to_id=record.form_id)
         try:
-            friends.reject(record)
+            friends.reject(record, now, [(record.form_id, frames.friend_event(frames.FRIEND_REJECTED, rejected,
+                                                                              user_brief(answerer)))])
         except Conflict as conflict:
             raise InvalidInput("this request has already been answered") from conflict
-        rejected = dict(request_row(answered, answerer), form_id=record.to_id, to_id=record.form_id)
-        push([(record.form_id, frames.friend_event(frames.FRIEND_REJECTED, rejected, user_brief(answerer)))])
         return request_row(answered, requester)
     pairs = {me: (me, PRIVATE, record.form_id), record.form_id: (record.form_id, PRIVATE, me)}
     found = sessions.existing(pairs.values())
@@ -138,14 +139,14 @@ def answer_request(me: int, record_id: int, status: int) -> dict[str, Any]:
         for owner, peer, profile in ((me, record.form_id, requester), (record.form_id, me, answerer))
         if pairs[owner] not in found]
     revive = [session for session in found.values() if session.deleted_at]
-    try:
-        friends.accept(record, now, new_sessions, revive)
-    except Conflict as conflict:
-        raise InvalidInput("this request has already been answered") from conflict
     requester_session = found.get(pairs[record.form_id]) or next(
         session for session in new_sessions if session.owner_id == record.form_id)
-    push([(record.form_id, frames.friend_accepted(_requester_session_entry(requester_session), record.id,
-                                                  user_brief(answerer)))])
+    notify = [(record.form_id, frames.friend_accepted(_requester_session_entry(requester_session), record.id,
+                                                      user_brief(answerer)))]
+    try:
+        friends.accept(record, now, new_sessions, revive, notify)
+    except Conflict as conflict:
+        raise InvalidInput("this request has already been answered") from conflict
     return friend_row(FriendRow(record.id, me, record.form_id, now, "", now, 0), requester)
 
 

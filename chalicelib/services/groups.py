@@ -24,11 +24,9 @@ from chalicelib.db.groups import ADMIN, MEMBER, OWNER, Conflict, GroupRecord, In
 from chalicelib.db.messages import MessageRecord
 from chalicelib.db.sessions import GROUP, SessionRecord
 from chalicelib.errors import Forbidden, InvalidInput
-from chalicelib.realtime.push import push
 from chalicelib.security import limits
 from chalicelib.security.passwords import hash_password, verify_password
 from chalicelib.services import conversation
-from chalicelib.services.after_commit import after_commit
 from chalicelib.services.shapes import group_object, session_row, user_object
 from chalicelib.ws import frames
 
@@ -57,32 +55,21 @@ def _require_group(group_id: int) -> GroupRecord:
     return group
 
 
-def _push_sessions(group: GroupRecord, new_members: list[NewMember], revived: dict[int, SessionRecord]) -> None:
-    deliveries = []
-    for member in new_members:
-        session = member.session or revived.get(member.user_id)
-        if session is not None:
-            deliveries.append((member.user_id, frames.session_created(session_row(session, None, None,
-                                                                                    group_object(group)))))
-    push(deliveries)
-
-
-def _fan_out(group_id: int, message: MessageRecord) -> None:
-    """One frame per member (user_id = that member), to every connection, the sender's included."""
-    shaped = conversation.message_shape(message)
-    sender = conversation.sender_brief(message)
-    push([(member.user_id, frames.chat(shaped, sender, member.user_id)) for member in groups.members(group_id)])
+def _session_frames(group: GroupRecord, new_members: list[NewMember]) -> dict[int, dict[str, Any]]:
+    """Each new member's 2003 frame with its own group session, delivered from the outbox of the write."""
+    return {member.user_id: frames.session_created(session_row(member.session, None, None, group_object(group)))
+            for member in new_members if member.session is not None}
 
 
 def _notice(group_id: int, author: int, kind: str, text: str) -> None:
-    """Membership notices are group messages of type 6 with a whole sentence: persisted, sequenced, fanned out.
+    """Membership notices are group messages of type 6 with a whole sentence: persisted, sequenced, and delivered
+    to the members like any group message.
 
     Posted only after the change they report has committed; `data` is the author's profile."""
-    posted = conversation.post(
+    conversation.post(
         conversation=keys.group_conversation(group_id), sender_id=author, to_id=group_id, channel_type=GROUP,
         msg_type=NOTICE, content=text, data=None, msg_client_id=messages.new_msg_id(clock.now_ms()),
         relation=None, refusal=NOT_A_MEMBER, data_from_sender=True, notice=kind)
-    _fan_out(group_id, posted.message)
 
 
 def _name(user_id: int) -> str:
@@ -107,8 +94,7 @@ def create_group(me: int, *, name: str, info: str, avatar: str, theme: str, pass
     session_ids = counters.next_range("id", len(invitees) + 1)
     new_members = [NewMember(uid, OWNER if uid == me else MEMBER, _group_session(group, uid, sid, now))
                    for uid, sid in zip([me, *invitees], session_ids, strict=True)]
-    groups.create(group, new_members, now)
-    _push_sessions(group, new_members, {})
+    groups.create(group, new_members, now, _session_frames(group, new_members))
     return group_shape(group)
 
 
@@ -151,14 +137,13 @@ def _join(me: int, group: GroupRecord, invite: str | None) -> None:
     member = _joining(me, session, joined_seq)
     try:
         groups.add_members(group.id, [member], {me} if current else set(), now, get_settings().group_size_limit,
-                           invite=invite, held_seq=joined_seq)
+                           _session_frames(group, [member]), invite=invite, held_seq=joined_seq)
     except Conflict as conflict:
         if groups.membership(group.id, me) is not None:
             raise InvalidInput("已经是群成员了~ (you are already a member)") from conflict
         if invite is not None:
             raise InvalidInput("this invite has expired, was revoked or has no uses left") from conflict
         raise InvalidInput("the group is full") from conflict
-    _push_sessions(group, [member], {})
     how = "通过邀请链接加入了群聊" if invite is not None else "加入了群聊"
     _notice(group.id, me, JOINED, f"{_name(me)} {how}")
 
@@ -218,10 +203,10 @@ def create_or_remove(me: int, *, group_id: int, action: int, select_user: list[i
                                 or _group_session(group, uid, next(fresh_ids), now), seq) for uid in addable]
         revive = {uid for uid in addable if (uid, GROUP, group.id) in existing_sessions}
         try:
-            groups.add_members(group.id, new_members, revive, now, get_settings().group_size_limit)
+            groups.add_members(group.id, new_members, revive, now, get_settings().group_size_limit,
+                               _session_frames(group, new_members))
         except Conflict as conflict:
             raise InvalidInput("the group is full or changed meanwhile; please retry") from conflict
-        _push_sessions(group, new_members, {})
         _member_notices(group.id, me, addable, JOINED, "{actor} 邀请 {member} 加入了群聊")
         return {}
     removed = _remove(me, group.id, targets)
@@ -325,8 +310,6 @@ def send(me: int, *, group_id: int, msg_type: int, message: str, msg_client_id: 
         conversation=keys.group_conversation(group_id), sender_id=me, to_id=group_id, channel_type=GROUP,
         msg_type=msg_type, content=message, data=None, msg_client_id=msg_client_id,
         relation=(keys.group_pk(group_id), keys.member_sk(me)), refusal=NOT_A_MEMBER, data_from_sender=True)
-    if posted.created:
-        after_commit("group fan-out", lambda: _fan_out(group_id, posted.message))
     return conversation.message_shape(posted.message)
 
 
@@ -353,9 +336,5 @@ def history(me: int, *, group_id: int, page: int | None, page_size: int | None, 
 def recall(me: int, *, group_id: int, seq: int) -> dict[str, Any]:
     """The sender within the window, or the owner/an admin at any time."""
     member = _require_member(group_id, me)
-    recalled = conversation.recall(keys.group_conversation(group_id), seq, me,
-                                   moderator=member.role in (OWNER, ADMIN))
-    if recalled is not None:
-        frame = frames.recalled(conversation.message_shape(recalled), me)
-        push([(m.user_id, frame) for m in groups.members(group_id)])
+    conversation.recall(keys.group_conversation(group_id), seq, me, moderator=member.role in (OWNER, ADMIN))
     return {"id": seq, "recalled": 1}

@@ -40,13 +40,10 @@ def send(me: int, *, to_id: int, channel_type: int, msg_type: int, message: str,
         msg_type=msg_type, content=message, data=data, msg_client_id=msg_client_id,
         relation=_private_relation(me, to_id), refusal=NOT_FRIENDS)
     shaped = conversation.message_shape(posted.message)
-    if posted.created:
-        # To the recipient only, as in the origin: the sender's client draws its own bubble from this answer and
-        # would take an echo of its own message for an incoming one (a red dot, a session with itself).
+    if posted.created:  # the delivery function pushes it to the recipient from the table's stream
         if to_id == BOT_ID:
             after_commit("bot reply", lambda: bot.reply(me, message))
         else:
-            push([(to_id, frames.chat(shaped, conversation.sender_brief(posted.message)))])
             after_commit("revive session", lambda: sessions.revive(to_id, PRIVATE, me))
     return shaped
 
@@ -73,15 +70,14 @@ def history(me: int, *, to_id: int, page: int | None, page_size: int | None, raw
 
 def recall(me: int, *, to_id: int, seq: int) -> dict[str, Any]:
     """The sender may recall within the window; recalling again is a no-op success."""
-    recalled = conversation.recall(keys.private_conversation(me, to_id), seq, me, moderator=False)
-    if recalled is not None:
-        frame = frames.recalled(conversation.message_shape(recalled), me)
-        push([(to_id, frame), (me, frame)])
+    conversation.recall(keys.private_conversation(me, to_id), seq, me, moderator=False)
     return {"id": seq, "recalled": 1}
 
 
 def video(me: int, *, to_id: int, signal: str, data: str | None) -> dict[str, Any]:
-    """Relays a call-setup signal (with opaque SDP/ICE `data`) to every connection of a friend."""
+    """Relays a call-setup signal (with opaque SDP/ICE `data`) to every connection of a friend.
+
+    The one push made in a request: nothing is written, and the caller must learn whether the friend is online."""
     if to_id == me:
         raise InvalidInput("you cannot call yourself")
     if friends.get_friendship(me, to_id) is None:
@@ -89,7 +85,7 @@ def video(me: int, *, to_id: int, signal: str, data: str | None) -> dict[str, An
     caller = users.get_user(me)
     payload = {"form_id": me, "to_id": to_id, "message": "视频请求..." if signal == "invite" else signal,
                "send_time": wire_time(clock.now()), "users": user_brief(caller), "type": signal, "data": data or ""}
-    report = push([(to_id, frames.video(payload))], keep_if_undelivered=False)
+    report = push([(to_id, frames.video(payload))], keep_as=None)
     if report.delivered == 0:
         raise InvalidInput("用户不在线 (the user is offline)")
     return payload

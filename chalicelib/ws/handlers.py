@@ -17,8 +17,6 @@ from chalicelib.realtime.sender import get_sender, remember_endpoint
 from chalicelib.security.tokens import Claims, decode_token
 from chalicelib.ws import frames
 
-CONNECTION_LIFETIME_SECONDS = 2 * 3600 + 600
-REPLAY_WINDOW_SECONDS = 15
 MAX_FRAME_BYTES = 32 * 1024
 MAX_CONNECT_RACES = 10  # attempts beyond the cap, for connects of one user racing for the same room
 
@@ -62,7 +60,7 @@ def _register(connection_id: str, claims: Claims) -> None:
     presented = connections.Presented(claims.jti, claims.epoch)
     for _ in range(limit + MAX_CONNECT_RACES):
         try:
-            connections.add(connection_id, claims.user_id, clock.now(), CONNECTION_LIFETIME_SECONDS, presented, limit)
+            connections.add(connection_id, claims.user_id, clock.now(), connections.LIFETIME_SECONDS, presented, limit)
             return
         except connections.AtCapacity:
             oldest = connections.take_oldest(claims.user_id)
@@ -82,7 +80,7 @@ def _within_replay_window(context: dict[str, Any]) -> bool:
     connected_at_ms = context.get("connectedAt")
     if not isinstance(connected_at_ms, (int, float)):
         return False
-    return clock.now() * 1000 - connected_at_ms < REPLAY_WINDOW_SECONDS * 1000
+    return clock.now() * 1000 - connected_at_ms < connections.REPLAY_WINDOW_SECONDS * 1000
 
 
 def _replay(connection_id: str) -> int:

@@ -20,6 +20,8 @@ def parse(argv: list[str]) -> LoadSettings:
                         help="also throttle a call's last attempt, so some calls run out of retries")
     parser.add_argument("--conflict-rate", type=float, default=defaults.conflict_rate,
                         help="share of DynamoDB transactions/conditional writes answered as a transaction conflict")
+    parser.add_argument("--delivery-kill-rate", type=float, default=defaults.delivery_kill_rate,
+                        help="share of delivery handler invocations killed mid-batch (the batch is retried whole)")
     parser.add_argument("--drop-every", type=float, default=defaults.drop_every,
                         help="seconds between socket drops during traffic (0 disables)")
     parser.add_argument("--groups", type=int, default=defaults.groups)
@@ -29,7 +31,7 @@ def parse(argv: list[str]) -> LoadSettings:
     args = parser.parse_args(argv)
     return LoadSettings(users=args.users, messages=args.messages, duration=args.duration,
                         throttle_rate=args.throttle_rate, throttle_last_attempt=args.throttle_last_attempt,
-                        conflict_rate=args.conflict_rate,
+                        conflict_rate=args.conflict_rate, delivery_kill_rate=args.delivery_kill_rate,
                         drop_every=args.drop_every, groups=args.groups, http_concurrency=args.concurrency,
                         seed=args.seed, raw_moto=args.raw_moto)
 
@@ -42,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     if failed:
         print(f"FAILED: {', '.join(failed)}", file=sys.stderr)
         return 1
-    print("OK: nothing lost, nothing duplicated, no 5xx, table invariants hold")
+    print("OK: nothing lost, nothing duplicated, nothing out of order, no 5xx, table invariants hold")
     return 0
 
 

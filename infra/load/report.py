@@ -75,10 +75,15 @@ def build(world: World, findings: Findings, api_kinds: Counter[str], settings: d
 def failures(report: dict[str, Any]) -> list[str]:
     found = report["findings"]
     reasons = [f"{name}={found[name]}" for name in
-               ("lost", "duplicated", "recall_lost", "recall_duplicated", "sequence_gaps", "stored_duplicates",
-                "accepted_not_stored", "stored_despite_error", "recalls_not_stored") if found[name]]
+               ("lost", "duplicated", "out_of_order", "recall_lost", "recall_duplicated", "sequence_gaps",
+                "stored_duplicates", "accepted_not_stored", "stored_despite_error", "recalls_not_stored")
+               if found[name]]
     if report["http_5xx"]:
         reasons.append(f"http_5xx={report['http_5xx']}")
+    if report["stack"].get("dead_letters"):
+        reasons.append(f"stream records the delivery gave up on={report['stack']['dead_letters']}")
+    if not report["stack"].get("delivery_line_printed"):
+        reasons.append("the stack printed no delivery line (kills unknown)")
     if report["stack"].get("invariant_violation_count"):
         reasons.append(f"invariant violations={report['stack']['invariant_violation_count']}")
     if report["stack"].get("refused_requests"):
@@ -114,8 +119,11 @@ def summary(report: dict[str, Any]) -> str:
         f"{report['users_with_pending_left']}",
         f"errors by kind: {report['errors_by_kind'] or 'none'}  (5xx other than 503: {report['http_5xx']}, "
         f"503 busy as final answer: {report['http_503_busy_final']})",
-        f"lost: {found['lost']}  duplicated: {found['duplicated']}  recall lost/dup: {found['recall_lost']}/"
-        f"{found['recall_duplicated']}  out of order: {found['out_of_order']}",
+        f"lost: {found['lost']}  duplicated: {found['duplicated']}  out of order: {found['out_of_order']}  "
+        f"redelivered: {found['redelivered']}  recall lost/dup/redelivered: {found['recall_lost']}/"
+        f"{found['recall_duplicated']}/{found['recall_redelivered']}",
+        f"delivery: {report['stack']['delivery_batches']} batches, handler killed {report['stack']['delivery_kills']}"
+        f" times, dead letters {report['stack']['dead_letters']}",
         f"store: {found['stored_messages']} messages in {found['conversations']} conversations, gaps "
         f"{found['sequence_gaps']}, duplicates {found['stored_duplicates']}, accepted-not-stored "
         f"{found['accepted_not_stored']}, stored-despite-error {found['stored_despite_error']}, "

@@ -15,7 +15,7 @@ from infra.load import report as reporting
 from infra.load.api import Api
 from infra.load.model import World, conversation_key
 from infra.load.setup import bounded, create_groups, make_friends, open_sockets, register_users
-from infra.load.traffic import TrafficPlan, run_traffic, settle
+from infra.load.traffic import TrafficPlan, drain, run_traffic, settle
 from infra.load.verify import read_conversations, users_with_pending, verify
 from infra.local import check_table, faults, strict_dynamodb
 from infra.local.child import ChildStack
@@ -23,7 +23,11 @@ from infra.local.moto_server import RAW_MOTO_VARIABLE
 
 FAULT_LINE = re.compile(r"faults: (.*)")
 CONFLICT_LINE = re.compile(r"conflicts: (.*)")
+DELIVERY_LINE = re.compile(r"^delivery: batches=(\d+) killed=(\d+) dead_letters=(\d+)$", re.MULTILINE)
 RECONNECT_ROUNDS = 4
+# After the traffic, frames still in the stream's backlog keep arriving: wait for them while they move.
+DRAIN_STALL_SECONDS = 15.0
+DRAIN_LIMIT_SECONDS = 600.0
 BCRYPT_ROUNDS = 4
 
 
@@ -35,6 +39,7 @@ class LoadSettings:
     throttle_rate: float = 0.05
     throttle_last_attempt: bool = False
     conflict_rate: float = 0.05
+    delivery_kill_rate: float = 0.02
     drop_every: float = 0.5
     groups: int = 0  # 0: one per 10 users (at least 2)
     http_concurrency: int = 6
@@ -62,6 +67,7 @@ async def _drive(stack: ChildStack, settings: LoadSettings, world: World) -> Cou
         plan = TrafficPlan(settings.messages, settings.duration, settings.http_concurrency,
                            drop_every=settings.drop_every, seed=settings.seed)
         await _phase(world, "traffic", run_traffic(api, world, plan))
+        await _phase(world, "drain", drain(world, DRAIN_STALL_SECONDS, DRAIN_LIMIT_SECONDS))
         await settle(world, settings.quiet_seconds, 30)
         # Every client reconnects and sends its heartbeat: whatever was kept for it is replayed now. Users whose
         # kept events are still in the table (a replay that lost a race or ran late) reconnect again, a few times.
@@ -113,6 +119,8 @@ def _stack(settings: LoadSettings) -> ChildStack:
         environment[faults.LAST_ATTEMPT_VARIABLE] = "1" if settings.throttle_last_attempt else "0"
     if settings.conflict_rate > 0:
         environment[faults.CONFLICT_RATE_VARIABLE] = str(settings.conflict_rate)
+    if settings.delivery_kill_rate > 0:
+        environment[faults.KILL_RATE_VARIABLE] = str(settings.delivery_kill_rate)
     return ChildStack(environment)
 
 
@@ -130,11 +138,15 @@ def run(settings: LoadSettings) -> tuple[dict[str, Any], list[str]]:
     (reporting.REPORTS_DIR / "load-stack.log").write_text(output)
     fault_lines = FAULT_LINE.findall(output)
     conflict_lines = CONFLICT_LINE.findall(output)
+    delivery = DELIVERY_LINE.findall(output)
+    batches, kills, dead_letters = (int(count) for count in delivery[-1]) if delivery else (0, 0, 0)
     stack_notes = {"exit_code": stack.exit_code, "faults": fault_lines[-1] if fault_lines else "",
                    "conflicts": conflict_lines[-1] if conflict_lines else "",
+                   "delivery_line_printed": bool(delivery), "delivery_batches": batches,
+                   "delivery_kills": kills, "dead_letters": dead_letters,
                    "tracebacks": output.count("Traceback (most recent call last)"),
                    "refused_requests": output.count(strict_dynamodb.LOG_MARK),
                    "invariant_violations": invariants[:20], "invariant_violation_count": len(invariants)}
-    findings = verify(world, stored)
+    findings = verify(world, stored, kills)
     report = reporting.build(world, findings, kinds, asdict(settings), stack_notes)
     return report, reporting.failures(report)

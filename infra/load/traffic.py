@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from infra.load.api import Api
 from infra.load.model import GROUP, PRIVATE, Recall, Sent, World
+from infra.load.verify import undelivered
 
 
 @dataclass(frozen=True)
@@ -98,4 +99,17 @@ async def settle(world: World, quiet_seconds: float, limit: float) -> None:
         if len(world.received) != seen:
             seen, quiet_since = len(world.received), time.monotonic()
         elif time.monotonic() - quiet_since >= quiet_seconds:
+            return
+
+
+async def drain(world: World, stall_seconds: float, limit: float) -> None:
+    """Waits until every accepted send reached every recipient, or nothing arrived for `stall_seconds` (at most
+    `limit` seconds): delivery runs behind the answers, by a backlog that grows with the load."""
+    deadline = time.monotonic() + limit
+    seen, moving_since = len(world.received), time.monotonic()
+    while time.monotonic() < deadline and undelivered(world):
+        await asyncio.sleep(0.5)
+        if len(world.received) != seen:
+            seen, moving_since = len(world.received), time.monotonic()
+        elif time.monotonic() - moving_since >= stall_seconds:
             return

@@ -1,12 +1,17 @@
 """Verification: the table (each message stored once, gapless sequences, nothing stored for refused sends) and the
-frames every socket received (each exactly once per recipient, in order per conversation)."""
+frames every socket received (each at least once per recipient, first arrivals in `id` order per conversation).
+
+A frame repeated for a recipient (same conversation, same `id`) is `redelivered` when the stack killed its delivery
+handler at least once (a killed batch is retried whole, so what it pushed before dying is pushed again), and
+`duplicated` (a failure) when it never did."""
 from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from infra.load.model import GROUP, World, conversation_key
+from infra.load.model import GROUP, Sent, World, conversation_key
+from infra.load.sockets import Received
 
 RECALLED = 1007
 CHAT = 200
@@ -24,10 +29,12 @@ class Findings:
     unknown_outcome: int = 0  # no HTTP answer even after retries
     orphans: int = 0  # stored messages no request of the run accounts for
     lost: int = 0  # expected (recipient, frame) deliveries that never arrived
-    duplicated: int = 0  # extra copies of a delivered frame
-    out_of_order: int = 0  # chat frames arriving with a lower id than one already seen for that conversation
+    duplicated: int = 0  # extra copies of a delivered frame with no delivery handler killed to explain them
+    redelivered: int = 0  # extra copies of a delivered frame while the stack killed its delivery handler
+    out_of_order: int = 0  # first arrivals at a recipient with a lower id than one it already got in that conversation
     recall_lost: int = 0
     recall_duplicated: int = 0
+    recall_redelivered: int = 0
     recalls_not_stored: int = 0
     details: dict[str, list[str]] = field(default_factory=dict)  # a few examples per check
 
@@ -65,6 +72,14 @@ def users_with_pending(dynamodb: Any, table: str, user_ids: list[int]) -> list[i
         ExpressionAttributeValues={":pk": {"S": f"USER#{user_id}"}, ":p": {"S": "PENDING#"}})["Items"]]
 
 
+def undelivered(world: World) -> int:
+    """Expected (recipient, chat frame) arrivals not seen yet: how far delivery is behind the accepted sends."""
+    arrived = {_arrival_key(received) for received in world.received
+               if received.frame.get("msg_code") == CHAT and "id" in received.frame}
+    return sum(1 for sent in world.sent if sent.seq is not None for recipient in sent.recipients
+               if (recipient, sent.conversation, sent.seq) not in arrived)
+
+
 def _plain(value: dict[str, Any]) -> Any:
     kind, raw = next(iter(value.items()))
     return int(float(raw)) if kind == "N" else raw
@@ -74,11 +89,12 @@ def frame_conversation(frame: dict[str, Any]) -> str:
     return conversation_key(int(frame.get("channel_type") or 1), int(frame["form_id"]), int(frame["to_id"]))
 
 
-def verify(world: World, stored: dict[str, list[dict[str, Any]]]) -> Findings:
+def verify(world: World, stored: dict[str, list[dict[str, Any]]], delivery_kills: int) -> Findings:
+    """`delivery_kills`: how many times the stack killed its delivery handler (repeats are expected only then)."""
     found = Findings(conversations=len(stored), stored_messages=sum(len(items) for items in stored.values()))
     _check_store(world, stored, found)
-    _check_delivery(world, found)
-    _check_recalls(world, stored, found)
+    _check_delivery(world, found, delivery_kills)
+    _check_recalls(world, stored, found, delivery_kills)
     return found
 
 
@@ -114,21 +130,11 @@ def _check_store(world: World, stored: dict[str, list[dict[str, Any]]], found: F
             found.orphans += len(copies)
 
 
-def _check_delivery(world: World, found: Findings) -> None:
-    counts: Counter[tuple[int, str, int]] = Counter()
-    highest: dict[tuple[int, str], int] = {}
-    for received in sorted(world.received, key=lambda r: r.at):
-        frame = received.frame
-        if frame.get("msg_code") != CHAT or "id" not in frame:
-            continue
-        conversation = frame_conversation(frame)
-        seq = int(frame["id"])
-        counts[(received.user_id, conversation, seq)] += 1
-        last = highest.get((received.user_id, conversation), 0)
-        if seq < last:
-            found.out_of_order += 1
-            found.note(f"user {received.user_id} got {conversation} id {seq} after id {last}", "out_of_order")
-        highest[(received.user_id, conversation)] = max(last, seq)
+def _check_delivery(world: World, found: Findings, delivery_kills: int) -> None:
+    arrivals = [received for received in sorted(world.received, key=lambda r: r.at)
+                if received.frame.get("msg_code") == CHAT and "id" in received.frame]
+    counts = Counter(_arrival_key(received) for received in arrivals)
+    _check_order(world, arrivals, found)
     for sent in world.sent:
         if sent.seq is None:
             continue
@@ -141,11 +147,59 @@ def _check_delivery(world: World, found: Findings) -> None:
                 found.note(f"user {recipient} never got {sent.conversation} id {sent.seq} from {sent.sender}; "
                            f"its socket around the send: {timeline}", "lost")
             elif got > 1:
-                found.duplicated += got - 1
-                found.note(f"user {recipient} got {sent.conversation} id {sent.seq} {got} times")
+                _count_repeats(found, delivery_kills, got - 1, "",
+                               f"user {recipient} got {sent.conversation} id {sent.seq} {got} times")
 
 
-def _check_recalls(world: World, stored: dict[str, list[dict[str, Any]]], found: Findings) -> None:
+def _arrival_key(received: Received) -> tuple[int, str, int]:
+    return received.user_id, frame_conversation(received.frame), int(received.frame["id"])
+
+
+def _count_repeats(found: Findings, delivery_kills: int, extra: int, prefix: str, example: str) -> None:
+    """Repeats are the documented consequence of a killed delivery handler, and a failure when none was killed."""
+    check = f"{prefix}redelivered" if delivery_kills else f"{prefix}duplicated"
+    setattr(found, check, getattr(found, check) + extra)
+    found.note(example, check)
+
+
+def _check_order(world: World, arrivals: list[Received], found: Findings) -> None:
+    """Per recipient and conversation, over all the recipient's sockets in arrival order, the first arrival of each
+    id must come after the first arrivals of every lower id; a repeat (a redelivery) is not an arrival."""
+    sends = {(sent.conversation, sent.seq): sent for sent in world.sent if sent.seq is not None}
+    first_seen: set[tuple[int, str, int]] = set()
+    newest: dict[tuple[int, str], Received] = {}
+    for received in arrivals:
+        key = _arrival_key(received)
+        if key in first_seen:
+            continue
+        first_seen.add(key)
+        user_id, conversation, seq = key
+        before = newest.get((user_id, conversation))
+        if before is None or seq > int(before.frame["id"]):
+            newest[(user_id, conversation)] = received
+            continue
+        found.out_of_order += 1
+        found.note(f"user {user_id} got {conversation} id {seq} ({_how_it_came(world, sends, received)}) after id "
+                   f"{before.frame['id']} ({_how_it_came(world, sends, before)})", "out_of_order")
+
+
+def _how_it_came(world: World, sends: dict[tuple[str, int], Sent], received: Received) -> str:
+    """Which socket got the frame, when, and when its send started: a frame sent before its socket opened came
+    either from the replay of kept frames after the heartbeat or live but late; one sent after came live."""
+    opened = next((at for at, event in world.users[received.user_id].socket.timeline
+                   if event == f"opened {received.generation}"), None)
+    text = f"socket {received.generation}"
+    if opened is None:
+        return text
+    text += f" {received.at - opened:.2f} s after it opened"
+    sent = sends.get((frame_conversation(received.frame), int(received.frame["id"])))
+    if sent is not None:
+        text += f", sent {sent.started - opened:+.2f} s from the open"
+    return text
+
+
+def _check_recalls(world: World, stored: dict[str, list[dict[str, Any]]], found: Findings,
+                   delivery_kills: int) -> None:
     counts: Counter[tuple[int, str, int]] = Counter(
         (received.user_id, frame_conversation(received.frame), int(received.frame["id"]))
         for received in world.received if received.frame.get("msg_code") == RECALLED)
@@ -164,4 +218,6 @@ def _check_recalls(world: World, stored: dict[str, list[dict[str, Any]]], found:
                 found.recall_lost += 1
                 found.note(f"user {recipient} never got the recall of {message.conversation} id {message.seq}")
             elif got > 1:
-                found.recall_duplicated += got - 1
+                _count_repeats(found, delivery_kills, got - 1, "recall_",
+                               f"user {recipient} got the recall of {message.conversation} id {message.seq} "
+                               f"{got} times")

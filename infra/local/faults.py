@@ -198,3 +198,44 @@ def install_from_env(environ: dict[str, str] | None = None) -> tuple[ThrottleFau
         install_conflicts(conflicts)
         print(f"fault injection on: {CONFLICT_RATE_VARIABLE}={conflicts.rate}", flush=True)
     return throttles, conflicts
+
+
+KILL_RATE_VARIABLE = "LOCAL_FAULT_DELIVERY_KILL_RATE"
+
+
+class DeliveryKilled(Exception):
+    """The delivery function died (a timeout, out of memory, a lost instance) in the middle of a batch."""
+
+
+class DeliveryKills:
+    """Kills the delivery handler mid-batch at `rate`: the records before a random point are delivered, then it
+    dies, so its mapping retries the whole batch (the delivered records are pushed again, with the same ids)."""
+
+    def __init__(self, rate: float, seed: int | None = None) -> None:
+        self.rate = rate
+        self.killed = 0
+        self._random = random.Random(seed)
+        self._lock = threading.Lock()
+
+    def wrap(self, handler: Any) -> Any:
+        def dying_handler(event: dict[str, Any], context: Any) -> Any:
+            records = event.get("Records") or []
+            with self._lock:
+                kill = self._random.random() < self.rate
+                cut = self._random.randrange(len(records)) if kill and records else 0
+            if not kill:
+                return handler(event, context)
+            handler({**event, "Records": records[:cut]}, context)
+            with self._lock:
+                self.killed += 1
+            raise DeliveryKilled(f"delivery handler killed after {cut} of {len(records)} records")
+
+        return dying_handler
+
+
+def delivery_kills_from_env(environ: dict[str, str] | None = None) -> DeliveryKills | None:
+    rate = float((os.environ if environ is None else environ).get(KILL_RATE_VARIABLE) or 0)
+    if rate <= 0:
+        return None
+    print(f"fault injection on: {KILL_RATE_VARIABLE}={rate}", flush=True)
+    return DeliveryKills(min(rate, 1.0))

@@ -6,9 +6,14 @@ concurrent requests two writers can both pass a condition, the copy trips over a
 ("dictionary changed size during iteration") and a rollback undoes other requests' writes. The copy also costs
 time in proportion to the whole table, so a transaction gets slower with every item stored.
 
+moto also adds a stream record for each part of a transaction as it applies it, so a transaction that then fails
+leaves records of writes that never happened in the table's stream (real DynamoDB records only committed writes):
+the delivery function would push frames for them.
+
 DynamoDB is atomic per item and per transaction, so the tests (in-process moto) and the local stack's moto server
 (`infra/local/moto_main.py`) call `isolate_dynamodb()`: one re-entrant lock around the backend's item
-operations, and a transaction remembers only the items it names and restores those when it fails.
+operations and the stream reads, and a transaction remembers only the items it names and restores those, and the
+stream of their tables, when it fails.
 """
 from __future__ import annotations
 
@@ -22,9 +27,11 @@ from moto.dynamodb import models as dynamodb_models
 from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.dynamo_type import DynamoType
 from moto.dynamodb.models.table import Table
+from moto.dynamodbstreams.models import DynamoDBStreamsBackend
 
 ITEM_OPERATIONS = ("put_item", "update_item", "delete_item", "get_item", "batch_write_item", "batch_get_item",
                    "query", "scan", "transact_get_items", "transact_write_items")
+STREAM_READS = ("get_shard_iterator", "get_records")
 _lock = threading.RLock()
 _installed = False
 
@@ -40,6 +47,9 @@ def isolate_dynamodb() -> None:
     dynamodb_models.copy = _TablesNotCopied()  # type: ignore[attr-defined]
     for name in ITEM_OPERATIONS:
         setattr(DynamoDBBackend, name, _one_at_a_time(getattr(DynamoDBBackend, name)))
+    # a reader never sees the records of a transaction that may still fail
+    for name in STREAM_READS:
+        setattr(DynamoDBStreamsBackend, name, _one_at_a_time(getattr(DynamoDBStreamsBackend, name)))
 
 
 class _TablesNotCopied:
@@ -61,11 +71,15 @@ def _undo_by_item(transact: Callable[..., None]) -> Callable[..., None]:
     @functools.wraps(transact)
     def transact_write_items(self: DynamoDBBackend, transact_items: list[dict[str, Any]]) -> None:
         saved = [_saved_item(self, operation) for item in transact_items for operation in item.values()]
+        streams = {id(shard): (shard, len(shard.items)) for table, *_ in filter(None, saved)
+                   if (shard := table.stream_shard) is not None}
         try:
             transact(self, transact_items)
         except Exception:
             for table, hash_value, range_value, before in filter(None, saved):
                 _restore(table, hash_value, range_value, before)
+            for shard, length in streams.values():
+                del shard.items[length:]  # the records of this transaction's parts: the last ones, under the lock
             raise
 
     return transact_write_items

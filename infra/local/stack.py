@@ -38,6 +38,7 @@ from infra.local.ports import ensure_free
 from infra.local.reloader import Reloader
 from infra.local.saved_data import SavedData
 from infra.local.settings import StackSettings
+from infra.local.stream_delivery import StreamDelivery
 from infra.local.ws_gateway import WebSocketGateway
 from infra.local.ws_handlers import AppHandlers
 
@@ -95,18 +96,25 @@ class LocalStack:
             faults.install_from_env()
 
         app = load_app(config)
+        delivery = StreamDelivery(aws, environment["AWS_REGION"], environment["TABLE_NAME"], app,
+                                  faults.delivery_kills_from_env())
+        delivery.skip_existing()
+        self._parts.append(delivery)
+        delivery.start()
         handlers = AppHandlers(app, config)
         http_api = HttpApi(app, config, settings.host, settings.http_port) if self.serve_http else None
         if http_api is not None:
             self._parts.append(http_api)
             http_api.start()
         gateway = WebSocketGateway(handlers, settings.host, settings.ws_port,
-                                   settings.ws_idle_seconds, settings.ws_max_lifetime_seconds)
+                                   settings.ws_idle_seconds, settings.ws_max_lifetime_seconds,
+                                   settings.ws_post_delay_seconds)
         self._parts.append(gateway)
         gateway.start()
 
         def use_app(reloaded: Chalice) -> None:
             handlers.use_app(reloaded)  # first: refuses an app without the WebSocket handlers, changing nothing
+            delivery.use_app(reloaded)
             if http_api is not None:
                 http_api.use_app(reloaded)
 
@@ -142,6 +150,7 @@ Philatelic IM local stack (chalice stage `{STAGE}`) is running on {settings.host
                 closes sockets idle {settings.ws_idle_seconds} s or open {settings.ws_max_lifetime_seconds} s
   Local AWS     {settings.aws_url}   (moto server; AWS_ENDPOINT_URL for boto3 and the AWS CLI)
 {resources}
+  Delivery      the table's stream drives the app's `deliver` function (pushes to sockets), as in the cloud
   Emails        echoed below as they are sent; all of them: GET {data_url(settings.aws_url)} -> ses.Message
   Web client    VITE_APP_BASE_API={settings.http_url}  VITE_APP_WS_API={settings.ws_url}/im/connect?token=
   Reloading     edits to app.py and chalicelib/ are reloaded in place; the console says what was reloaded

@@ -58,12 +58,13 @@ def _multi(mapping: Any) -> dict[str, list[str]]:
 
 class WebSocketGateway:
     def __init__(self, handlers: AppHandlers, host: str, port: int, idle_seconds: int,
-                 max_lifetime_seconds: int) -> None:
+                 max_lifetime_seconds: int, post_delay_seconds: int = 0) -> None:
         self._handlers = handlers
         self._host = host
         self._port = port
         self._idle_seconds = idle_seconds
         self._max_lifetime_seconds = max_lifetime_seconds
+        self._post_delay_seconds = post_delay_seconds
         self._connections: dict[str, Connection] = {}
         self._closing: set[asyncio.Task[bool]] = set()
         self._thread: threading.Thread | None = None
@@ -215,6 +216,8 @@ class WebSocketGateway:
             text: str | None = data.decode("utf-8")
         except UnicodeDecodeError:
             text = None  # not text: delivered as a binary frame
+        if self._post_delay_seconds:
+            await asyncio.sleep(self._post_delay_seconds)
         try:
             await (connection.socket.send_bytes(data) if text is None else connection.socket.send_str(text))
         except ConnectionError:

@@ -1,8 +1,9 @@
 """The whole cloud deployment of Philatelic IM as one CDK stack.
 
-Chalice packages the app (REST API stage `api`, WebSocket API, four functions) into a SAM template that
-`chalice.cdk.Chalice` includes here; everything else (table, bucket, SES identity, JWT secret, one IAM role
-per function, log groups, alarms) is plain CDK, wired into the included resources with property overrides.
+Chalice packages the app (REST API stage `api`, WebSocket API, four route functions and `deliver`) into a SAM
+template that `chalice.cdk.Chalice` includes here; everything else (table and its stream, the stream's mapping onto
+`deliver` and its dead-letter queue, bucket, SES identity, JWT secret, one IAM role per function, log groups, alarms)
+is plain CDK, wired into the included resources with property overrides.
 """
 from __future__ import annotations
 
@@ -16,12 +17,14 @@ from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_ses as ses
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as sns_subscriptions
+from aws_cdk import aws_sqs as sqs
 from chalice.cdk import Chalice
 from constructs import Construct
 from lambda_package import package
@@ -41,6 +44,7 @@ FUNCTIONS = {
     "websocket_connect": "WebsocketConnect",
     "websocket_message": "WebsocketMessage",
     "websocket_disconnect": "WebsocketDisconnect",
+    "deliver": "Deliver",  # @app.lambda_function(name="deliver"): the table's stream drives it
 }
 
 # Least privilege: what each function touches today (chalicelib/ws/handlers.py for the three WS routes).
@@ -49,11 +53,16 @@ FUNCTIONS = {
 #   mail        ses:SendEmail from the sender identity
 #   jwt_secret  secretsmanager:GetSecretValue on the signing key
 #   connections execute-api:ManageConnections on this stack's WebSocket API
+#   delivery    what chalicelib/realtime/delivery.py reaches: DELIVERY_TABLE_ACTIONS on the table (no index), and
+#               POST to @connections (it never reads or closes a connection)
+#   stream      reading the table's stream (Lambda's poller reads it with the function's role)
+#   dead_letters sqs:SendMessage to the delivery dead-letter queue (Lambda sends there with the function's role)
 GRANTS: dict[str, tuple[str, ...]] = {
     "APIHandler": ("table", "uploads", "mail", "jwt_secret", "connections"),
     "WebsocketConnect": ("table", "jwt_secret"),  # verifies ?token=, stores the connection
     "WebsocketMessage": ("table", "connections"),  # heartbeats, replies, replay of kept events
     "WebsocketDisconnect": ("table",),  # forgets the connection
+    "Deliver": ("delivery", "stream", "dead_letters"),  # the stream's records in, frames out
 }
 
 TABLE_ITEM_ACTIONS = [
@@ -66,6 +75,30 @@ TABLE_ITEM_ACTIONS = [
     "dynamodb:BatchWriteItem",
     "dynamodb:ConditionCheckItem",  # TransactWriteItems is authorised per contained action
 ]
+DELIVERY_TABLE_ACTIONS = [
+    "dynamodb:Query",  # a group's members; a user's kept frames
+    "dynamodb:BatchGetItem",  # the recipients' live connections
+    "dynamodb:BatchWriteItem",  # keeping frames for offline recipients
+    "dynamodb:UpdateItem",  # holding and releasing a kept frame while replaying it; gone connections out of a set
+    "dynamodb:DeleteItem",  # a replayed kept frame; a gone connection's owner item
+]
+STREAM_READ_ACTIONS = ["dynamodb:DescribeStream", "dynamodb:GetShardIterator", "dynamodb:GetRecords",
+                       "dynamodb:ListStreams"]
+
+# The stream's event source mapping onto `deliver`. BATCH_SIZE and MAX_RETRIES are also the local stack's
+# (infra/local/stream_delivery.py); tests/infra/test_delivery_template.py holds them equal.
+DELIVERY_BATCH_SIZE = 100
+DELIVERY_MAX_RETRIES = 10
+# Records are handed over as soon as the poller sees them (it polls each shard about four times a second): a chat
+# frame's latency is the product, and a batching window would only save invocations, which cost little here.
+DELIVERY_BATCHING_WINDOW_SECONDS = 0
+# A backstop behind the retry limit (throttled invocations, say): a record still undelivered after 6 h goes to the
+# dead-letter queue so the shard catches up. The iterator-age alarm has paged long before; the stream keeps 24 h.
+DELIVERY_MAX_RECORD_AGE_SECONDS = 6 * 3600
+# Only items that make frames reach the function (what delivery.py's producers handle; the rest is ignored there
+# anyway): the connection, kept-frame, counter and session writes of every request would otherwise invoke it.
+DELIVERED_ITEM_TYPES = ("Message", "Outbox")
+ITERATOR_AGE_ALARM_SECONDS = 60
 
 # API Gateway's own error answers (unknown path, throttling, timeouts...) in the app's envelope.
 # type -> (HTTP status, envelope code, envelope message); status None keeps each type's own status (the
@@ -149,9 +182,11 @@ class PhilatelicImStack(Stack):
             "https://${WsApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}/" + API_STAGE,
             {"WsApi": self.ws_api.ref})
 
+        self.dead_letters = self._dead_letter_queue(retain)
         self.log_groups: dict[str, logs.CfnLogGroup] = {}
         for logical_id in FUNCTIONS.values():
             self._wire_function(logical_id, retain)
+        self.delivery_mapping = self._delivery_mapping()
         self._configure_apis()
         self._alarms()
         self._outputs()
@@ -166,6 +201,7 @@ class PhilatelicImStack(Stack):
             sort_key=dynamodb.Attribute(name="SK", type=string),
             billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
             time_to_live_attribute=TTL_ATTRIBUTE,
+            stream=dynamodb.StreamViewType.NEW_IMAGE,  # every frame is built from what a write committed
             point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
                 point_in_time_recovery_enabled=True),
             deletion_protection=self.settings.is_prod,
@@ -200,6 +236,16 @@ class PhilatelicImStack(Stack):
                 id="abort-incomplete-multipart-uploads",
                 abort_incomplete_multipart_upload_after=Duration.days(1),
             )],
+            removal_policy=removal_policy,
+        )
+
+    def _dead_letter_queue(self, removal_policy: RemovalPolicy) -> sqs.Queue:
+        """Where the mapping sends the stream coordinates of a batch it gave up on (not the records themselves)."""
+        return sqs.Queue(
+            self, "DeliveryDeadLetters",
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            retention_period=Duration.days(14),
             removal_policy=removal_policy,
         )
 
@@ -267,9 +313,54 @@ class PhilatelicImStack(Stack):
         if "connections" in grants:
             statements.append(iam.PolicyStatement(
                 sid="PushToConnections", actions=["execute-api:ManageConnections"],
-                resources=[self.format_arn(service="execute-api", resource=self.ws_api.ref,
-                                           resource_name=f"{API_STAGE}/*/@connections/*")]))
+                resources=[self._connections_arn("*")]))
+        if "delivery" in grants:
+            statements += [
+                iam.PolicyStatement(sid="DeliveryItems", actions=DELIVERY_TABLE_ACTIONS,
+                                    resources=[self.table.table_arn]),
+                iam.PolicyStatement(sid="PostToConnections", actions=["execute-api:ManageConnections"],
+                                    resources=[self._connections_arn("POST")]),
+            ]
+        if "stream" in grants:
+            statements.append(iam.PolicyStatement(
+                sid="ReadTableStream", actions=STREAM_READ_ACTIONS, resources=[self.table.table_stream_arn]))
+        if "dead_letters" in grants:
+            statements.append(iam.PolicyStatement(
+                sid="DeliveryDeadLetters", actions=["sqs:SendMessage"], resources=[self.dead_letters.queue_arn]))
         return statements
+
+    def _connections_arn(self, method: str) -> str:
+        return self.format_arn(service="execute-api", resource=self.ws_api.ref,
+                               resource_name=f"{API_STAGE}/{method}/@connections/*")
+
+    def _delivery_mapping(self) -> lambda_.CfnEventSourceMapping:
+        """The table's stream onto `deliver`: one batch per shard at a time, so the records of one partition key (one
+        conversation) are handled strictly in order; a failed record and those after it are retried, then parked.
+
+        TRIM_HORIZON: when the mapping first starts (first deployment, or the upgrade that adds the stream), the
+        writes committed since the stream began are delivered instead of skipped; a message must never go unpushed
+        because it was sent while CloudFormation was still creating the mapping. Its id stays fixed: a replaced
+        mapping would start again from the oldest record kept (up to 24 h) and push those frames again."""
+        pattern = {"eventName": ["INSERT", "MODIFY"],
+                   "dynamodb": {"NewImage": {"T": {"S": list(DELIVERED_ITEM_TYPES)}}}}
+        return lambda_.CfnEventSourceMapping(
+            self, "DeliverStreamMapping",
+            function_name=self.chalice.get_resource("Deliver").ref,
+            event_source_arn=self.table.table_stream_arn,
+            starting_position="TRIM_HORIZON",
+            parallelization_factor=1,
+            batch_size=DELIVERY_BATCH_SIZE,
+            maximum_batching_window_in_seconds=DELIVERY_BATCHING_WINDOW_SECONDS,
+            function_response_types=["ReportBatchItemFailures"],
+            bisect_batch_on_function_error=True,
+            maximum_retry_attempts=DELIVERY_MAX_RETRIES,
+            maximum_record_age_in_seconds=DELIVERY_MAX_RECORD_AGE_SECONDS,
+            destination_config=lambda_.CfnEventSourceMapping.DestinationConfigProperty(
+                on_failure=lambda_.CfnEventSourceMapping.OnFailureProperty(
+                    destination=self.dead_letters.queue_arn)),
+            filter_criteria=lambda_.CfnEventSourceMapping.FilterCriteriaProperty(filters=[
+                lambda_.CfnEventSourceMapping.FilterProperty(pattern=json.dumps(pattern, separators=(",", ":")))]),
+        )
 
     def _configure_apis(self) -> None:
         settings = self.settings
@@ -340,6 +431,7 @@ class PhilatelicImStack(Stack):
                     namespace="AWS/DynamoDB", metric_name=f"{kind}ThrottleEvents",
                     dimensions_map={"TableName": self.table.table_name, **extra}, statistic="Sum",
                     period=five_minutes)
+        alarms += self._delivery_alarms()
         alarms.append(cloudwatch.Alarm(
             self, "DynamoDbThrottlesAlarm",
             alarm_description="DynamoDB throttled reads or writes on the table or GSI1",
@@ -349,6 +441,30 @@ class PhilatelicImStack(Stack):
         ))
         for alarm in alarms:
             alarm.add_alarm_action(cloudwatch_actions.SnsAction(topic))
+
+    def _delivery_alarms(self) -> list[cloudwatch.Alarm]:
+        above = cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD
+        quiet = cloudwatch.TreatMissingData.NOT_BREACHING
+        return [
+            cloudwatch.Alarm(
+                self, "DeliveryDeadLettersAlarm",
+                alarm_description="The stream's mapping gave up on a batch of records (retries or age exhausted): "
+                                  "their frames were not pushed. Read the queue (infra/README.md, Delivery)",
+                metric=self.dead_letters.metric_approximate_number_of_messages_visible(
+                    statistic="Maximum", period=Duration.minutes(1)),
+                threshold=0, evaluation_periods=1, comparison_operator=above, treat_missing_data=quiet,
+            ),
+            cloudwatch.Alarm(
+                self, "DeliveryIteratorAgeAlarm",
+                alarm_description=f"Frames are pushed more than {ITERATOR_AGE_ALARM_SECONDS} s after their commit: "
+                                  "deliver is failing, throttled or too slow for the write rate",
+                metric=cloudwatch.Metric(namespace="AWS/Lambda", metric_name="IteratorAge",
+                                         dimensions_map={"FunctionName": self.chalice.get_resource("Deliver").ref},
+                                         statistic="Maximum", period=Duration.minutes(1)),
+                threshold=ITERATOR_AGE_ALARM_SECONDS * 1000, evaluation_periods=5, datapoints_to_alarm=3,
+                comparison_operator=above, treat_missing_data=quiet,
+            ),
+        ]
 
     def _outputs(self) -> None:
         rest_url = Fn.sub("https://${RestApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}/" + API_STAGE,
@@ -367,6 +483,8 @@ class PhilatelicImStack(Stack):
                   description="Secrets Manager secret holding the token signing key (ARN, not the value)")
         CfnOutput(self, "MailSender", value=self.settings.mail_sender)
         CfnOutput(self, "AlarmTopicArn", value=self.alarm_topic.topic_arn)
+        CfnOutput(self, "DeliveryDeadLetterQueueUrl", value=self.dead_letters.queue_url,
+                  description="stream coordinates of delivery batches the mapping gave up on")
         if self.settings.mail_identity_is_domain:
             identity = self.mail_identity
             for number, (name, value) in enumerate((

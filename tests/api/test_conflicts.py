@@ -202,10 +202,10 @@ def test_counters_connections_and_pending_retry_their_own_writes(dynamodb_confli
     assert connections.owner_of("c-1") == 5
     dynamodb_conflicts.pending = 1
     assert connections.remove("c-1") is not None
-    pending.store([(5, "{}")], 1_000_000)
+    pending.store([(5, "000000001000000#1", "{}")], 1_000_000)
     [event] = pending.list_for(5, 0)
     dynamodb_conflicts.pending = 1
-    assert pending.claim(event) is True
+    assert pending.claim(event, 1000.0) is True
     dynamodb_conflicts.rate = 1.0
     with pytest.raises(aws.Busy):
         counters.next_value("conflict-test")

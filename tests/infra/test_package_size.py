@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from infra.package_size import MAX_OWN_CODE_MB, MAX_UNZIPPED_MB, MAX_ZIP_MB
+from infra.package_size import MAX_OWN_CODE_MB, MAX_UNZIPPED_MB, MAX_ZIP_MB, OUTSIDE_API_GATEWAY
 from tests.infra.conftest import PROJECT_DIR
 
 SCRIPT = PROJECT_DIR / "infra" / "package_size.py"
@@ -43,7 +43,8 @@ def test_per_function_sizing_reached_sam_json(report: dict) -> None:
             assert sizing["memory_mb"] == sizing["configured_memory_mb"], name
         if sizing["configured_timeout_s"] is not None:
             assert sizing["timeout_s"] == sizing["configured_timeout_s"], name
-        assert sizing["timeout_s"] <= 29, name
+        if name not in OUTSIDE_API_GATEWAY:
+            assert sizing["timeout_s"] <= 29, name
     assert functions["api_handler"]["memory_mb"] >= 1024
     assert functions["websocket_message"]["memory_mb"] >= 1024
     assert report["unknown_lambda_functions_in_config"] == []

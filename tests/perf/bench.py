@@ -2,7 +2,8 @@
 
 Runs the app in-process against moto: AWS calls and items read per operation with a small and a large table,
 the fan-out parallel/serial ratio, the import-time ratio of `import app` to its dependencies alone, the
-deployment package size and the cold start of that package (infra/cold_start.py).
+deployment package size and the cold start of that package (infra/cold_start.py). Last, on a local stack, the
+delivery latency the table's stream adds after a send's answer (tests/perf/delivery_latency.py).
 """
 from __future__ import annotations
 
@@ -50,6 +51,31 @@ def show(name: str, small: tuple[dict[str, int], int], large: tuple[dict[str, in
     print(line)
 
 
+def show_deliveries(log: CallLog, client: Any, me: dict[str, Any], friend: dict[str, Any]) -> None:
+    """The delivery function's calls for the records of one send and of a batch of twenty (the stream's own
+    reads are Lambda's, not the function's, and are not counted)."""
+    from chalicelib.realtime import delivery
+    from tests.support.factories import post_form
+    from tests.support.stream_pump import table_stream
+
+    events: list[dict[str, Any]] = []
+    reader = table_stream(lambda event, _: events.append(event))
+    reader.poll()  # what the setup wrote
+
+    def records_of(count: int) -> list[dict[str, Any]]:
+        events.clear()
+        for _ in range(count):
+            post_form(client, "/messages/private", {"msg_client_id": time.time_ns() // 1000 % 10**15,
+                                                     "to_id": friend["id"], "msg_type": 1, "message": "hi"},
+                      me["token"])
+        reader.poll()
+        return [record for event in events for record in event["Records"]]
+
+    one, twenty = records_of(1), records_of(20)
+    show("deliver 1 private message (online)", measure(log, lambda: delivery.handle({"Records": one})))
+    show("deliver a batch of 20 of them", measure(log, lambda: delivery.handle({"Records": twenty})))
+
+
 def operations() -> None:
     from chalice.test import Client
 
@@ -85,7 +111,9 @@ def operations() -> None:
             post_form(client, "/messages/private", {"msg_client_id": time.time_ns() // 1000 % 10**15,
                                                      "to_id": friend["id"], "msg_type": 1, "message": "hi"},
                       me["token"])
-        connections.add("bench-b", friend["id"], clock.now(), 3600, connections.Presented("test", 0), 1000)
+        # the friend's socket opened a minute ago: past the window in which deliveries look for its kept frames
+        connections.add("bench-b", friend["id"], clock.now() - 60, connections.LIFETIME_SECONDS,
+                        connections.Presented("test", 0), 1000)
         email = random_email()
 
         reads: dict[str, Callable[[], Any]] = {
@@ -108,9 +136,10 @@ def operations() -> None:
                                                                            query={"token": token}))))
         show("WS heartbeat", measure(log, lambda: handlers.message(ws_event(
             "$default", "bench-a", body='{"msg_code":1004}', connected_at_ms=int(time.time() * 1000) - 60_000))))
-        show("POST /messages/private (2 sockets)", measure(log, lambda: post_form(
+        show("POST /messages/private", measure(log, lambda: post_form(
             client, "/messages/private", {"msg_client_id": 99, "to_id": friend["id"], "msg_type": 1,
                                           "message": "bench"}, token)))
+        show_deliveries(log, client, me, friend)
         show("POST /upload/presign", measure(log, lambda: post_form(
             client, "/upload/presign", {"name": "a.png", "size": 1000, "content_type": "image/png"}, token)))
         with Friendship.batch_write() as batch:
@@ -188,3 +217,6 @@ if __name__ == "__main__":
     fan_out_ratio()
     import_ratio()
     package_and_cold_start()
+    from tests.perf import delivery_latency
+
+    delivery_latency.report()

@@ -74,3 +74,21 @@ def test_transaction_never_copies_a_table(dynamodb):
 
     assert deepcopy.call_count > 0  # the named items were saved
     assert not [call for call in deepcopy.call_args_list if isinstance(call.args[0], Table)]
+
+
+
+def test_failed_transaction_leaves_nothing_in_the_tables_stream(dynamodb):
+    """Real DynamoDB records only committed writes; moto records each part of a transaction as it applies it."""
+    from tests.support.stream_pump import table_stream
+
+    seen: list[tuple[str, str]] = []
+    reader = table_stream(lambda event, _: seen.extend(
+        (record["eventName"], record["dynamodb"]["Keys"]["PK"]["S"]) for record in event["Records"]))
+    reader.poll()
+    seen.clear()
+    with pytest.raises(ClientError):
+        dynamodb.transact_write_items(TransactItems=_transaction("attribute_not_exists(PK)"))
+    _put(dynamodb, "bystander", "after")
+    reader.poll()
+
+    assert seen == [("MODIFY", "bystander")]

@@ -1,0 +1,182 @@
+"""The delivery function: the table's stream records in, frames out, in stream order per conversation.
+
+Every frame that follows a write is produced here from the committed item's image: a new Message is a chat frame
+(private: to the peer; group: to the members), a Message whose recall committed is a recall frame, and an Outbox
+item carries its own (recipient, frame) pairs. Other items are ignored. Every item lives in the partition of the
+conversation it concerns, and the stream keeps each partition's records in commit order.
+
+A batch is delivered in three steps: its frames are planned (a group's members read once per batch), the live
+connections of all their recipients are read at once, then each conversation's frames are pushed in order, the
+conversations at the same time. Every record of a batch committed before the batch was read, so reading members
+and connections once per batch sees them at least as new as any record of it.
+"""
+from __future__ import annotations
+
+import contextvars
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from chalicelib import clock, metrics
+from chalicelib.db import connections, groups, outbox
+from chalicelib.db.connections import LiveConnection
+from chalicelib.db.messages import record_of
+from chalicelib.db.models import Item, Message, Outbox
+from chalicelib.db.sessions import GROUP
+from chalicelib.logs import log_event, log_exception
+from chalicelib.realtime.push import push, replay_to_new_connections
+from chalicelib.services import conversation
+from chalicelib.services.bot import BOT_ID
+from chalicelib.ws import frames
+
+Delivery = tuple[int, dict[str, Any]]
+CONVERSATION_WORKERS = 8  # conversations of one batch delivered at the same time
+NOT_PLANNED = None  # a record whose frames could not be worked out: it fails where it stands
+
+
+def handle(event: dict[str, Any]) -> dict[str, Any]:
+    """Lambda's DynamoDB stream event in, `batchItemFailures` out (the mapping reports batch item failures).
+
+    A record that fails stops its conversation; the earliest failed record is reported, so the mapping retries
+    from it, in order (records of other conversations after it are delivered again: their frames may arrive
+    twice, with the same ids). Failing to read the batch's connections fails the whole batch."""
+    started = time.perf_counter()
+    calls = metrics.begin()
+    records = event.get("Records") or []
+    plans = _Plans()
+    planned = [plans.plan(record) for record in records]
+    live = _Live(connections.live_connections(
+        {user_id for deliveries in planned if deliveries for user_id, _ in deliveries}, clock.now()))
+    replay_to_new_connections(live.users)
+    conversations: dict[str, list[int]] = {}
+    for index, record in enumerate(records):
+        conversations.setdefault(_partition(record), []).append(index)
+
+    def deliver_in_order(indexes: list[int]) -> int | None:
+        """One conversation's records, in stream order; the index of the first that failed, if any."""
+        for index in indexes:
+            deliveries = planned[index]
+            try:
+                if deliveries is NOT_PLANNED:
+                    raise RuntimeError("the record's frames could not be worked out")
+                if deliveries:
+                    live.forget(push(deliveries, keep_as=_ordering_key(records[index]), live=live.users).gone)
+            except Exception:
+                log_exception("delivery failed; the record and those after it are retried",
+                              sequence=_sequence(records[index]))
+                return index
+        return None
+
+    outcomes = _run_each(deliver_in_order, list(conversations.values()))
+    failed = min((index for index in outcomes if index is not None), default=None)
+    failures = [] if failed is None else [{"itemIdentifier": _sequence(records[failed])}]
+    log_event(kind="delivery", records=len(records), conversations=len(conversations),
+              failed_at=failed, latency_ms=round((time.perf_counter() - started) * 1000, 2),
+              aws_calls=metrics.end(calls))
+    return {"batchItemFailures": failures}
+
+
+class _Plans:
+    """Works out each record's frames; a group's members are read once per batch."""
+
+    def __init__(self) -> None:
+        self._members: dict[int, list[int]] = {}
+
+    def plan(self, record: dict[str, Any]) -> list[Delivery] | None:
+        image = (record.get("dynamodb") or {}).get("NewImage")
+        if record.get("eventName") not in ("INSERT", "MODIFY") or not image:
+            return []
+        kind = (image.get("T") or {}).get("S")
+        if kind not in _PRODUCERS:
+            return []
+        try:
+            return _PRODUCERS[kind](Item.from_raw_data(image), record["eventName"], self.members_of)
+        except Exception:
+            log_exception("working out a record's frames failed", sequence=_sequence(record))
+            return NOT_PLANNED
+
+    def members_of(self, group_id: int) -> list[int]:
+        if group_id not in self._members:
+            self._members[group_id] = [member.user_id for member in groups.members(group_id)]
+        return self._members[group_id]
+
+
+class _Live:
+    """The batch's live connections; those found gone by one push are not posted to by the next."""
+
+    def __init__(self, users: dict[int, list[LiveConnection]]) -> None:
+        self.users = users
+        self._lock = threading.Lock()
+
+    def forget(self, gone: list[LiveConnection]) -> None:
+        if gone:
+            with self._lock:
+                for connection in gone:
+                    self.users[connection.user_id] = [kept for kept in self.users.get(connection.user_id, [])
+                                                      if kept.connection_id != connection.connection_id]
+
+
+def _run_each(work: Callable[[list[int]], int | None], groups_of_records: list[list[int]]) -> list[int | None]:
+    if len(groups_of_records) <= 1:
+        return [work(group) for group in groups_of_records]
+    # each conversation runs in a copy of this invocation's context, so its AWS calls count towards it
+    contexts = [contextvars.copy_context() for _ in groups_of_records]
+    return list(_conversation_pool().map(lambda ctx, group: ctx.run(work, group), contexts, groups_of_records))
+
+
+_pool: ThreadPoolExecutor | None = None
+
+
+def _conversation_pool() -> ThreadPoolExecutor:
+    """Apart from the fan-out's pool: a conversation's delivery waits on its posts there."""
+    global _pool
+    if _pool is None:
+        _pool = ThreadPoolExecutor(max_workers=CONVERSATION_WORKERS, thread_name_prefix="conversation")
+    return _pool
+
+
+def _partition(record: dict[str, Any]) -> str:
+    return str((((record.get("dynamodb") or {}).get("Keys") or {}).get("PK") or {}).get("S", ""))
+
+
+def _sequence(record: dict[str, Any]) -> str:
+    return str((record.get("dynamodb") or {}).get("SequenceNumber", ""))
+
+
+def _ordering_key(record: dict[str, Any]) -> str:
+    """Kept frames replay in this order: commit time, then the stream's order (the same on every retry)."""
+    stream = record.get("dynamodb") or {}
+    created_ms = int(float(stream.get("ApproximateCreationDateTime") or 0) * 1000)
+    return f"{created_ms:015d}#{str(stream.get('SequenceNumber', '')):0>40}"
+
+
+MembersOf = Callable[[int], list[int]]
+
+
+def _message_frames(item: Item, event_name: str, members_of: MembersOf) -> list[Delivery]:
+    assert isinstance(item, Message)
+    message = record_of(item)
+    shaped = conversation.message_shape(message)
+    if event_name == "INSERT":
+        sender = conversation.sender_brief(message)
+        if message.channel_type == GROUP:
+            return [(member, frames.chat(shaped, sender, member)) for member in members_of(message.to_id)]
+        # to the recipient only, as in the origin: the sender's client draws its own bubble from the send's answer
+        return [] if message.to_id == BOT_ID else [(message.to_id, frames.chat(shaped, sender))]
+    if not message.recalled_at:
+        return []
+    frame = frames.recalled(shaped, message.recalled_by)
+    if message.channel_type == GROUP:
+        return [(member, frame) for member in members_of(message.to_id)]
+    return [(user_id, frame) for user_id in (message.to_id, message.form_id) if user_id != BOT_ID]
+
+
+def _outbox_frames(item: Item, event_name: str, members_of: MembersOf) -> list[Delivery]:
+    assert isinstance(item, Outbox)
+    return outbox.deliveries_of(item) if event_name == "INSERT" else []
+
+
+_PRODUCERS: dict[str, Callable[[Item, str, MembersOf], list[Delivery]]] = {
+    "Message": _message_frames, "Outbox": _outbox_frames}
