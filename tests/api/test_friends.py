@@ -9,7 +9,7 @@ import pytest
 from chalicelib.db import friends as friends_db
 from chalicelib.db import sessions as sessions_db
 from chalicelib.ws import handlers
-from tests.support.factories import befriend, delete, get, post_form, register, ws_event
+from tests.support.factories import befriend, connect, delete, get, online, post_form, register, ws_event
 
 BOT = 1
 
@@ -22,11 +22,6 @@ def answer(client, user, record_id, status):
     return post_form(client, "/friends/record", {"id": record_id, "status": status}, user["token"], method="put"
                      ).json_body
 
-
-def online(user_id, connection_id):
-    from chalicelib.security.tokens import issue_token
-
-    handlers.connect(ws_event("$connect", connection_id, query={"token": issue_token(user_id, "u", "n").token}))
 
 
 def test_empty_lists_have_the_client_shapes(client):
@@ -205,7 +200,7 @@ def test_delete_request_only_by_a_party(client):
 def test_offline_target_receives_the_request_after_connecting(client, sender):
     a, b = register(client), register(client)
     ask(client, a, b)
-    online(b["id"], "b-late")
+    connect(b["id"], "b-late")
     handlers.message(ws_event("$default", "b-late", body='{"msg_code":1004}', connected_at_ms=int(time.time() * 1000)))
     assert [frame["msg_code"] for frame in sender.frames_for("b-late")] == [200, 200, 1000]  # bot greetings first
 

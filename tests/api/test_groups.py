@@ -10,15 +10,8 @@ import pytest
 from chalicelib.db import groups as groups_db
 from chalicelib.db import keys
 from chalicelib.db import messages as messages_db
-from chalicelib.ws import handlers
-from tests.support.factories import befriend, delete, get, post_form, register, ws_event
+from tests.support.factories import befriend, delete, get, online, post_form, register
 from tests.support.fakes import throttled
-
-
-def online(user_id, connection_id):
-    from chalicelib.security.tokens import issue_token
-
-    handlers.connect(ws_event("$connect", connection_id, query={"token": issue_token(user_id, "u", "n").token}))
 
 
 def make_group(client, owner, members, **extra):

@@ -12,22 +12,12 @@ from pynamodb.exceptions import TransactWriteError
 
 from chalicelib.db import connections, keys, pending, sessions
 from chalicelib.db import messages as messages_db
-from chalicelib.ws import handlers
-from tests.support.factories import befriend, get, post_form, register, ws_event
+from tests.support.factories import befriend, connect, first_ping, get, online, post_form, register
 from tests.support.fakes import throttled
 
 BOT = 1
 
 
-def online(user_id, connection_id):
-    from chalicelib.security.tokens import issue_token
-
-    handlers.connect(ws_event("$connect", connection_id, query={"token": issue_token(user_id, "u", "n").token}))
-
-
-def first_ping(connection_id):
-    handlers.message(ws_event("$default", connection_id, body='{"msg_code":1004,"message":"ping"}',
-                              connected_at_ms=int(time.time() * 1000)))
 
 
 def send(client, sender, to_id, text="hello", client_id=None, **extra):
@@ -262,7 +252,7 @@ def test_offline_recipient_gets_messages_in_order_once_after_connecting(client, 
     a, b = pair
     for text in ("1", "2", "3"):
         send(client, a, b["id"], text)
-    online(b["id"], "b-late")
+    connect(b["id"], "b-late")
     first_ping("b-late")
     first_ping("b-late")
     chats = [f["message"] for f in sender.frames_for("b-late") if f["msg_code"] == 200 and f["form_id"] == a["id"]]
@@ -391,7 +381,7 @@ def test_a_recipient_who_connected_during_the_send_gets_the_frame_without_reconn
     """b's connection opens (and replays its empty backlog) after the send looked b up but before the frame was
     kept: the send hands the kept frame to that connection at once, exactly once."""
     a, b = pair
-    online(b["id"], "b-new")
+    connect(b["id"], "b-new")
     first_ping("b-new")  # b's own replay ran: nothing was kept yet
     real_lookup = connections.live_connections
     lookups = []

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -146,3 +147,31 @@ def from_source(client: Client, source_ip: str) -> Iterator[None]:
             del converter.LOCAL_SOURCE_IP
         else:
             converter.LOCAL_SOURCE_IP = previous
+
+
+def connect(user_id: int, connection_id: str) -> None:
+    """A socket just opened (`$connect` with a fresh token): its kept frames are not replayed yet."""
+    from chalicelib.security.tokens import issue_token
+    from chalicelib.ws import handlers
+
+    handlers.connect(ws_event("$connect", connection_id, query={"token": issue_token(user_id, "u", "n").token}))
+
+
+def first_ping(connection_id: str) -> None:
+    """The client's first heartbeat, which replays the frames kept for its user."""
+    from chalicelib.ws import handlers
+
+    handlers.message(ws_event("$default", connection_id, body='{"msg_code":1004,"message":"ping"}',
+                              connected_at_ms=int(time.time() * 1000)))
+
+
+def online(user_id: int, connection_id: str) -> None:
+    """A client that connected and caught up: its first heartbeat replayed what was kept for it (bot greetings,
+    friend requests), which the recording sender then sets aside, so a test sees only what comes after."""
+    from chalicelib.realtime.sender import get_sender
+
+    connect(user_id, connection_id)
+    first_ping(connection_id)
+    forget = getattr(get_sender(), "forget", None)
+    if forget is not None:
+        forget(connection_id)

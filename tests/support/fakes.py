@@ -44,3 +44,8 @@ class RecordingSender:
     def frames_for(self, connection_id: str) -> list[dict[str, Any]]:
         with self._lock:
             return [frame for target, frame in self.sent if target == connection_id]
+
+    def forget(self, connection_id: str) -> None:
+        """Sets aside what a connection received so far (a test checks what comes after)."""
+        with self._lock:
+            self.sent = [(target, frame) for target, frame in self.sent if target != connection_id]
