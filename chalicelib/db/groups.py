@@ -316,12 +316,14 @@ def _remove_chunk(group_id: int, actor_id: int, chunk: list[int], removable_role
             _delete_member(tx, group_id, user_id, GroupMember.role.is_in(*removable_roles))
 
 
+@conflicts.retrying()
 def create_invite(invite: InviteRecord) -> None:
     GroupInvite(keys.invite_pk(invite.token), keys.GROUP_META_SK, group_id=invite.group_id,
                 created_by=invite.created_by, max_uses=invite.max_uses, uses=0, expire_time=invite.expire_time,
                 revoked=0, expires_at=invite.expire_time + 86400).save(condition=GroupInvite.PK.does_not_exist())
 
 
+@conflicts.retrying()
 def revoke_invite(token: str) -> None:
     GroupInvite(keys.invite_pk(token), keys.GROUP_META_SK).update(actions=[GroupInvite.revoked.set(1)],
                                                                   condition=GroupInvite.PK.exists())

@@ -147,13 +147,28 @@ def _server_remove(client, users):
     return lambda: post_form(client, "/server_groups/removeServer", {"serverId": server_id}, a["token"])
 
 
+def _invite_create(client, users):
+    a, _, _ = users
+    group = make_group(client, a, [])
+    return lambda: post_form(client, f"/invite/{group['id']}", {}, a["token"])
+
+
+def _invite_revoke(client, users):
+    a, _, _ = users
+    group = make_group(client, a, [])
+    token = post_form(client, f"/invite/{group['id']}", {}, a["token"]).json_body["data"]["token"]
+    from tests.support.factories import delete
+
+    return lambda: delete(client, f"/invite/{token}", a["token"])
+
+
 PATHS: dict[str, Callable[..., Callable[[], Any]]] = {
     "friend request": _friend_request, "friend accept": _friend_accept, "friend reject": _friend_reject,
     "friend delete": _friend_delete, "group create": _group_create, "group join": _group_join,
     "group leave": _group_leave, "group remove": _group_remove, "group add": _group_add,
     "group send": _group_send, "private send": _private_send, "registration": _registration,
     "email code": _email_code, "session change": _session_change, "server create": _server_create,
-    "server remove": _server_remove,
+    "server remove": _server_remove, "invite create": _invite_create, "invite revoke": _invite_revoke,
 }
 
 
