@@ -89,18 +89,20 @@ def push(deliveries: Iterable[tuple[int, dict[str, Any]]], *, keep_as: str | Non
             report.gone.append(connection)
         else:
             report.failed += 1
+    if report.gone:
+        try:
+            connections.discard(report.gone)
+        except Exception:  # the next push finds them gone again
+            log_exception("forgetting gone connections failed", connections=len(report.gone))
     if keep_as is not None:
         undelivered = [(user_id, f"{keep_as}#{index:05d}", data.decode("utf-8"))
                        for index, (user_id, data) in enumerate(planned) if index not in delivered_indexes]
         if undelivered:
             pending.store(undelivered, clock.now_ms())
             report.kept_for = [user_id for user_id, _, _ in undelivered]
-            _hand_to_late_connections({user_id for user_id, _, _ in undelivered if not live.get(user_id)})
-    if report.gone:
-        try:
-            connections.discard(report.gone)
-        except Exception:  # the next push finds them gone again
-            log_exception("forgetting gone connections failed", connections=len(report.gone))
+            # whether the lookup found no connection or only ones that turned out gone: a connection opened since
+            # may have replayed before this frame was kept, and newer frames would reach it live before this one
+            _hand_to_late_connections(set(report.kept_for))
     return report
 
 
@@ -122,19 +124,19 @@ def close_connections(targets: list[LiveConnection], frame: dict[str, Any]) -> N
     connections.discard(targets)
 
 
-def _hand_to_late_connections(offline_user_ids: set[int]) -> None:
+def _hand_to_late_connections(user_ids: set[int]) -> None:
     """A recipient who connected after our lookup may have replayed its kept events before this frame was kept,
-    and would otherwise wait for its next connection: hand its kept events to that connection now. Costs one
-    BatchGetItem, only for pushes that kept something for a user who was offline; claims keep delivery
-    exactly once when the connection's own replay runs at the same time."""
-    if not offline_user_ids:
+    and would otherwise wait for its next connection while newer frames reach it live: hand its kept events to
+    that connection now (gone connections were forgotten first). Costs one BatchGetItem, only for pushes that
+    kept something; holds keep delivery exactly once when the connection's own replay runs at the same time."""
+    if not user_ids:
         return
     try:
-        for user_id, live in connections.live_connections(offline_user_ids, clock.now()).items():
+        for user_id, live in connections.live_connections(user_ids, clock.now()).items():
             if live:
                 replay_pending(user_id, live[0].connection_id)
     except Exception:  # the frames stay kept for the next connection
-        log_exception("handing kept frames to new connections failed", users=len(offline_user_ids))
+        log_exception("handing kept frames to new connections failed", users=len(user_ids))
 
 
 def replay_to_new_connections(live: dict[int, list[LiveConnection]]) -> None:

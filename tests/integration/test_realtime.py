@@ -176,3 +176,16 @@ def test_a_delivery_waits_for_another_replayer_instead_of_overtaking_it(sender):
     pending.done(held)
     delivery.join(timeout=pending.CLAIM_SECONDS + 5)
     assert [frame["message"] for frame in sender.frames_for("late")] == ["m0", "m1", "m2"]
+
+
+def test_a_frame_kept_because_the_only_known_connection_was_gone_goes_to_a_connection_opened_since(sender):
+    """The lookup saw only a connection that turned out gone; a newer one opened (and replayed) meanwhile: the
+    kept frame is handed to it at once, before any newer frame can reach it live."""
+    connect("old", 9)
+    sender.gone.add("old")
+    seen = connections.live_connections([9], time.time())
+    connect("new", 9)
+    handlers.message(ws_event("$default", "new", body='{"msg_code":1004}', connected_at_ms=int(time.time() * 1000)))
+    push.push([(9, {"msg_code": 200, "message": "m0"})], keep_as="000000000000001#0", live=seen)
+    assert [frame["message"] for frame in sender.frames_for("new")] == ["m0"]
+    assert pending.list_for(9, time.time()) == []
