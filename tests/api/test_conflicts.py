@@ -157,8 +157,6 @@ def _invite_revoke(client, users):
     a, _, _ = users
     group = make_group(client, a, [])
     token = post_form(client, f"/invite/{group['id']}", {}, a["token"]).json_body["data"]["token"]
-    from tests.support.factories import delete
-
     return lambda: delete(client, f"/invite/{token}", a["token"])
 
 
