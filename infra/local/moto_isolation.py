@@ -14,6 +14,9 @@ DynamoDB is atomic per item and per transaction, so the tests (in-process moto) 
 (`infra/local/moto_main.py`) call `isolate_dynamodb()`: one re-entrant lock around the backend's item
 operations and the stream reads, and a transaction remembers only the items it names and restores those, and the
 stream of their tables, when it fails.
+
+It also installs `infra.local.moto_partitions`: a Query reads only the partition it names (moto reads the whole
+table), under the same lock.
 """
 from __future__ import annotations
 
@@ -29,6 +32,8 @@ from moto.dynamodb.models.dynamo_type import DynamoType
 from moto.dynamodb.models.table import Table
 from moto.dynamodbstreams.models import DynamoDBStreamsBackend
 
+from infra.local.moto_partitions import read_partitions_only, refresh_key
+
 ITEM_OPERATIONS = ("put_item", "update_item", "delete_item", "get_item", "batch_write_item", "batch_get_item",
                    "query", "scan", "transact_get_items", "transact_write_items")
 STREAM_READS = ("get_shard_iterator", "get_records")
@@ -41,6 +46,7 @@ def isolate_dynamodb() -> None:
     global _installed
     if _installed:
         return
+    read_partitions_only()  # first: raises on a moto version neither module was checked against
     _installed = True
     DynamoDBBackend.transact_write_items = _undo_by_item(DynamoDBBackend.transact_write_items)  # type: ignore[method-assign]
     # moto's own rollback puts back what `copy.deepcopy(table)` returned: the same table, now restored by item.
@@ -101,6 +107,11 @@ def _saved_item(backend: DynamoDBBackend, operation: Any) -> Saved | None:
 
 
 def _restore(table: Table, hash_value: DynamoType, range_value: DynamoType | None, before: Any) -> None:
+    _put_back(table, hash_value, range_value, before)
+    refresh_key(table, hash_value, range_value)
+
+
+def _put_back(table: Table, hash_value: DynamoType, range_value: DynamoType | None, before: Any) -> None:
     if range_value is None:
         if before is None:
             table.items.pop(hash_value, None)
