@@ -125,10 +125,12 @@ CONFLICT ?= 0.05
 # KILL is the share of delivery function invocations killed mid-batch (the batch is retried whole: frames pushed
 # before the kill arrive twice, counted as redelivered).
 KILL ?= 0.02
+# PROFILE=1 samples local AWS and the stack with py-spy during the traffic: reports/profile-{moto,stack}.svg.
+PROFILE ?=
 .PHONY: load check-table
 load: $(STAMP)
 	$(BIN)/python -m infra.load --users $(USERS) --messages $(MESSAGES) --duration $(DURATION) --throttle-rate $(THROTTLE) \
-		--conflict-rate $(CONFLICT) --delivery-kill-rate $(KILL)
+		--conflict-rate $(CONFLICT) --delivery-kill-rate $(KILL) $(if $(PROFILE),--profile)
 
 # The table's cross-item invariants (infra/local/check_table.py), against a running `make run` stack (one Scan).
 AWS_URL ?= http://127.0.0.1:5000

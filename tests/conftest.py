@@ -26,12 +26,12 @@ os.environ.pop("AWS_ENDPOINT_URL", None)
 import moto  # noqa: E402  (must be imported before any boto client exists)
 import pytest  # noqa: E402
 
-from infra.local.moto_isolation import isolate_dynamodb  # noqa: E402
-from infra.local.strict_dynamodb import enforce, take_refused  # noqa: E402
+from infra.local.moto_patches import patch_moto  # noqa: E402
+from infra.local.strict_dynamodb import take_refused  # noqa: E402
 from tests.support.fakes import RecordingSender  # noqa: E402
 
-isolate_dynamodb()  # DynamoDB's per-item and per-transaction isolation, for the race tests
-enforce()  # refuse what real DynamoDB refuses (infra/local/strict_dynamodb.py)
+# DynamoDB's isolation (for the race tests), strict request checks, one-partition Queries, direct serialisation
+patch_moto()
 
 
 @pytest.fixture(autouse=True)

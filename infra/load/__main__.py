@@ -28,12 +28,14 @@ def parse(argv: list[str]) -> LoadSettings:
     parser.add_argument("--concurrency", type=int, default=defaults.http_concurrency)
     parser.add_argument("--raw-moto", action="store_true", help="run moto unpatched (shows its transaction race)")
     parser.add_argument("--seed", type=int, default=defaults.seed)
+    parser.add_argument("--profile", action="store_true",
+                        help="py-spy flame graphs of local AWS and the stack during the traffic, in reports/")
     args = parser.parse_args(argv)
     return LoadSettings(users=args.users, messages=args.messages, duration=args.duration,
                         throttle_rate=args.throttle_rate, throttle_last_attempt=args.throttle_last_attempt,
                         conflict_rate=args.conflict_rate, delivery_kill_rate=args.delivery_kill_rate,
                         drop_every=args.drop_every, groups=args.groups, http_concurrency=args.concurrency,
-                        seed=args.seed, raw_moto=args.raw_moto)
+                        seed=args.seed, raw_moto=args.raw_moto, profile=args.profile)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -14,6 +14,7 @@ import boto3
 from infra.load import report as reporting
 from infra.load.api import Api
 from infra.load.model import World, conversation_key
+from infra.load.profile import Profiles
 from infra.load.setup import bounded, create_groups, make_friends, open_sockets, register_users
 from infra.load.traffic import TrafficPlan, drain, run_traffic, settle
 from infra.load.verify import read_conversations, users_with_pending, verify
@@ -47,6 +48,7 @@ class LoadSettings:
     quiet_seconds: float = 2.0
     seed: int = 7
     raw_moto: bool = False
+    profile: bool = False  # py-spy flame graphs of local AWS and the stack during the traffic (infra/load/profile.py)
 
     @property
     def group_count(self) -> int:
@@ -66,7 +68,15 @@ async def _drive(stack: ChildStack, settings: LoadSettings, world: World) -> Cou
         world.received.clear()  # setup frames (friend requests, group notices) are not part of the verification
         plan = TrafficPlan(settings.messages, settings.duration, settings.http_concurrency,
                            drop_every=settings.drop_every, seed=settings.seed)
-        await _phase(world, "traffic", run_traffic(api, world, plan))
+        profiles = Profiles(stack) if settings.profile else None
+        if profiles is not None:
+            profiles.start()
+        try:
+            await _phase(world, "traffic", run_traffic(api, world, plan))
+        finally:
+            if profiles is not None:
+                for path in await asyncio.to_thread(profiles.stop):
+                    print(f"  flame graph: {path}", flush=True)
         await _phase(world, "drain", drain(world, DRAIN_STALL_SECONDS, DRAIN_LIMIT_SECONDS))
         await settle(world, settings.quiet_seconds, 30)
         # Every client reconnects and sends its heartbeat: whatever was kept for it is replayed now. Users whose

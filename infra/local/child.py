@@ -73,6 +73,12 @@ class ChildStack:
     def output(self) -> str:
         return log_text(self._log)
 
+    @property
+    def pid(self) -> int:
+        if self._process is None:
+            raise StackError("the stack is not running")
+        return self._process.pid
+
     def stop(self) -> int | None:
         process, self._process = self._process, None
         if process is None:

@@ -11,12 +11,10 @@ leaves records of writes that never happened in the table's stream (real DynamoD
 the delivery function would push frames for them.
 
 DynamoDB is atomic per item and per transaction, so the tests (in-process moto) and the local stack's moto server
-(`infra/local/moto_main.py`) call `isolate_dynamodb()`: one re-entrant lock around the backend's item
+(`infra/local/moto_main.py`) call `isolate_dynamodb()` (through `infra.local.moto_patches.patch_moto()`): one
+re-entrant lock around the backend's item
 operations and the stream reads, and a transaction remembers only the items it names and restores those, and the
 stream of their tables, when it fails.
-
-It also installs `infra.local.moto_partitions`: a Query reads only the partition it names (moto reads the whole
-table), under the same lock.
 """
 from __future__ import annotations
 
@@ -32,7 +30,7 @@ from moto.dynamodb.models.dynamo_type import DynamoType
 from moto.dynamodb.models.table import Table
 from moto.dynamodbstreams.models import DynamoDBStreamsBackend
 
-from infra.local.moto_partitions import read_partitions_only, refresh_key
+from infra.local.moto_partitions import refresh_key
 
 ITEM_OPERATIONS = ("put_item", "update_item", "delete_item", "get_item", "batch_write_item", "batch_get_item",
                    "query", "scan", "transact_get_items", "transact_write_items")
@@ -46,7 +44,6 @@ def isolate_dynamodb() -> None:
     global _installed
     if _installed:
         return
-    read_partitions_only()  # first: raises on a moto version neither module was checked against
     _installed = True
     DynamoDBBackend.transact_write_items = _undo_by_item(DynamoDBBackend.transact_write_items)  # type: ignore[method-assign]
     # moto's own rollback puts back what `copy.deepcopy(table)` returned: the same table, now restored by item.

@@ -1,5 +1,6 @@
-"""`python -m infra.local.moto_main …`: moto's server with DynamoDB's isolation (see infra/local/moto_isolation.py)
-and its request checks (infra/local/strict_dynamodb.py).
+"""`python -m infra.local.moto_main …`: moto's server with the project's patches (infra/local/moto_patches.py:
+DynamoDB's isolation, strict request checks, Queries that read one partition, direct serialisation) and without the
+per-request costs of infra/local/moto_requests.py.
 
 `LOCAL_RAW_MOTO=1` makes the local stack start plain `moto.server` instead, to show what the isolation hides.
 """
@@ -9,10 +10,10 @@ import sys
 
 from moto.server import main
 
-from infra.local.moto_isolation import isolate_dynamodb
-from infra.local.strict_dynamodb import enforce
+from infra.local.moto_patches import patch_moto
+from infra.local.moto_requests import trim_request_costs
 
 if __name__ == "__main__":
-    isolate_dynamodb()
-    enforce()  # refuse what real DynamoDB refuses (infra/local/strict_dynamodb.py)
+    patch_moto()  # isolation, strict checks, one-partition reads, direct serialisation (infra/local/moto_patches.py)
+    trim_request_costs()  # no folder listing and no log line per request (infra/local/moto_requests.py)
     main(sys.argv[1:])

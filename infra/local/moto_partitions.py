@@ -14,10 +14,10 @@ built on the table's first query of that index (one pass), then updated after ev
 `Table.put_item` and `Table.delete_item` (through which moto's PutItem, DeleteItem, BatchWriteItem and transactions
 write), the backend's `update_item` (which changes an item in place) and the isolation's undo of a failed
 transaction (`refresh_key`). Those are all the paths moto 5.2.5 writes items through, so the module refuses any
-other moto version: `read_partitions_only()` raises instead of answering wrong.
+other moto version (infra/local/moto_patches.py checks it).
 
-Installed by `infra.local.moto_isolation.isolate_dynamodb()` (its lock serialises the maps' updates with the
-queries), for the in-process tests and the local stack's moto server alike.
+Installed with the isolation (whose lock serialises the maps' updates with the queries) by
+`infra.local.moto_patches.patch_moto()`, for the in-process tests and the local stack's moto server alike.
 """
 from __future__ import annotations
 
@@ -28,12 +28,10 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import moto
 from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.dynamo_type import DynamoType, Item
 from moto.dynamodb.models.table import Table
 
-CHECKED_MOTO_VERSION = "5.2.5"
 _MAPS_ATTRIBUTE = "_philatelic_partition_maps"
 _moto_query = Table.query
 _moto_all_items = Table.all_items
@@ -75,15 +73,10 @@ class _AttributeMap:
 
 
 def read_partitions_only() -> None:
-    """Idempotent; changes moto's DynamoDB classes for the whole process. Call it under the isolation's lock."""
+    """Idempotent; changes moto's DynamoDB classes for the whole process (before the isolation wraps them)."""
     global _installed
     if _installed:
         return
-    if moto.__version__ != CHECKED_MOTO_VERSION:
-        raise RuntimeError(
-            f"infra/local/moto_partitions.py was checked against moto {CHECKED_MOTO_VERSION}, found "
-            f"{moto.__version__}: check that moto still writes items only through the paths it follows, and that "
-            f"its Query still takes its candidates from Table.all_items(), then update CHECKED_MOTO_VERSION")
     _installed = True
     Table.query = _query  # type: ignore[method-assign]
     Table.all_items = _all_items  # type: ignore[method-assign]

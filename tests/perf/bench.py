@@ -42,12 +42,13 @@ def measure(log: CallLog, action: Callable[[], Any]) -> tuple[dict[str, int], in
     return dict(sorted(log.calls.items())), log.scanned
 
 
-def show(name: str, small: tuple[dict[str, int], int], large: tuple[dict[str, int], int] | None = None) -> None:
+def show(name: str, small: tuple[dict[str, int], int], large: tuple[dict[str, int], int] | None = None,
+         extra_items: int = 0) -> None:
     calls = ", ".join(f"{op.split('.', 1)[1] if op.startswith('dynamodb.') else op} {n}"
                       for op, n in small[0].items()) or "none"
     line = f"  {name:<34} {calls:<62} items read {small[1]}"
     if large is not None:
-        line += f" → {large[1]} at 10,000 extra items ({'flat' if large == small else 'CHANGED'})"
+        line += f" → {large[1]} at {extra_items:,} extra items ({'flat' if large == small else 'CHANGED'})"
     print(line)
 
 
@@ -76,7 +77,7 @@ def show_deliveries(log: CallLog, client: Any, me: dict[str, Any], friend: dict[
     show("deliver a batch of 20 of them", measure(log, lambda: delivery.handle({"Records": twenty})))
 
 
-def operations() -> None:
+def operations(extra_items: int) -> None:
     from chalice.test import Client
 
     from app import app
@@ -143,12 +144,12 @@ def operations() -> None:
         show("POST /upload/presign", measure(log, lambda: post_form(
             client, "/upload/presign", {"name": "a.png", "size": 1000, "content_type": "image/png"}, token)))
         with Friendship.batch_write() as batch:
-            for index in range(10_000):
+            for index in range(extra_items):
                 batch.save(Friendship(keys.user_pk(500_000 + index), keys.friend_sk(600_000 + index), row_id=index,
                                       form_id=500_000 + index, to_id=600_000 + index, created_at=0, top_time=0))
         large = {name: measure(log, action) for name, action in reads.items()}
         for name in reads:
-            show(name, small[name], large[name])
+            show(name, small[name], large[name], extra_items)
 
 
 def fan_out_ratio() -> None:
@@ -165,7 +166,7 @@ def fan_out_ratio() -> None:
             connections.add(f"f{index}", 900_000 + index, clock.now(), 3600, connections.Presented("test", 0), 1000)
         use_sender(RecordingSender(delay_seconds=0.02))
         started = time.perf_counter()
-        push.push([(900_000 + index, {"msg_code": 200}) for index in range(100)])
+        push.push([(900_000 + index, {"msg_code": 200}) for index in range(100)], keep_as=None)
         elapsed = time.perf_counter() - started
     serial = 100 * 0.02
     print(f"Fan-out to 100 connections, 20 ms per post: {elapsed:.3f} s vs {serial:.1f} s serial "
@@ -209,14 +210,20 @@ def package_and_cold_start(runs: int = 9) -> None:
             print("  " + measure(package_dir / "deployment.zip", runs, with_source=True).summary())
 
 
-if __name__ == "__main__":
+def main(quick: bool) -> None:
+    """`--quick` (run by tests/perf/test_bench.py in `make test`, so a broken bench fails CI): every part once, on
+    smaller sizes and fewer runs; its figures are not the ones to quote."""
     import logging
 
-    logging.getLogger("philatelic").disabled = True
-    operations()
-    fan_out_ratio()
-    import_ratio()
-    package_and_cold_start()
     from tests.perf import delivery_latency
 
-    delivery_latency.report()
+    logging.getLogger("philatelic").disabled = True
+    operations(extra_items=1_000 if quick else 10_000)
+    fan_out_ratio()
+    import_ratio(runs=2 if quick else 7)
+    package_and_cold_start(runs=2 if quick else 9)
+    delivery_latency.report(sends=10 if quick else 60)
+
+
+if __name__ == "__main__":
+    main(quick="--quick" in sys.argv[1:])
