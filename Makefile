@@ -35,8 +35,12 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy chalicelib
 
+# Two workers (pytest-xdist), one test file per worker at a time (`--dist loadfile`: an e2e module's stack is started
+# once); the 15 slowest tests are listed at the end.
+PYTEST_WORKERS ?= 2
 test: $(STAMP) lint infra-test
-	$(BIN)/python -m pytest --ignore=tests/infra --cov=chalicelib --cov-report=term
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile --ignore=tests/infra --cov=chalicelib \
+		--cov-report=term --durations=15
 
 bench: $(STAMP) no-bytecode
 	$(BIN)/python -m tests.perf.bench
