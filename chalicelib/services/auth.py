@@ -54,7 +54,7 @@ def send_email_code(email: str, purpose: int, source_ip: str) -> None:
     email = normalise_email(email)
     now = clock.now()
     day = datetime.fromtimestamp(now, UTC).strftime("%Y-%m-%d")
-    registered, state = email_codes.read_for_sending(email, purpose)
+    registered, state = email_codes.read_for_sending(email)
     waited = now - state.sent_at
     if state.sent_at and waited < settings.email_code_cooldown_seconds:
         raise RateLimited("a code was sent moments ago",
@@ -89,16 +89,16 @@ def send_email_code(email: str, purpose: int, source_ip: str) -> None:
 
 
 def _checked_code(email: str, purpose: int, code: str) -> CodeUse:
-    settings = get_settings()
+    """The attempt is counted before the comparison (one conditional write), so a parallel burst gets exactly
+    EMAIL_CODE_MAX_ATTEMPTS comparisons and every later attempt finds the code dead."""
     now = clock.now()
-    state = email_codes.read(email, purpose)
-    if not state.code_hash or state.expires <= now or state.attempts >= settings.email_code_max_attempts:
+    stored = email_codes.take_attempt(email, purpose, now, get_settings().email_code_max_attempts)
+    if stored is None:
         raise InvalidInput("verification code is invalid or expired; request a new one")
     code_hash = _code_hash(email, purpose, code)
-    if not hmac.compare_digest(state.code_hash, code_hash):
-        email_codes.count_wrong_attempt(email, purpose, settings.email_code_max_attempts)
+    if not hmac.compare_digest(stored, code_hash):
         raise InvalidInput("verification code is incorrect")
-    return CodeUse(email, purpose, code_hash, now, settings.email_code_max_attempts)
+    return CodeUse(email, purpose, code_hash, now)
 
 
 def _check_name(name: str) -> str:
