@@ -63,6 +63,7 @@ class Settings:
     login_failures_per_source: int = 30  # per source IP per window, across addresses
     login_free_attempts_per_address: int = 20  # per window across sources; then one per login_slow_seconds
     login_slow_seconds: int = 10
+    login_known_source_days: int = 30  # a source that logged in is not paced by others' failures for this long
     fanout_workers: int = 16
     max_connections_per_user: int = 20
     user_queries_per_minute: int = 30
@@ -115,6 +116,7 @@ def load_settings(environ: Mapping[str, str] = os.environ) -> Settings:
         login_failures_per_source=_int(environ, "LOGIN_FAILURES_PER_SOURCE", 30),
         login_free_attempts_per_address=_int(environ, "LOGIN_FREE_ATTEMPTS_PER_ADDRESS", 20),
         login_slow_seconds=_int(environ, "LOGIN_SLOW_SECONDS", 10),
+        login_known_source_days=_int(environ, "LOGIN_KNOWN_SOURCE_DAYS", 30),
         recall_window_seconds=_int(environ, "RECALL_WINDOW_SECONDS", 120, minimum=0),  # 0: owners/admins only
     )
 

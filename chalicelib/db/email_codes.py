@@ -17,12 +17,11 @@ PURPOSES = {1: "register", 2: "reset"}
 
 @dataclass(frozen=True)
 class CodeState:
+    """The address's sending record (what the resend limits need)."""
+
     sent_at: float
     day: str
     day_count: int
-    code_hash: str | None
-    expires: float
-    attempts: int
     raw: dict[str, Any]
 
 
@@ -31,23 +30,15 @@ def _code_attributes(purpose: int) -> tuple[Any, Any, Any]:
     return tuple(getattr(EmailCodes, f"{prefix}_{name}") for name in ("hash", "expires", "attempts"))  # type: ignore[return-value]
 
 
-def _state(item: EmailCodes | None, purpose: int) -> CodeState:
+def _state(item: EmailCodes | None) -> CodeState:
     if item is None:
-        return CodeState(0, "", 0, None, 0, 0, {})
-    prefix = PURPOSES[purpose]
-    return CodeState(
-        sent_at=float(item.sent_at or 0),
-        day=item.day or "",
-        day_count=int(item.day_count or 0),
-        code_hash=getattr(item, f"{prefix}_hash"),
-        expires=float(getattr(item, f"{prefix}_expires") or 0),
-        attempts=int(getattr(item, f"{prefix}_attempts") or 0),
-        raw=item.serialize(),
-    )
+        return CodeState(0, "", 0, {})
+    return CodeState(sent_at=float(item.sent_at or 0), day=item.day or "", day_count=int(item.day_count or 0),
+                     raw=item.serialize())
 
 
-def read_for_sending(email: str, purpose: int) -> tuple[bool, CodeState]:
-    """Whether the address is registered, and its code state, in one BatchGetItem."""
+def read_for_sending(email: str) -> tuple[bool, CodeState]:
+    """Whether the address is registered, and its sending record, in one BatchGetItem."""
     registered = False
     codes: EmailCodes | None = None
     for item in Item.batch_get([(keys.email_pk(email), keys.EMAIL_SK), (keys.email_codes_pk(email), CODES_SK)]):
@@ -55,14 +46,7 @@ def read_for_sending(email: str, purpose: int) -> tuple[bool, CodeState]:
             registered = True
         elif isinstance(item, EmailCodes):
             codes = item
-    return registered, _state(codes, purpose)
-
-
-def read(email: str, purpose: int) -> CodeState:
-    try:
-        return _state(EmailCodes.get(keys.email_codes_pk(email), CODES_SK), purpose)
-    except EmailCodes.DoesNotExist:
-        return _state(None, purpose)
+    return registered, _state(codes)
 
 
 @conflicts.retrying()
@@ -109,38 +93,37 @@ def restore(email: str, previous: CodeState, sent_at: float) -> None:
 
 
 @conflicts.retrying()
-def count_wrong_attempt(email: str, purpose: int, max_attempts: int) -> None:
-    """Count a wrong guess; the code dies on the last allowed one."""
+def take_attempt(email: str, purpose: int, now: float, max_attempts: int) -> str | None:
+    """Count one attempt at the live code and hand back its hash for the comparison, in one conditional write:
+    attempts are counted before they are compared, so however many run at once, at most `max_attempts` of them
+    ever see the hash. None when there is no live code with an attempt left (unknown, expired, used or spent)."""
     hash_attr, expires_attr, attempts_attr = _code_attributes(purpose)
     item = EmailCodes(keys.email_codes_pk(email), CODES_SK)
     try:
-        item.update(actions=[attempts_attr.add(1)], condition=hash_attr.exists() & (attempts_attr < max_attempts - 1))
+        item.update(actions=[attempts_attr.add(1)],
+                    condition=hash_attr.exists() & (expires_attr > now) & (attempts_attr < max_attempts))
     except UpdateError as error:
-        if error.cause_response_code != "ConditionalCheckFailedException":
-            raise
-        try:
-            item.update(actions=[hash_attr.remove(), expires_attr.remove(), attempts_attr.remove()],
-                        condition=hash_attr.exists())
-        except UpdateError as inner:
-            if inner.cause_response_code != "ConditionalCheckFailedException":
-                raise
+        if error.cause_response_code == "ConditionalCheckFailedException":
+            return None
+        raise
+    code_hash: str | None = getattr(item, f"{PURPOSES[purpose]}_hash")
+    return code_hash
 
 
 @dataclass(frozen=True)
 class CodeUse:
-    """Spending a code inside another transaction: it must still be the same, live, unexhausted code."""
+    """Spending a code inside another transaction: it must still be the same live code (its attempt was counted
+    by `take_attempt`, so no attempt limit applies here)."""
 
     email: str
     purpose: int
     code_hash: str
     now: float
-    max_attempts: int
 
     def add_to(self, tx: TransactWrite) -> None:
         hash_attr, expires_attr, attempts_attr = _code_attributes(self.purpose)
         tx.update(
             EmailCodes(keys.email_codes_pk(self.email), CODES_SK),
             actions=[hash_attr.remove(), expires_attr.remove(), attempts_attr.remove()],
-            condition=(hash_attr == self.code_hash) & (expires_attr > self.now)
-            & (attempts_attr < self.max_attempts),
+            condition=(hash_attr == self.code_hash) & (expires_attr > self.now),
         )

@@ -25,6 +25,11 @@ def name_pk(name: str) -> str:
 EMAIL_SK = "EMAIL"
 
 
+def known_source_sk(source_ip: str) -> str:
+    """A source the account logged in from (in the account's `EMAIL#` partition, beside its `EMAIL` item)."""
+    return f"SOURCE#{source_ip}"
+
+
 def email_codes_pk(email: str) -> str:
     return f"EMAILCODE#{email.lower()}"
 

@@ -82,6 +82,12 @@ class EmailLogin(Item, discriminator="EmailLogin"):
     token_epoch = NumberAttribute(default=0)  # copied into new tokens; moves with TokenEpoch.epoch
 
 
+class KnownSource(Item, discriminator="KnownSource"):
+    """A source IP the account logged in from; known while `expires_at` (also the TTL) is ahead."""
+
+    last_login = NumberAttribute()
+
+
 class TokenEpoch(Item, discriminator="TokenEpoch"):
     """A user's tokens whose `ep` claim is below `epoch` are ended (password reset, logout everywhere)."""
 

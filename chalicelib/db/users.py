@@ -83,11 +83,7 @@ def get_users(user_ids: Iterable[int]) -> dict[int, User]:
     return found
 
 
-def login_record(email: str) -> LoginRecord | None:
-    try:
-        item = EmailLogin.get(keys.email_pk(email), EMAIL_SK)
-    except EmailLogin.DoesNotExist:
-        return None
+def login_record(item: EmailLogin) -> LoginRecord:
     return LoginRecord(int(item.user_id), item.uid, item.name, item.email, item.avatar, item.password_hash,
                        int(item.token_epoch or 0))
 

@@ -76,12 +76,11 @@ def _parse_multipart(raw: bytes, options: Mapping[str, str], max_bytes: int) -> 
 
 
 def _parse_urlencoded(raw: bytes) -> dict[str, FormValue]:
+    """Both the body's bytes and its %-escapes must be UTF-8 (`%ff` is refused, never stored as U+FFFD)."""
     try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
+        pairs = parse_qsl(raw.decode("utf-8"), keep_blank_values=True, max_num_fields=MAX_PARTS, errors="strict")
+    except UnicodeDecodeError as exc:  # a subclass of ValueError: caught first
         raise InvalidInput("form body must be UTF-8") from exc
-    try:
-        pairs = parse_qsl(text, keep_blank_values=True, max_num_fields=MAX_PARTS)
     except ValueError as exc:  # more than MAX_PARTS fields
         raise InvalidInput(f"form body has more than {MAX_PARTS} fields") from exc
     form: dict[str, FormValue] = {}

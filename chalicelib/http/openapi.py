@@ -56,7 +56,9 @@ retries HTTP 503 (`code` 503) with a `Retry-After` header (sends can be repeated
 
 **Bodies.** Every POST/PUT accepts `multipart/form-data`, `application/x-www-form-urlencoded` and
 `application/json` (file uploads: multipart only). Form values are text, converted strictly to the declared type
-("12abc" is not an integer). Array fields are repeated `name[]` fields in form encodings and in the query string,
+("12abc" is not an integer): an integer in a body, a query string or a path is ASCII digits only, with a leading
+`-` only where the field's minimum allows it (no `+`, no spaces). A urlencoded body must be UTF-8, `%`-escapes
+included. Array fields are repeated `name[]` fields in form encodings and in the query string,
 and a JSON array under `name` in JSON.
 
 **Auth.** `Authorization: Bearer <jwt>` or `?token=<jwt>` (HS256, from `POST /auth/login`).

@@ -14,7 +14,9 @@ from chalicelib.http.body import UploadedFile
 
 Schema = dict[str, Any]
 
-INT_PATTERN = re.compile(r"^[+-]?\d{1,16}$")
+# Text integers (body, query and path alike): ASCII digits, a minus only for a field whose minimum allows it (the
+# schema's minimum refuses it elsewhere); no "+", no spaces, no other script's digits, no trailing newline.
+INT_PATTERN = re.compile(r"-?[0-9]{1,16}")
 MAX_SAFE_INT = 2**53 - 1
 DEFAULT_MAX_STRING = 1000
 DEFAULT_MAX_ITEMS = 500
@@ -72,8 +74,8 @@ def _coerce_integer(name: str, value: Any) -> int:
         return value
     if isinstance(value, float) and value.is_integer():
         return int(value)
-    if isinstance(value, str) and INT_PATTERN.match(value.strip()):
-        return int(value.strip())
+    if isinstance(value, str) and INT_PATTERN.fullmatch(value):
+        return int(value)
     raise InvalidInput(f"{name} must be an integer")
 
 

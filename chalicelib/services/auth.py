@@ -10,7 +10,7 @@ from typing import Any
 
 from chalicelib import clock
 from chalicelib.config import get_jwt_secret, get_settings
-from chalicelib.db import connections, counters, email_codes, throttles, tokens, users
+from chalicelib.db import connections, counters, email_codes, login_sources, throttles, tokens, users
 from chalicelib.db.email_codes import CodeUse
 from chalicelib.db.users import UniquenessConflict, User
 from chalicelib.errors import InvalidInput, RateLimited, UpstreamFailure
@@ -29,6 +29,8 @@ CODE_DIGITS = 6
 BOT_USER_ID = 1
 MAX_NAME_LENGTH = 20
 GENERIC_LOGIN_FAILURE = "email or password is incorrect"
+SLOWED_LOGIN = ("this address is receiving many login attempts from new networks "
+                "(a network you logged in from before is not slowed)")
 PASSWORD_CHANGED = "your password was changed; please log in again"
 LOGGED_OUT_EVERYWHERE = "you logged out on every device; please log in again"
 
@@ -54,7 +56,7 @@ def send_email_code(email: str, purpose: int, source_ip: str) -> None:
     email = normalise_email(email)
     now = clock.now()
     day = datetime.fromtimestamp(now, UTC).strftime("%Y-%m-%d")
-    registered, state = email_codes.read_for_sending(email, purpose)
+    registered, state = email_codes.read_for_sending(email)
     waited = now - state.sent_at
     if state.sent_at and waited < settings.email_code_cooldown_seconds:
         raise RateLimited("a code was sent moments ago",
@@ -89,16 +91,16 @@ def send_email_code(email: str, purpose: int, source_ip: str) -> None:
 
 
 def _checked_code(email: str, purpose: int, code: str) -> CodeUse:
-    settings = get_settings()
+    """The attempt is counted before the comparison (one conditional write), so a parallel burst gets exactly
+    EMAIL_CODE_MAX_ATTEMPTS comparisons and every later attempt finds the code dead."""
     now = clock.now()
-    state = email_codes.read(email, purpose)
-    if not state.code_hash or state.expires <= now or state.attempts >= settings.email_code_max_attempts:
+    stored = email_codes.take_attempt(email, purpose, now, get_settings().email_code_max_attempts)
+    if stored is None:
         raise InvalidInput("verification code is invalid or expired; request a new one")
     code_hash = _code_hash(email, purpose, code)
-    if not hmac.compare_digest(state.code_hash, code_hash):
-        email_codes.count_wrong_attempt(email, purpose, settings.email_code_max_attempts)
+    if not hmac.compare_digest(stored, code_hash):
         raise InvalidInput("verification code is incorrect")
-    return CodeUse(email, purpose, code_hash, now, settings.email_code_max_attempts)
+    return CodeUse(email, purpose, code_hash, now)
 
 
 def _check_name(name: str) -> str:
@@ -147,23 +149,30 @@ def create_account(email: str, name: str, password: str, password_repeat: str, c
 def login(email: str, password: str, source_ip: str) -> dict[str, Any]:
     """Each attempt is counted before its bcrypt check, so a parallel burst gets no more checks than allowed.
     Failures count per (address, source) and per source, so failures from one source never lock the owner out
-    from another; across all sources an address is slowed, never locked."""
+    from another. Across all sources an address is paced after its free attempts, except from a source that
+    logged in to it before (within LOGIN_KNOWN_SOURCE_DAYS): an attacker who takes every paced slot slows
+    strangers, never the owner's own networks."""
     settings = get_settings()
     email = normalise_email(email)
     window = settings.login_failure_window_seconds
+    now = clock.now()
     source = limits.take("login-source", source_ip, settings.login_failures_per_source, window,
                          "too many failed logins from your network")
     with limits.given_back_if_refused(source):
         pair = limits.take("login-pair", f"{email}|{source_ip}", settings.login_max_failures, window,
                            "too many failed logins for this address from your network")
         with limits.given_back_if_refused(pair):  # being slowed down is not a failure of this source
-            limits.pace("login-address", email, settings.login_free_attempts_per_address, window,
-                        settings.login_slow_seconds, "this address is receiving many login attempts")
-    record = users.login_record(email)
+            view = login_sources.read(email, source_ip, now)
+            if not view.source_known:
+                limits.pace("login-address", email, settings.login_free_attempts_per_address, window,
+                            settings.login_slow_seconds, SLOWED_LOGIN)
+    record = view.record
     if not verify_password(password, record.password_hash if record else None) or record is None:
         raise InvalidInput(GENERIC_LOGIN_FAILURE)
     throttles.clear(pair)
     throttles.give_back(source)
+    if view.source_stale(now):
+        login_sources.remember(email, source_ip, now, settings.login_known_source_days * 86400)
     issued = issue_token(record.user_id, record.uid, record.name, record.token_epoch)
     return {
         "id": record.user_id,

@@ -39,8 +39,8 @@ import schemathesis
 # Bookkeeping that the app writes on purpose while answering an error, so the check ignores these partitions:
 # - LIMIT#<scope>#<subject>#<window>: rate-limit counters; a use is counted before the work it guards, whatever
 #   the answer (README "Login", "Email codes").
-# - EMAILCODE#<email>: a wrong verification code (code 1000 from /auth/registered, /auth/resetPassword) counts
-#   an attempt and kills the code on the 5th (README "Email codes").
+# - EMAILCODE#<email>: every verification-code attempt (/auth/registered, /auth/resetPassword) is counted before
+#   the code is compared, so a 1000 answer may follow it; the 5th attempt is the code's last (README "Email codes").
 ALLOWED_ON_ERROR_PREFIXES = ("LIMIT#", "EMAILCODE#")
 # Not the request's writes at all: frames the delivery function keeps for offline users (`PENDING#` items), written
 # from the table's stream after earlier requests were answered, so one may land while an error is being answered.

@@ -52,6 +52,7 @@ def test_hostile_bodies_get_a_clear_1000_and_store_nothing(client, method, path,
     shapes = [
         ({"content-type": "application/json"}, DEEP, "request body is nested too deeply"),
         ({"content-type": "application/x-www-form-urlencoded"}, MANY_FIELDS, "form body has more than 256 fields"),
+        ({"content-type": "application/x-www-form-urlencoded"}, b"name=%ff%fe&id=1", "form body must be UTF-8"),
         ({"content-type": "application/json"}, surrogate_body(SPECS[spec_id].schema), "lone surrogate"),
     ]
     for headers, body, message in shapes:

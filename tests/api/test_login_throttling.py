@@ -115,3 +115,77 @@ def test_retrying_while_slowed_down_never_locks_the_owner_out(client):
     item = Throttle.get(keys.throttle_pk("login-address", user["email"], window), keys.THROTTLE_SK)
     item.update(actions=[Throttle.next_at.set(time.time() - 1)])
     assert attempt(client, user, user["password"], "198.51.100.40").json_body["code"] == 200
+
+
+def wrong_logins_from_new_sources(user, count, first=0):
+    for index in range(first, first + count):
+        try:
+            auth.login(user["email"], "wrong-pass", f"192.0.{2 + index // 250}.{index % 250 + 1}")
+        except (InvalidInput, RateLimited):
+            pass
+
+
+def test_a_persistent_attack_never_paces_a_source_that_logged_in_before(client):
+    """The attack run's item 2: 25 wrong logins from random sources, then wrong logins from a new source each, without
+    end (here from two threads); the owner's correct password from the network it logged in from before gets in at
+    the first try, every time, while a source that never logged in to the account stays paced."""
+    user = register(client)
+    owner_network = "198.51.100.77"
+    assert attempt(client, user, user["password"], owner_network).json_body["code"] == 200  # the owner's usual network
+    wrong_logins_from_new_sources(user, 25)
+    stranger = attempt(client, user, user["password"], "198.51.100.99")
+    assert stranger.json_body["code"] == 429 and "many login attempts" in stranger.json_body["message"]
+
+    stop = threading.Event()
+    tried = []
+    lock = threading.Lock()
+
+    def attacker(offset):
+        index = 1000 * offset
+        while not stop.is_set():
+            wrong_logins_from_new_sources(user, 1, index)
+            with lock:
+                tried.append(index)
+            index += 1
+            time.sleep(0.02)
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        running = [pool.submit(attacker, offset) for offset in (1, 2)]
+        try:
+            for _ in range(4):
+                before = len(tried)
+                owner = attempt(client, user, user["password"], owner_network)
+                assert owner.json_body["code"] == 200, owner.json_body
+                assert owner.json_body["data"]["id"] == user["id"]
+                while len(tried) < before + 4:  # the attack goes on between the owner's tries
+                    time.sleep(0.01)
+            stranger = attempt(client, user, user["password"], "198.51.100.99")
+            assert stranger.json_body["code"] == 429, "a source that never logged in stays paced"
+        finally:
+            stop.set()
+            for future in running:
+                future.result()
+    assert len(tried) >= 16
+
+
+def test_a_known_source_is_still_limited_by_its_own_failures(client):
+    user = register(client)  # logged in from 127.0.0.1: a known source
+    for _ in range(5):
+        assert attempt(client, user, "wrong-pass").json_body["code"] == 1000
+    refused = attempt(client, user, user["password"]).json_body
+    assert refused["code"] == 429 and "from your network" in refused["message"]
+
+
+def test_a_source_is_known_for_thirty_days_after_its_last_login(client):
+    from chalicelib.db.models import KnownSource
+
+    user = register(client)
+    owner_network = "198.51.100.78"
+    assert attempt(client, user, user["password"], owner_network).json_body["code"] == 200
+    known = KnownSource.get(keys.email_pk(user["email"]), keys.known_source_sk(owner_network))
+    assert 30 * 86400 - 60 <= known.expires_at - time.time() <= 30 * 86400
+    wrong_logins_from_new_sources(user, 25)
+    assert attempt(client, user, user["password"], owner_network).json_body["code"] == 200
+    known.update(actions=[KnownSource.expires_at.set(int(time.time()) - 1)])  # TTL deletes it only later
+    slowed = attempt(client, user, user["password"], owner_network).json_body
+    assert slowed["code"] == 429 and "many login attempts" in slowed["message"]

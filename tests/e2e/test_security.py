@@ -5,7 +5,9 @@ import contextlib
 import http.client
 import json
 import re
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlencode, urlsplit
 
 import pytest
@@ -85,6 +87,38 @@ def test_failures_from_one_source_leave_the_owner_free_from_another(stack: Runni
     assert answer["code"] == 429  # X-Forwarded-For named another source: not trusted
     status, answer = _post_from(stack, "127.0.0.3", "/auth/login", {"email": account.email, "password": PASSWORD})
     assert status == 200 and answer["code"] == 200 and answer["data"]["id"] == account.user_id
+
+
+def test_a_persistent_login_attack_never_slows_the_owner_on_a_network_it_used(stack: RunningStack) -> None:
+    """Issue 26's item 2 over real sockets: 25 wrong logins from as many sources, then more from new sources in two
+    threads while the owner logs in from the network it registered and logged in from (127.0.0.1)."""
+    account = register_account(stack)
+    wrong = {"email": account.email, "password": "wrong-Passw0rd"}
+    right = {"email": account.email, "password": PASSWORD}
+    for index in range(25):
+        assert _post_from(stack, f"127.0.1.{index + 1}", "/auth/login", wrong)[1]["code"] in (1000, 429)
+    stop = threading.Event()
+
+    def attacker(subnet: int) -> int:
+        sent = 0
+        while not stop.is_set():
+            _post_from(stack, f"127.{subnet}.{sent // 250}.{sent % 250 + 1}", "/auth/login", wrong)
+            sent += 1
+            time.sleep(0.1)
+        return sent
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        attacks = [pool.submit(attacker, subnet) for subnet in (2, 3)]
+        try:
+            for _ in range(4):
+                status, answer = _post_from(stack, "127.0.0.1", "/auth/login", right)
+                assert status == 200 and answer["code"] == 200, answer
+                time.sleep(0.5)
+            status, answer = _post_from(stack, "127.0.0.250", "/auth/login", right)
+            assert answer["code"] == 429 and "new networks" in answer["message"], answer
+        finally:
+            stop.set()
+        assert sum(attack.result() for attack in attacks) >= 4
 
 
 def test_a_deeply_nested_frame_gets_the_error_frame(stack: RunningStack) -> None:

@@ -4,7 +4,16 @@ from __future__ import annotations
 import time
 
 from chalicelib.ws import handlers
-from tests.support.factories import get, last_code_for, post_form, random_email, random_name, register, ws_event
+from tests.support.factories import (
+    from_source,
+    get,
+    last_code_for,
+    post_form,
+    random_email,
+    random_name,
+    register,
+    ws_event,
+)
 
 
 def dynamodb(log):
@@ -12,17 +21,39 @@ def dynamodb(log):
 
 
 def test_login_counts_its_attempt_before_one_read(client, aws_calls):
-    """Three conditional counters (source, address+source, address pace) before the check; a success gives the
-    source's and clears the pair's; a failure leaves them counted."""
+    """From a source that logged in before (the factory's login): two conditional counters (source, address+source)
+    before one BatchGetItem of the login record and the source's record; no address pace. A success gives the
+    source's use back and clears the pair's; a failure leaves them counted."""
     user = register(client)
     aws_calls.reset()
     assert post_form(client, "/auth/login", {"email": user["email"], "password": user["password"]}
                      ).json_body["code"] == 200
-    assert dict(aws_calls.calls) == {"dynamodb.UpdateItem": 4, "dynamodb.GetItem": 1, "dynamodb.DeleteItem": 1}
+    assert dict(aws_calls.calls) == {"dynamodb.UpdateItem": 3, "dynamodb.BatchGetItem": 1, "dynamodb.DeleteItem": 1}
     aws_calls.reset()
     assert post_form(client, "/auth/login", {"email": user["email"], "password": "wrong-pass"}
                      ).json_body["code"] == 1000
-    assert dict(aws_calls.calls) == {"dynamodb.UpdateItem": 3, "dynamodb.GetItem": 1}
+    assert dict(aws_calls.calls) == {"dynamodb.UpdateItem": 2, "dynamodb.BatchGetItem": 1}
+
+
+def test_login_from_a_new_source_is_paced_and_remembered(client, aws_calls):
+    """A source the account does not know also takes the address's pace (a third conditional UpdateItem); its first
+    success records the source (one PutItem), which is rewritten at most once a day."""
+    user = register(client)
+    with from_source(client, "198.51.100.200"):
+        aws_calls.reset()
+        assert post_form(client, "/auth/login", {"email": user["email"], "password": "wrong-pass"}
+                         ).json_body["code"] == 1000
+        assert dict(aws_calls.calls) == {"dynamodb.UpdateItem": 3, "dynamodb.BatchGetItem": 1}
+        aws_calls.reset()
+        assert post_form(client, "/auth/login", {"email": user["email"], "password": user["password"]}
+                         ).json_body["code"] == 200
+        assert dict(aws_calls.calls) == {"dynamodb.UpdateItem": 4, "dynamodb.BatchGetItem": 1,
+                                         "dynamodb.DeleteItem": 1, "dynamodb.PutItem": 1}
+        aws_calls.reset()
+        assert post_form(client, "/auth/login", {"email": user["email"], "password": user["password"]}
+                         ).json_body["code"] == 200
+        assert dict(aws_calls.calls) == {"dynamodb.UpdateItem": 3, "dynamodb.BatchGetItem": 1,
+                                         "dynamodb.DeleteItem": 1}
 
 
 def test_a_token_costs_one_read_per_process_per_minute(client, aws_calls):
