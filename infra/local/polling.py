@@ -29,6 +29,9 @@ class Polling:
         """Wait inside a tick, waking at once when the stack stops."""
         self._stop.wait(seconds)
 
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
     def failure(self) -> str | None:
         if self._thread is not None and not self._thread.is_alive():
             return f"the {self.name} thread stopped"

@@ -61,7 +61,10 @@ class StreamDelivery(Polling):
         print(self.summary(), flush=True)
 
     def tick(self) -> None:
+        """Like the mapping: the shard is polled again at once while records keep coming and every batch went
+        through; only an idle shard (or one whose batch failed and waits for its retry) waits for the next tick."""
         try:
-            self.reader.poll()
+            while self.reader.poll() and not self.reader.retry_waiting() and not self.stopping():
+                pass
         except Exception:  # local AWS busy or stopping: the records stay in the stream for the next tick
             LOG.warning("reading the table's stream failed; retrying", exc_info=True)

@@ -69,6 +69,10 @@ class StreamReader:
             self._drain(shard)
         return read
 
+    def retry_waiting(self) -> bool:
+        """A batch failed and is left for the next poll (Lambda retries it after a pause)."""
+        return any(shard.backlog for shard in self._shards.values())
+
     def _drain(self, shard: _Shard) -> None:
         while shard.backlog:
             batch = shard.backlog[:shard.limit]
