@@ -118,6 +118,7 @@ class Throttle(Item, discriminator="Throttle"):
 
     uses = NumberAttribute(default=0)
     next_at = NumberAttribute(null=True)  # paced limits: the earliest time of the next use
+    due = NumberAttribute(null=True)  # token buckets (db/buckets.py): when the bucket's debt is paid off
 
 
 class Counter(Item, discriminator="Counter"):
