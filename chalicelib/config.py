@@ -49,7 +49,7 @@ QUOTA_DEFAULTS: dict[str, tuple[int, int]] = {
     "creations": (20, 50),  # a group, a server group or an invite
     "user_searches": (30, 1000),
     "ws_frames": (30, 10_000),  # per connection: the web client's heartbeat is one frame in 10 s (8,640 a day)
-    "connects": (50, 500),  # new WebSocket connections of an account (each starts a new frame bucket)
+    "connects": (30, 300),  # new WebSocket connections of an account (each starts a new frame bucket)
 }
 
 

@@ -212,7 +212,7 @@ def test_new_connections_of_an_account_are_counted(client, quotas):
 
 def test_a_person_never_meets_the_defaults(aws):
     """A heavy day of one person, at the defaults: a busy hour of 300 private messages, 60 messages to a
-    500-member group through the day, 200 heartbeats an hour on each of 10 sockets, 40 reconnects, 30 photos of
+    500-member group through the day, 200 heartbeats an hour on each of 10 sockets, 30 reconnects, 30 photos of
     4 MB and two 100 MB videos, 30 friend requests, 20 searches in a row, 10 new groups of 50 and 10 invites."""
     now = [1_800_000_000.0]
     settings = load_settings({"TABLE_NAME": "t"})
@@ -232,6 +232,6 @@ def test_a_person_never_meets_the_defaults(aws):
     spend("friend_requests", 1, 30, 10)
     spend("creations", 1, 10, 10)
     spend("user_searches", 1, 20, 1)
-    spend("connects", 1, 40, 60)
+    spend("connects", 1, 30, 60)
     for socket in range(10):
         spend("ws_frames", 1, 200, 10, subject=f"socket{socket}")  # the client's heartbeat, every 10 s

@@ -209,10 +209,27 @@ def package_and_cold_start(runs: int = 9) -> None:
             print("  " + measure(package_dir / "deployment.zip", runs, with_source=True).summary())
 
 
+def worst_day() -> None:
+    """What the most expensive account and unauthenticated source cost in 24 hours at the default limits, from the
+    list prices of tests/perf/cost_model.py (README *Limits*)."""
+    from chalicelib.config import load_settings
+    from tests.perf import cost_model
+
+    settings = load_settings({"TABLE_NAME": "bench"})  # the defaults, whatever this environment sets
+    print("Worst day at the default limits (list prices, us-east-1; tests/perf/cost_model.py):")
+    print("  one account (goal <= $0.50):")
+    for line in cost_model.report(cost_model.worst_account_day(settings)):
+        print(line)
+    print("  one unauthenticated source IP (goal <= $0.10):")
+    for line in cost_model.report(cost_model.worst_source_day(settings)):
+        print(line)
+
+
 if __name__ == "__main__":
     import logging
 
     logging.getLogger("philatelic").disabled = True
+    worst_day()
     operations()
     fan_out_ratio()
     import_ratio()
