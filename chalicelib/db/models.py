@@ -114,7 +114,8 @@ class EmailCodes(Item, discriminator="EmailCodes"):
 
 
 class Throttle(Item, discriminator="Throttle"):
-    """Uses of one rate limit by one subject in one fixed window (the window is part of the key)."""
+    """Uses of one rate limit by one subject in one fixed window (the window is part of the key), or one token
+    bucket of a per-account quota (`due`, chalicelib/db/buckets.py)."""
 
     uses = NumberAttribute(default=0)
     next_at = NumberAttribute(null=True)  # paced limits: the earliest time of the next use
