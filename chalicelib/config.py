@@ -34,6 +34,46 @@ def _list(environ: Mapping[str, str], name: str, default: str) -> tuple[str, ...
 
 
 @dataclass(frozen=True)
+class Quota:
+    """A per-account token bucket: `capacity` units at once, refilled at `per_day` a day (README *Limits*)."""
+
+    capacity: int
+    per_day: int
+
+
+# name → (default capacity, default units a day, what one unit is). A person never meets these; a script at once.
+QUOTA_DEFAULTS: dict[str, tuple[int, int]] = {
+    "messages": (20_000, 40_000),  # sends, recalls, call signals, new groups: 10 + KiB × (1 + recipients)
+    "uploads": (512, 1024),  # a file: 1 + its size in MiB (rounded up), presigned ones at their declared size
+    "friend_requests": (50, 200),
+    "creations": (20, 50),  # a group, a server group or an invite
+    "user_searches": (30, 1000),
+    "ws_frames": (30, 10_000),  # per connection: the web client's heartbeat is one frame in 10 s (8,640 a day)
+    "connects": (30, 300),  # new WebSocket connections of an account (each starts a new frame bucket)
+}
+
+
+def _quotas(environ: Mapping[str, str], minimum_capacity: dict[str, int]) -> dict[str, Quota]:
+    """`QUOTA_<NAME>=<capacity>/<per day>` overrides one; `QUOTA_SCALE` multiplies them all (load runs)."""
+    scale = _int(environ, "QUOTA_SCALE", 1)
+    quotas = {}
+    for name, (capacity, per_day) in QUOTA_DEFAULTS.items():
+        variable = f"QUOTA_{name.upper()}"
+        raw = environ.get(variable, "")
+        if raw:
+            parts = raw.split("/")
+            if len(parts) != 2:
+                raise ConfigError(f"{variable} must be <capacity>/<per day>, got {raw!r}")
+            capacity = _int({variable: parts[0]}, variable, capacity)
+            per_day = _int({variable: parts[1]}, variable, per_day)
+        quota = Quota(capacity * scale, per_day * scale)
+        if quota.capacity < minimum_capacity.get(name, 1):
+            raise ConfigError(f"{variable} capacity must be at least {minimum_capacity[name]}, got {quota.capacity}")
+        quotas[name] = quota
+    return quotas
+
+
+@dataclass(frozen=True)
 class Settings:
     stage: str
     region: str
@@ -65,14 +105,15 @@ class Settings:
     login_slow_seconds: int = 10
     login_known_source_days: int = 30  # a source that logged in is not paced by others' failures for this long
     fanout_workers: int = 16
-    max_connections_per_user: int = 20
-    user_queries_per_minute: int = 30
+    max_connections_per_user: int = 10
     group_password_failures: int = 5  # per user per group per window
     group_password_failures_per_user: int = 20  # per user across groups per window
     group_password_window_seconds: int = 900
     message_max_chars: int = 5000
     group_size_limit: int = 500
     recall_window_seconds: int = 120
+    quotas: dict[str, Quota] = field(default_factory=lambda: {name: Quota(*values)
+                                                              for name, values in QUOTA_DEFAULTS.items()})
 
     @property
     def is_dev(self) -> bool:
@@ -104,8 +145,7 @@ def load_settings(environ: Mapping[str, str] = os.environ) -> Settings:
             "DEFAULT_AVATAR_URL", "https://api.dicebear.com/9.x/identicon/svg?seed={seed}"
         ),
         fanout_workers=_int(environ, "FANOUT_WORKERS", 16),
-        max_connections_per_user=_int(environ, "MAX_CONNECTIONS_PER_USER", 20),
-        user_queries_per_minute=_int(environ, "USER_QUERIES_PER_MINUTE", 30),
+        max_connections_per_user=_int(environ, "MAX_CONNECTIONS_PER_USER", 10),
         group_password_failures=_int(environ, "GROUP_PASSWORD_FAILURES", 5),
         group_password_failures_per_user=_int(environ, "GROUP_PASSWORD_FAILURES_PER_USER", 20),
         message_max_chars=_int(environ, "MESSAGE_MAX_CHARS", 5000),
@@ -118,6 +158,11 @@ def load_settings(environ: Mapping[str, str] = os.environ) -> Settings:
         login_slow_seconds=_int(environ, "LOGIN_SLOW_SECONDS", 10),
         login_known_source_days=_int(environ, "LOGIN_KNOWN_SOURCE_DAYS", 30),
         recall_window_seconds=_int(environ, "RECALL_WINDOW_SECONDS", 120, minimum=0),  # 0: owners/admins only
+        # the largest group send (limits.message_units) must always fit; so must the largest presigned file
+        quotas=_quotas(environ, {"messages": 10 + -(-4 * _int(environ, "MESSAGE_MAX_CHARS", 5000) // 1024)
+                                 * (1 + _int(environ, "GROUP_SIZE_LIMIT", 500)),
+                                 "uploads": 1 + -(-_int(environ, "MAX_PRESIGNED_UPLOAD_BYTES", 100 * 1024 * 1024)
+                                                  // (1024 * 1024))}),
     )
 
 

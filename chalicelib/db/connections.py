@@ -1,4 +1,8 @@
-"""WebSocket connections: user → live connection tokens (one item, BatchGet-able) and connection → user."""
+"""WebSocket connections: user → live connection tokens (one item, BatchGet-able) and connection → user.
+
+A connection's token in the user's set is `<connection id>|<expiry>|<jti>`: the jti of the login token it opened
+with, so that logging that token out closes its sockets (sets written before the jti was kept have no third part).
+"""
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -28,14 +32,20 @@ class LiveConnection:
         """Opened within the replay window (its token's expiry is its opening time plus the lifetime)."""
         return _parse(self.token)[1] - LIFETIME_SECONDS > now - REPLAY_WINDOW_SECONDS
 
+    @property
+    def jti(self) -> str:
+        """The id of the login token this connection opened with ("" for connections older than the field)."""
+        return _parse(self.token)[2]
 
-def _token(connection_id: str, expires: int) -> str:
-    return f"{connection_id}|{expires}"
+
+def _token(connection_id: str, expires: int, jti: str) -> str:
+    return f"{connection_id}|{expires}|{jti}"
 
 
-def _parse(token: str) -> tuple[str, int]:
-    connection_id, _, expires = token.rpartition("|")
-    return connection_id, int(expires or 0)
+def _parse(token: str) -> tuple[str, int, str]:
+    """API Gateway connection ids and token ids never contain "|"."""
+    connection_id, expires, jti = (token.split("|") + ["", ""])[:3]
+    return connection_id, int(expires or 0), jti
 
 
 class TokenEnded(Exception):
@@ -61,7 +71,7 @@ def add(connection_id: str, user_id: int, now: float, lifetime_seconds: int, pre
     token ended before the write commits never gets a connection, and that the user holds fewer than
     `max_connections` (AtCapacity otherwise: however many connect at once, the set never grows past it)."""
     expires = int(now + lifetime_seconds)
-    token = _token(connection_id, expires)
+    token = _token(connection_id, expires, presented.jti)
     owner = ConnectionOwner(keys.connection_pk(connection_id), OWNER_SK, user_id=user_id, token=token,
                             connected_at=int(now), expires_at=expires)
     try:
@@ -147,7 +157,7 @@ def live_connections(user_ids: Iterable[int], now: float) -> dict[int, list[Live
             continue
         user_id = int(item.PK.split("#", 1)[1])
         for token in item.tokens or ():
-            connection_id, expires = _parse(token)
+            connection_id, expires, _ = _parse(token)
             if expires > now:
                 result[user_id].append(LiveConnection(connection_id, user_id, token))
     return result

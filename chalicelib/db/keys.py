@@ -42,6 +42,14 @@ def throttle_pk(scope: str, subject: str, window: int) -> str:
     return f"LIMIT#{scope}#{subject}#{window}"
 
 
+BUCKET_SK = "BUCKET"
+
+
+def bucket_pk(scope: str, subject: str) -> str:
+    """One token bucket (`scope`, e.g. "private-sends") of one subject (a user id, a connection id)."""
+    return f"LIMIT#{scope}#{subject}"
+
+
 TOKEN_EPOCH_SK = "TOKENS"
 REVOKED_TOKEN_SK = "REVOKED"
 

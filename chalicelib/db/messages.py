@@ -11,7 +11,7 @@ from pynamodb.expressions.update import Action
 
 from chalicelib.db import keys
 from chalicelib.db.conflicts import LostRace
-from chalicelib.db.models import ClientMessageClaim, Conversation, Item, Message, UserProfile, tag
+from chalicelib.db.models import ClientMessageClaim, Conversation, Group, Item, Message, UserProfile, tag
 from chalicelib.db.transactions import failed_conditions, transaction
 from chalicelib.db.users import User, profile_record
 
@@ -47,6 +47,7 @@ class SendContext:
     claimed: tuple[str, int] | None
     relation_found: bool
     sender: User | None
+    group_members: int = 0  # when asked for: the group's member count, who a group send fans out to
 
 
 def new_msg_id(now_ms: int) -> int:
@@ -64,25 +65,31 @@ def record_of(item: Message) -> MessageRecord:
     )
 
 
-def send_context(conversation: str, sender_id: int, msg_client_id: int, relation: tuple[str, str] | None
-                 ) -> SendContext:
-    """The conversation head, an earlier claim of this client id, and the relation that allows sending."""
+def send_context(conversation: str, sender_id: int, msg_client_id: int, relation: tuple[str, str] | None,
+                 group_id: int | None = None) -> SendContext:
+    """The conversation head, an earlier claim of this client id, the relation that allows sending, and with
+    `group_id` the group's member count (for the sender's quota)."""
     wanted = [(conversation, keys.CONVERSATION_META_SK), (keys.client_message_pk(sender_id, msg_client_id), CLAIM_SK),
               (keys.user_pk(sender_id), keys.PROFILE)]
     if relation is not None:
         wanted.append(relation)
-    last_seq, claimed, relation_found, sender = 0, None, relation is None, None
+    group = (keys.group_pk(group_id), keys.GROUP_META_SK) if group_id is not None else None
+    if group is not None:
+        wanted.append(group)
+    last_seq, claimed, relation_found, sender, group_members = 0, None, relation is None, None, 0
     for item in Item.batch_get(wanted, consistent_read=True):
         key = (item.PK, item.SK)
         if key == relation:
             relation_found = True
+        if isinstance(item, Group) and key == group:
+            group_members = int(item.member_count)
         if isinstance(item, UserProfile) and key == (keys.user_pk(sender_id), keys.PROFILE):
             sender = profile_record(item)
         elif isinstance(item, Conversation):
             last_seq = int(item.last_seq)
         elif isinstance(item, ClientMessageClaim):
             claimed = (item.conversation, int(item.seq))
-    return SendContext(last_seq, claimed, relation_found, sender)
+    return SendContext(last_seq, claimed, relation_found, sender, group_members)
 
 
 def append(message: MessageRecord, expected_last_seq: int, sender: User) -> None:
@@ -145,20 +152,27 @@ class RecallContext:
     message: MessageRecord | None
     last_seq: int
     recaller: User | None
+    group_members: int = 0
 
 
-def recall_context(conversation: str, seq: int, recaller_id: int) -> RecallContext:
-    """The message, the conversation's last sequence and the recaller's profile, in one BatchGetItem."""
-    message, last_seq, recaller = None, 0, None
-    for item in Item.batch_get([(conversation, keys.message_sk(seq)), (conversation, keys.CONVERSATION_META_SK),
-                                (keys.user_pk(recaller_id), keys.PROFILE)], consistent_read=True):
-        if isinstance(item, Message):
+def recall_context(conversation: str, seq: int, recaller_id: int, group_id: int | None = None) -> RecallContext:
+    """The message, the conversation's last sequence and the recaller's profile, in one BatchGetItem; with
+    `group_id` the group's member count too (who the recall is pushed to, for the recaller's quota)."""
+    message, last_seq, recaller, group_members = None, 0, None, 0
+    wanted = [(conversation, keys.message_sk(seq)), (conversation, keys.CONVERSATION_META_SK),
+              (keys.user_pk(recaller_id), keys.PROFILE)]
+    if group_id is not None:
+        wanted.append((keys.group_pk(group_id), keys.GROUP_META_SK))
+    for item in Item.batch_get(wanted, consistent_read=True):
+        if isinstance(item, Group):
+            group_members = int(item.member_count)
+        elif isinstance(item, Message):
             message = record_of(item)
         elif isinstance(item, Conversation):
             last_seq = int(item.last_seq)
         elif isinstance(item, UserProfile):
             recaller = profile_record(item)
-    return RecallContext(message, last_seq, recaller)
+    return RecallContext(message, last_seq, recaller, group_members)
 
 
 def recall(message: MessageRecord, now: float, notice: str, *, recalled_by: int, is_last: bool,

@@ -120,10 +120,12 @@ class EmailCodes(Item, discriminator="EmailCodes"):
 
 
 class Throttle(Item, discriminator="Throttle"):
-    """Uses of one rate limit by one subject in one fixed window (the window is part of the key)."""
+    """Uses of one rate limit by one subject in one fixed window (the window is part of the key), or one token
+    bucket of a per-account quota (`due`, chalicelib/db/buckets.py)."""
 
     uses = NumberAttribute(default=0)
     next_at = NumberAttribute(null=True)  # paced limits: the earliest time of the next use
+    due = NumberAttribute(null=True)  # token buckets (db/buckets.py): when the bucket's debt is paid off
 
 
 class Counter(Item, discriminator="Counter"):

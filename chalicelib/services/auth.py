@@ -33,6 +33,7 @@ SLOWED_LOGIN = ("this address is receiving many login attempts from new networks
                 "(a network you logged in from before is not slowed)")
 PASSWORD_CHANGED = "your password was changed; please log in again"
 LOGGED_OUT_EVERYWHERE = "you logged out on every device; please log in again"
+LOGGED_OUT = "you logged out on this device; please log in again"
 
 
 def normalise_email(email: str) -> str:
@@ -204,6 +205,8 @@ def logout(caller: Claims, all_devices: bool) -> None:
     if not all_devices:
         tokens.revoke(caller.jti, caller.user_id, caller.expire_time)
         revocation.ended_token(caller)
+        after_commit("closing sockets", lambda: _close_sockets(caller.user_id, LOGGED_OUT, jti=caller.jti),
+                     user_id=caller.user_id)
         return
     user = users.get_user(caller.user_id)
     if user is None:
@@ -214,6 +217,8 @@ def logout(caller: Claims, all_devices: bool) -> None:
                  user_id=caller.user_id)
 
 
-def _close_sockets(user_id: int, reason: str) -> None:
+def _close_sockets(user_id: int, reason: str, jti: str | None = None) -> None:
+    """The user's sockets, or with `jti` those opened with that token, get 2004 and are closed."""
     live = connections.live_connections([user_id], clock.now())[user_id]
-    push.close_connections(live, frames.logged_out(reason))
+    push.close_connections([connection for connection in live if jti is None or connection.jti == jti],
+                           frames.logged_out(reason))

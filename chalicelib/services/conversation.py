@@ -11,8 +11,10 @@ from chalicelib.config import get_settings
 from chalicelib.db import conflicts, messages, sessions
 from chalicelib.db.conversations import ConversationHead
 from chalicelib.db.messages import MessageRecord
+from chalicelib.db.sessions import GROUP
 from chalicelib.db.users import User
 from chalicelib.errors import Forbidden, InvalidInput
+from chalicelib.security import limits
 
 APPEND_ATTEMPTS = 12  # racing sends take the next sequence from each other: re-read and try again
 DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE = 50, 100
@@ -50,18 +52,23 @@ def sender_brief(message: MessageRecord) -> dict[str, Any]:
 
 def post(*, conversation: str, sender_id: int, to_id: int, channel_type: int, msg_type: int, content: str,
          data: str | None, msg_client_id: int, relation: tuple[str, str] | None, refusal: str,
-         data_from_sender: bool = False, notice: str = "") -> Posted:
+         data_from_sender: bool = False, notice: str = "", counted: bool = False) -> Posted:
     """Store a message with the conversation's next sequence; a retry of the same client id returns the original.
 
     `relation` is the item that must exist for the sender to post here (friendship or membership); without it
     the answer is `refusal` (1003) and nothing is stored. With `data_from_sender` the message's `data` is the
-    server's JSON of the sender profile, never the client's.
+    server's JSON of the sender profile, never the client's. A `counted` send takes its units from the sender's
+    `messages` quota (limits.message_units: its size and recipients, the peer or every member of the group) once
+    its checks passed and
+    before anything is stored; a retry of a stored send takes none.
     """
     attempted: set[int] = set()  # msg_ids of this call's own attempts
+    spent: list[bool] = []
 
     @conflicts.retrying(APPEND_ATTEMPTS)
     def attempt() -> Posted:
-        context = messages.send_context(conversation, sender_id, msg_client_id, relation)
+        context = messages.send_context(conversation, sender_id, msg_client_id, relation,
+                                        to_id if counted and channel_type == GROUP else None)
         if context.claimed is not None:
             original = messages.get(*context.claimed)
             if original is None:
@@ -74,6 +81,11 @@ def post(*, conversation: str, sender_id: int, to_id: int, channel_type: int, ms
             raise Forbidden(refusal)
         if context.sender is None:
             raise InvalidInput("sender does not exist")
+        if counted and not spent:
+            recipients = context.group_members if channel_type == GROUP else 1
+            limits.spend("messages", sender_id, limits.message_units(recipients, content + (data or "")),
+                         "too many messages")
+            spent.append(True)
         now = clock.now()
         payload = data or ""
         if data_from_sender:
@@ -111,27 +123,40 @@ def history_page(conversation_key: str, me: int, channel_type: int, peer_id: int
     return Page(list(reversed(newest_first)), size, max(0, (head.last_seq if head else 0) - after_seq))
 
 
-@conflicts.retrying()
-def recall(conversation_key: str, seq: int, me: int, *, moderator: bool) -> MessageRecord | None:
+def recall(conversation_key: str, seq: int, me: int, *, moderator: bool, group_id: int | None = None
+           ) -> MessageRecord | None:
     """Recall a message: its sender within the window, or a moderator at any time. Its text becomes the line
-    "<who recalled> 撤回了一条消息" (also the session preview when it was the last message).
+    "<who recalled> 撤回了一条消息" (also the session preview when it was the last message). A recall takes its
+    units from the recaller's `messages` quota (10 + who it is pushed to: the peer, or the members of `group_id`)
+    once its checks passed.
 
     Returns the recalled message, or None when it had already been recalled (a no-op success).
     """
-    now = clock.now()
-    window = get_settings().recall_window_seconds
-    context = messages.recall_context(conversation_key, seq, me)
-    current = context.message
-    if current is None:
-        raise InvalidInput("message not found")
-    if current.form_id != me and not moderator:
-        raise Forbidden("you can only recall your own messages")
-    if current.recalled_at:
-        return None
-    if not moderator and current.send_time < now - window:
-        raise InvalidInput(f"messages can only be recalled within {window} seconds")
-    notice = f"{context.recaller.name if context.recaller else me} 撤回了一条消息"
-    if not messages.recall(current, now, notice, recalled_by=me, is_last=context.last_seq == seq,
-                           sender_id=None if moderator else me, not_before=None if moderator else now - window):
-        return None  # recalled by someone else meanwhile: the only change a message can go through
-    return replace(current, content=notice, data="", recalled_at=now, recalled_by=me)
+    spent: list[bool] = []
+
+    @conflicts.retrying()
+    def attempt() -> MessageRecord | None:
+        now = clock.now()
+        window = get_settings().recall_window_seconds
+        context = messages.recall_context(conversation_key, seq, me, group_id)
+        current = context.message
+        if current is None:
+            raise InvalidInput("message not found")
+        if current.form_id != me and not moderator:
+            raise Forbidden("you can only recall your own messages")
+        if current.recalled_at:
+            return None
+        if not moderator and current.send_time < now - window:
+            raise InvalidInput(f"messages can only be recalled within {window} seconds")
+        if not spent:
+            recipients = context.group_members if group_id is not None else 1
+            limits.spend("messages", me, limits.message_units(recipients, current.content),
+                         "too many message actions")
+            spent.append(True)
+        notice = f"{context.recaller.name if context.recaller else me} 撤回了一条消息"
+        if not messages.recall(current, now, notice, recalled_by=me, is_last=context.last_seq == seq,
+                               sender_id=None if moderator else me, not_before=None if moderator else now - window):
+            return None  # recalled by someone else meanwhile: the only change a message can go through
+        return replace(current, content=notice, data="", recalled_at=now, recalled_by=me)
+
+    return attempt()

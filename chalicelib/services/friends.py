@@ -5,7 +5,6 @@ from typing import Any
 
 from chalicelib import clock
 from chalicelib.clock import wire_time
-from chalicelib.config import get_settings
 from chalicelib.db import connections, counters, friends, keys, sessions, users
 from chalicelib.db.friends import ACCEPTED, PENDING, REJECTED, Conflict, FriendRow, RequestRecord
 from chalicelib.db.sessions import PRIVATE, SessionRecord
@@ -71,6 +70,7 @@ def online_status(me: int, other: int) -> dict[str, Any]:
 def send_request(me: int, to_id: int, information: str) -> dict[str, Any]:
     if to_id == me:
         raise InvalidInput("you cannot send a friend request to yourself")
+    spent = False
     for _ in range(3):
         target = users.get_user(to_id)
         if target is None:
@@ -82,6 +82,9 @@ def send_request(me: int, to_id: int, information: str) -> dict[str, Any]:
             raise InvalidInput("a request to this user is already waiting for an answer")
         if relation.their_pending is not None:
             return answer_request(me, relation.their_pending, ACCEPTED)
+        if not spent:  # answering their request (above) is free: only asking someone counts
+            limits.spend("friend_requests", me, 1, "too many friend requests")
+            spent = True
         record_id, requester_session, target_session = counters.next_range("id", 3)
         record = RequestRecord(record_id, me, to_id, PENDING, information, clock.now(), requester_session,
                                target_session)
@@ -169,8 +172,7 @@ def search_users(me: int, query: str) -> list[dict[str, Any]]:
     query = query.strip()
     if not query:
         return []
-    settings = get_settings()
-    limits.take("user-query", str(me), settings.user_queries_per_minute, 60, "too many user searches")
+    limits.spend("user_searches", me, 1, "too many user searches")
     if "@" in query:
         found = users.user_id_by_email(query.lower())
         candidates = [found] if found is not None else []

@@ -87,6 +87,8 @@ def create_group(me: int, *, name: str, info: str, avatar: str, theme: str, pass
         raise InvalidInput(f"you can only invite your friends: {sorted(not_friends)}")
     if is_pwd and not password:
         raise InvalidInput("password is required when is_pwd is 1")
+    # each member costs about three recipients of a message: its membership, its session and its frame
+    limits.spend("messages", me, limits.message_units(3 * (len(invitees) + 1)), "too many new groups")
     now = clock.now()
     group_id = counters.next_value("group")
     group = GroupRecord(group_id, me, name, info, avatar, theme, 1 if is_pwd else 0,
@@ -287,6 +289,7 @@ def create_invite(me: int, group_id: int, *, expire_seconds: int | None, max_use
     seconds = expire_seconds or DEFAULT_INVITE_SECONDS
     if seconds > MAX_INVITE_SECONDS:
         raise InvalidInput(f"expire_seconds must be at most {MAX_INVITE_SECONDS}")
+    limits.spend("creations", me, 1, "too many invites and groups created")
     invite = InviteRecord(secrets.token_urlsafe(18), group.id, me, max_uses or 0, 0, int(clock.now()) + seconds, 0)
     groups.create_invite(invite)
     return {"token": invite.token, "group_id": group.id, "expire_time": invite.expire_time,
@@ -309,7 +312,8 @@ def send(me: int, *, group_id: int, msg_type: int, message: str, msg_client_id: 
     posted = conversation.post(
         conversation=keys.group_conversation(group_id), sender_id=me, to_id=group_id, channel_type=GROUP,
         msg_type=msg_type, content=message, data=None, msg_client_id=msg_client_id,
-        relation=(keys.group_pk(group_id), keys.member_sk(me)), refusal=NOT_A_MEMBER, data_from_sender=True)
+        relation=(keys.group_pk(group_id), keys.member_sk(me)), refusal=NOT_A_MEMBER, data_from_sender=True,
+        counted=True)
     return conversation.message_shape(posted.message)
 
 
@@ -336,5 +340,6 @@ def history(me: int, *, group_id: int, page: int | None, page_size: int | None, 
 def recall(me: int, *, group_id: int, seq: int) -> dict[str, Any]:
     """The sender within the window, or the owner/an admin at any time."""
     member = _require_member(group_id, me)
-    conversation.recall(keys.group_conversation(group_id), seq, me, moderator=member.role in (OWNER, ADMIN))
+    conversation.recall(keys.group_conversation(group_id), seq, me, moderator=member.role in (OWNER, ADMIN),
+                        group_id=group_id)
     return {"id": seq, "recalled": 1}

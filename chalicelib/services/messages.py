@@ -12,6 +12,7 @@ from chalicelib.db.messages import MessageRecord
 from chalicelib.db.sessions import GROUP, PRIVATE
 from chalicelib.errors import Forbidden, InvalidInput
 from chalicelib.realtime.push import push
+from chalicelib.security import limits
 from chalicelib.services import bot, conversation, groups
 from chalicelib.services.after_commit import after_commit
 from chalicelib.services.bot import BOT_ID
@@ -38,7 +39,7 @@ def send(me: int, *, to_id: int, channel_type: int, msg_type: int, message: str,
     posted = conversation.post(
         conversation=keys.private_conversation(me, to_id), sender_id=me, to_id=to_id, channel_type=PRIVATE,
         msg_type=msg_type, content=message, data=data, msg_client_id=msg_client_id,
-        relation=_private_relation(me, to_id), refusal=NOT_FRIENDS)
+        relation=_private_relation(me, to_id), refusal=NOT_FRIENDS, counted=True)
     shaped = conversation.message_shape(posted.message)
     if posted.created:  # the delivery function pushes it to the recipient from the table's stream
         if to_id == BOT_ID:
@@ -82,6 +83,7 @@ def video(me: int, *, to_id: int, signal: str, data: str | None) -> dict[str, An
         raise InvalidInput("you cannot call yourself")
     if friends.get_friendship(me, to_id) is None:
         raise Forbidden(NOT_FRIENDS)
+    limits.spend("messages", me, limits.message_units(1, data or ""), "too many call signals")
     caller = users.get_user(me)
     payload = {"form_id": me, "to_id": to_id, "message": "视频请求..." if signal == "invite" else signal,
                "send_time": wire_time(clock.now()), "users": user_brief(caller), "type": signal, "data": data or ""}

@@ -11,6 +11,7 @@ from chalicelib.db import counters
 from chalicelib.db import server_groups as servers
 from chalicelib.db.server_groups import Contention, QuotaExceeded, ServerRecord
 from chalicelib.errors import Forbidden, InvalidInput
+from chalicelib.security import limits
 
 MAX_SERVERS_PER_OWNER = 100
 SERVER_ID_COUNTER = "server"
@@ -39,6 +40,7 @@ def server_shape(record: ServerRecord) -> dict[str, Any]:
 def create_server(me: int, name: str, *, icon: str = "", custom: str = "", invite_mode: int = 0,
                   apply_mode: int = 0, search_type: int = 0, search_enable: int = 1,
                   max_live: int = MAX_SERVERS_PER_OWNER) -> dict[str, Any]:
+    limits.spend("creations", me, 1, "too many invites and groups created")
     now = clock.now_ms()
     record = ServerRecord(id=counters.next_value(SERVER_ID_COUNTER), owner_id=me, name=name.strip(),
                           create_time=now, update_time=now, icon=icon, custom=custom, invite_mode=invite_mode,

@@ -16,6 +16,7 @@ from typing import Any
 from chalicelib.config import get_settings
 from chalicelib.errors import AppError, InvalidInput
 from chalicelib.logs import log_event
+from chalicelib.security import limits
 from chalicelib.storage import s3
 from chalicelib.storage.file_types import (
     SNIFF_BYTES,
@@ -84,6 +85,7 @@ def upload(user_id: int, filename: str, declared_type: str, data: bytes, base_ur
     file_type = detect(data, complete=True, declared_mime=declared_type, name=name)
     if file_type is None:
         raise InvalidInput(f"file type is not allowed: send {ALLOWED_DESCRIPTION}")
+    limits.spend("uploads", user_id, limits.upload_units(len(data)), "too many uploads")
     object_name = _new_object_name(file_type)
     s3.put(_key(user_id, object_name), data, file_type.mime, {META_NAME: to_metadata(name), META_VERIFIED: "1"})
     return {"file_url": file_url(base_url, user_id, object_name, name, file_type), "name": name, "size": len(data),
@@ -101,6 +103,7 @@ def presign(user_id: int, filename: str, size: int, content_type: str, base_url:
     if file_type is None:
         raise InvalidInput(f"content_type is not allowed: send {ALLOWED_DESCRIPTION}")
     name = sanitize_filename(filename)
+    limits.spend("uploads", user_id, limits.upload_units(size), "too many uploads")
     object_name = _new_object_name(file_type)
     post = s3.presigned_post(_key(user_id, object_name), file_type.mime,
                              {META_NAME: to_metadata(name), META_SIZE: str(size)}, size, UPLOAD_POLICY_TTL_SECONDS)

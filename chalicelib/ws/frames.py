@@ -15,6 +15,7 @@ ONLINE_STATUS_ONLINE = 2001
 SESSION = 2003
 LOGGED_OUT = 2004
 TOO_MANY_CONNECTIONS = 2005
+TOO_MANY_FRAMES = 2006
 
 
 def error_frame(message: str) -> dict[str, Any]:
@@ -72,6 +73,12 @@ def too_many_connections(limit: int) -> dict[str, Any]:
     logged in on that device and may reconnect)."""
     return {"msg_code": TOO_MANY_CONNECTIONS,
             "message": f"closed: this account has more than {limit} open connections and the newest ones stay open"}
+
+
+def too_many_frames(wait: str) -> dict[str, Any]:
+    """Sent to a connection that sent frames faster than its limit, before it is closed (the user stays logged in)."""
+    return {"msg_code": TOO_MANY_FRAMES,
+            "message": f"closed: this connection sent frames faster than allowed; reconnect in {wait}"}
 
 
 def session_created(session: dict[str, Any]) -> dict[str, Any]:

@@ -9,11 +9,12 @@ from typing import Any
 from chalicelib import clock, metrics
 from chalicelib.config import get_settings
 from chalicelib.db import connections
-from chalicelib.errors import Unauthorized
+from chalicelib.errors import RateLimited, Unauthorized, wait_in_words
 from chalicelib.http.auth import token_from
 from chalicelib.logs import log_event, log_exception
 from chalicelib.realtime import push
 from chalicelib.realtime.sender import get_sender, remember_endpoint
+from chalicelib.security import limits
 from chalicelib.security.tokens import Claims, decode_token
 from chalicelib.ws import frames
 
@@ -45,6 +46,11 @@ def connect(event: dict[str, Any]) -> dict[str, Any]:
     except Unauthorized:
         _log(context, started, calls, code=401)
         return {"statusCode": 401}
+    try:
+        limits.spend("connects", claims.user_id, 1, "too many new connections")
+    except RateLimited:
+        _log(context, started, calls, code=429, user_id=claims.user_id)
+        return {"statusCode": 429}
     try:
         _register(context["connectionId"], claims)
     except connections.TokenEnded:
@@ -104,6 +110,12 @@ def message(event: dict[str, Any]) -> dict[str, Any]:
     context = _context(event)
     connection_id = context.get("connectionId", "")
     body = event.get("body") or ""
+    try:
+        limits.spend("ws_frames", connection_id, 1, "too many frames")
+    except RateLimited as refused:
+        _close_flooding(connection_id, refused.retry_after)
+        _log(context, started, calls, code=frames.TOO_MANY_FRAMES)
+        return OK
     replayed = _replay(connection_id) if _within_replay_window(context) else 0
     try:
         frame = json.loads(body) if len(body) <= MAX_FRAME_BYTES else None
@@ -121,6 +133,15 @@ def message(event: dict[str, Any]) -> dict[str, Any]:
         return OK
     _log(context, started, calls, code=frames.HEARTBEAT, replayed=replayed)
     return OK
+
+
+def _close_flooding(connection_id: str, retry_after: int) -> None:
+    """A connection over its frame limit gets `msg_code 2006` and is closed; its frames cost nothing more."""
+    _reply(connection_id, frames.too_many_frames(wait_in_words(retry_after)))
+    try:
+        get_sender().close(connection_id)
+    except Exception:
+        log_exception("closing a flooding connection failed", connection=connection_id)
 
 
 def disconnect(event: dict[str, Any]) -> dict[str, Any]:

@@ -124,6 +124,8 @@ def summary(report: dict[str, Any]) -> str:
         f"{found['recall_duplicated']}/{found['recall_redelivered']}",
         f"delivery: {report['stack']['delivery_batches']} batches, handler killed {report['stack']['delivery_kills']}"
         f" times, dead letters {report['stack']['dead_letters']}",
+        f"per-account quotas raised × {report['stack']['quota_scale']} (QUOTA_SCALE): the users send faster than "
+        f"people",
         f"store: {found['stored_messages']} messages in {found['conversations']} conversations, gaps "
         f"{found['sequence_gaps']}, duplicates {found['stored_duplicates']}, accepted-not-stored "
         f"{found['accepted_not_stored']}, stored-despite-error {found['stored_despite_error']}, "

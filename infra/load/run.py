@@ -116,12 +116,16 @@ def _conversations(world: World) -> set[str]:
     return touched | {conversation_key(2, 0, group_id) for group_id in world.members}
 
 
+QUOTA_SCALE = 1000  # the simulated users send far faster than people: per-account quotas × this (README *Limits*)
+
+
 def _stack(settings: LoadSettings) -> ChildStack:
     """The local stack with a cheap bcrypt cost (logins are not what is measured), room for every simulated user
-    to ask for an email code from the one source address the run uses, and the run's faults."""
+    to ask for an email code from the one source address the run uses, per-account quotas raised (the users act
+    at a script's pace, and the quotas are not what is measured), and the run's faults."""
     codes = str(max(100, 2 * settings.users))
     environment = {"BCRYPT_ROUNDS": str(BCRYPT_ROUNDS), "EMAIL_CODES_PER_SOURCE_HOUR": codes,
-                   "EMAIL_CODES_PER_SOURCE_DAY": codes}
+                   "EMAIL_CODES_PER_SOURCE_DAY": codes, "QUOTA_SCALE": str(QUOTA_SCALE)}
     if settings.raw_moto:
         environment[RAW_MOTO_VARIABLE] = "1"
     if settings.throttle_rate > 0:
@@ -150,7 +154,8 @@ def run(settings: LoadSettings) -> tuple[dict[str, Any], list[str]]:
     conflict_lines = CONFLICT_LINE.findall(output)
     delivery = DELIVERY_LINE.findall(output)
     batches, kills, dead_letters = (int(count) for count in delivery[-1]) if delivery else (0, 0, 0)
-    stack_notes = {"exit_code": stack.exit_code, "faults": fault_lines[-1] if fault_lines else "",
+    stack_notes = {"exit_code": stack.exit_code, "quota_scale": QUOTA_SCALE,
+                   "faults": fault_lines[-1] if fault_lines else "",
                    "conflicts": conflict_lines[-1] if conflict_lines else "",
                    "delivery_line_printed": bool(delivery), "delivery_batches": batches,
                    "delivery_kills": kills, "dead_letters": dead_letters,

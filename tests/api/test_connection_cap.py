@@ -4,6 +4,7 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 
 from chalicelib import clock
+from chalicelib.config import get_settings
 from chalicelib.db import connections
 from chalicelib.ws import handlers
 from tests.support.factories import register, ws_event
@@ -19,23 +20,25 @@ def live_ids(user_id: int) -> set[str]:
 
 def test_the_oldest_connection_is_closed_when_a_new_one_would_pass_the_cap(client, sender):
     user = register(client)
-    for index in range(20):
+    cap = get_settings().max_connections_per_user
+    assert cap == 10  # the default (README *Limits*: what ten sockets cost in a day)
+    for index in range(cap):
         assert connect(user["token"], f"c{index:02d}") == 200
     assert sender.closed == []
-    assert connect(user["token"], "c20") == 200
+    assert connect(user["token"], f"c{cap:02d}") == 200
     assert sender.closed == ["c00"]
     (frame,) = sender.frames_for("c00")
-    assert frame["msg_code"] == 2005 and "more than 20 open connections" in frame["message"]
-    assert live_ids(user["id"]) == {f"c{index:02d}" for index in range(1, 21)}
+    assert frame["msg_code"] == 2005 and f"more than {cap} open connections" in frame["message"]
+    assert live_ids(user["id"]) == {f"c{index:02d}" for index in range(1, cap + 1)}
 
 
-def test_thirty_connections_at_once_leave_twenty(client, sender):
+def test_thirty_connections_at_once_leave_the_cap(client, sender):
     user = register(client)
     with ThreadPoolExecutor(max_workers=10) as pool:
         statuses = list(pool.map(lambda index: connect(user["token"], f"p{index:02d}"), range(30)))
     assert statuses == [200] * 30
     live = live_ids(user["id"])
-    assert len(live) == 20
+    assert len(live) == get_settings().max_connections_per_user
     assert set(sender.closed) | live == {f"p{index:02d}" for index in range(30)}
     assert not set(sender.closed) & live
     assert all(frame["msg_code"] == 2005 for closed in sender.closed for frame in sender.frames_for(closed))

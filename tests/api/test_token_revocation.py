@@ -64,6 +64,26 @@ def test_logout_ends_only_the_callers_token(client, sender):
     assert connect(other_device, "c-live") == 200
 
 
+def test_logout_of_one_device_closes_the_sockets_that_token_opened_and_no_other(client, sender):
+    user = register(client)
+    other_device = login(client, user)
+    assert connect(user["token"], "this-tab") == 200
+    assert connect(user["token"], "this-second-tab") == 200
+    assert connect(other_device, "other-tab") == 200
+    assert post_form(client, "/auth/logout", {}, user["token"]).json_body["code"] == 200
+    assert sorted(sender.closed) == ["this-second-tab", "this-tab"]
+    assert [frame["msg_code"] for frame in sender.frames_for("this-tab")] == [2004]
+    assert sender.frames_for("other-tab") == []
+
+
+def test_connecting_costs_no_extra_call_for_remembering_the_token(client, aws_calls):
+    user = register(client)
+    connect(user["token"], "warm")  # the first connect of a process reads nothing more; counted from here
+    aws_calls.reset()
+    assert connect(user["token"], "counted") == 200
+    assert dict(aws_calls.calls) == {"dynamodb.TransactWriteItems": 1, "dynamodb.UpdateItem": 1}
+
+
 def test_logout_on_all_devices_ends_every_token_and_closes_the_sockets(client, sender):
     user = register(client)
     other_device = login(client, user)

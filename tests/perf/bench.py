@@ -210,6 +210,22 @@ def package_and_cold_start(runs: int = 9) -> None:
             print("  " + measure(package_dir / "deployment.zip", runs, with_source=True).summary())
 
 
+def worst_day() -> None:
+    """What the most expensive account and unauthenticated source cost in 24 hours at the default limits, from the
+    list prices of tests/perf/cost_model.py (README *Limits*)."""
+    from chalicelib.config import load_settings
+    from tests.perf import cost_model
+
+    settings = load_settings({"TABLE_NAME": "bench"})  # the defaults, whatever this environment sets
+    print("Worst day at the default limits (list prices, us-east-1; tests/perf/cost_model.py):")
+    print("  one account (goal <= $0.50):")
+    for line in cost_model.report(cost_model.worst_account_day(settings)):
+        print(line)
+    print("  one unauthenticated source IP (goal <= $0.10):")
+    for line in cost_model.report(cost_model.worst_source_day(settings)):
+        print(line)
+
+
 def main(quick: bool) -> None:
     """`--quick` (run by tests/perf/test_bench.py in `make test`, so a broken bench fails CI): every part once, on
     smaller sizes and fewer runs; its figures are not the ones to quote."""
@@ -218,6 +234,7 @@ def main(quick: bool) -> None:
     from tests.perf import delivery_latency
 
     logging.getLogger("philatelic").disabled = True
+    worst_day()
     operations(extra_items=1_000 if quick else 10_000)
     fan_out_ratio()
     import_ratio(runs=2 if quick else 7)

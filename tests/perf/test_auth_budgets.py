@@ -92,23 +92,25 @@ def test_register_costs_at_most_three_dynamodb_calls_before_the_bot_greeting(cli
     assert aws_calls.count("dynamodb.") <= 3, dict(aws_calls.calls)
 
 
-def test_heartbeat_costs_nothing(sender, aws_calls):
+def test_heartbeat_costs_only_its_frame_quota(sender, aws_calls):
+    """Every frame takes one unit of its connection's `ws_frames` quota (one conditional UpdateItem): the price
+    of closing a connection that floods (README *Limits*)."""
     from chalicelib.security.tokens import issue_token
 
     handlers.connect(ws_event("$connect", "c1", query={"token": issue_token(5, "u", "n").token}))
     aws_calls.reset()
     long_ago = int(time.time() * 1000) - 60_000
     handlers.message(ws_event("$default", "c1", body='{"msg_code":1004,"message":"ping"}', connected_at_ms=long_ago))
-    assert aws_calls.count() == 0
+    assert dict(aws_calls.calls) == {"dynamodb.UpdateItem": 1}
 
 
-def test_connect_is_one_transaction_of_two_writes(sender, aws_calls):
+def test_connect_is_the_connects_quota_and_one_transaction_of_two_writes(sender, aws_calls):
     from chalicelib.security.tokens import issue_token
 
     token = issue_token(5, "u", "n").token
     aws_calls.reset()
     handlers.connect(ws_event("$connect", "c1", query={"token": token}))
-    assert dict(aws_calls.calls) == {"dynamodb.TransactWriteItems": 1}
+    assert dict(aws_calls.calls) == {"dynamodb.UpdateItem": 1, "dynamodb.TransactWriteItems": 1}
 
 
 def test_disconnect_costs_two_calls(sender, aws_calls):

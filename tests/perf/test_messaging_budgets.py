@@ -27,9 +27,10 @@ def request_calls(log):
             or name.startswith("apigatewaymanagementapi.")}
 
 
-def test_private_send_costs_three_dynamodb_calls_and_waits_for_no_push(client, sender, aws_calls):
-    """The send itself: one consistent BatchGetItem, the append transaction, reviving the peer's session. Today's
-    fan-out (connection lookup, posts, keeping frames) is the delivery function's, off the request."""
+def test_private_send_costs_four_dynamodb_calls_and_waits_for_no_push(client, sender, aws_calls):
+    """The send itself: one consistent BatchGetItem, the sender's quota (one conditional UpdateItem), the append
+    transaction, reviving the peer's session. The fan-out (connection lookup, posts, keeping frames) is the
+    delivery function's, off the request."""
     a, b = register(client), register(client)
     befriend(client, a, b)
     for index in range(3):
@@ -40,7 +41,7 @@ def test_private_send_costs_three_dynamodb_calls_and_waits_for_no_push(client, s
                                                      "message": "hi"}, a["token"]).json_body
     assert answer["code"] == 200
     assert request_calls(aws_calls) == {"dynamodb.BatchGetItem": 1, "dynamodb.TransactWriteItems": 1,
-                                        "dynamodb.UpdateItem": 1}
+                                        "dynamodb.UpdateItem": 2}
     assert len(sender.sent) == 3  # delivered after the answer: three of b's connections; none to the sender's own
 
 
@@ -160,7 +161,7 @@ def test_history_page_reads_are_flat(client, aws_calls, deliver):
 
 
 @pytest.mark.parametrize("size", [10, 300])
-def test_group_send_costs_four_plus_one_per_hundred_members(client, sender, aws_calls, size):
+def test_group_send_costs_three_calls_whatever_the_size(client, sender, aws_calls, size):
     owner = register(client)
     now = clock.now()
     group = GroupRecord(9000 + size, owner["id"], "big", "info", "", "", 0, None, 0, now, size)
@@ -174,8 +175,10 @@ def test_group_send_costs_four_plus_one_per_hundred_members(client, sender, aws_
     answer = post_form(client, "/messages/group", {"msg_client_id": 1, "to_id": group.id, "msg_type": 1,
                                                    "message": "hi all"}, owner["token"]).json_body
     assert answer["code"] == 200
-    # the send is the same whatever the group's size: the fan-out is the delivery function's
-    assert request_calls(aws_calls) == {"dynamodb.BatchGetItem": 1, "dynamodb.TransactWriteItems": 1}
+    # the send is the same whatever the group's size: the fan-out is the delivery function's; the member count
+    # the sender's quota is charged by comes in the same BatchGetItem, the quota is one conditional UpdateItem
+    assert request_calls(aws_calls) == {"dynamodb.BatchGetItem": 1, "dynamodb.TransactWriteItems": 1,
+                                        "dynamodb.UpdateItem": 1}
     assert len(sender.sent) == size
 
 
@@ -222,9 +225,10 @@ def test_fan_out_is_parallel(aws):
 
 
 @pytest.mark.parametrize("recall_last", [True, False])
-def test_recall_costs_one_read_and_one_write(client, sender, aws_calls, recall_last):
-    """One BatchGetItem (message, head, recaller); then one transaction when the message is the preview (it
-    becomes the notice too), else one UpdateItem. The 1007 frames are the delivery function's."""
+def test_recall_costs_one_read_one_quota_write_and_one_write(client, sender, aws_calls, recall_last):
+    """One BatchGetItem (message, head, recaller), the recaller's quota (one conditional UpdateItem); then one
+    transaction when the message is the preview (it becomes the notice too), else one UpdateItem. The 1007 frames
+    are the delivery function's."""
     a, b = register(client), register(client)
     befriend(client, a, b)
     sent = [post_form(client, "/messages/private", {"msg_client_id": n, "to_id": b["id"], "msg_type": 1,
@@ -232,5 +236,6 @@ def test_recall_costs_one_read_and_one_write(client, sender, aws_calls, recall_l
     aws_calls.reset()
     seq = sent[1 if recall_last else 0]["id"]
     assert post_form(client, "/messages/recall", {"to_id": b["id"], "id": seq}, a["token"]).json_body["code"] == 200
-    write = {"dynamodb.TransactWriteItems": 1} if recall_last else {"dynamodb.UpdateItem": 1}
+    write = {"dynamodb.TransactWriteItems": 1, "dynamodb.UpdateItem": 1} if recall_last \
+        else {"dynamodb.UpdateItem": 2}
     assert request_calls(aws_calls) == {"dynamodb.BatchGetItem": 1, **write}, dict(aws_calls.calls)

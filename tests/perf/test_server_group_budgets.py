@@ -71,12 +71,12 @@ def test_batch_reads_scale_by_hundreds(aws, aws_calls):
         assert dict(aws_calls.calls) == {"dynamodb.BatchGetItem": -(-count // 100)}
 
 
-def test_create_is_one_counter_update_and_one_transaction(client, aws_calls):
+def test_create_is_one_quota_write_one_counter_update_and_one_transaction(client, aws_calls):
     me = register(client)
     call(client, "createServer", {"name": "warm-up"}, me)
     aws_calls.reset()
     call(client, "createServer", {"name": "measured"}, me)
-    assert dict(aws_calls.calls) == {"dynamodb.UpdateItem": 1, "dynamodb.TransactWriteItems": 1}
+    assert dict(aws_calls.calls) == {"dynamodb.UpdateItem": 2, "dynamodb.TransactWriteItems": 1}
 
 
 def test_update_and_remove_are_one_read_and_one_write(client, aws_calls):

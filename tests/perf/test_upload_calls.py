@@ -1,5 +1,5 @@
-"""AWS calls per upload operation: presigning is local, a direct upload is one PutObject, a verified file URL
-one HeadObject."""
+"""AWS calls per upload operation: presigning is the uploader's quota (one conditional UpdateItem), a direct upload
+the quota and one PutObject, a verified file URL one HeadObject."""
 from __future__ import annotations
 
 import json
@@ -24,14 +24,14 @@ def auth() -> dict[str, str]:
     return {"authorization": f"Bearer {TOKEN[0]}"}
 
 
-def test_presign_makes_no_aws_call(client, aws_calls):
+def test_presign_makes_only_the_quota_write(client, aws_calls):
     headers = {"content-type": "application/json", **auth()}
     aws_calls.reset()
     for content_type in ("video/mp4", "image/png", "application/pdf"):
         answer = client.http.post("/upload/presign", headers=headers, body=json.dumps(
             {"name": "big.bin", "size": 80 * 1024 * 1024, "content_type": content_type})).json_body
         assert answer["code"] == 200
-    assert aws_calls.count() == 0, dict(aws_calls.calls)
+    assert dict(aws_calls.calls) == {"dynamodb.UpdateItem": 3}
 
 
 def test_direct_upload_is_exactly_one_put_object(client, aws_calls):
@@ -40,7 +40,7 @@ def test_direct_upload_is_exactly_one_put_object(client, aws_calls):
     aws_calls.reset()
     answer = client.http.post("/upload/file", headers=headers, body=body).json_body
     assert answer["code"] == 200
-    assert dict(aws_calls.calls) == {"s3.PutObject": 1}
+    assert dict(aws_calls.calls) == {"dynamodb.UpdateItem": 1, "s3.PutObject": 1}
 
     aws_calls.reset()
     assert client.http.get(urlparse(answer["data"]["file_url"]).path).status_code == 302
