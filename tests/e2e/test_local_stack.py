@@ -75,10 +75,10 @@ def register_account(stack: RunningStack) -> Account:
 
 
 def _connection_ids(stack: RunningStack, user_id: int) -> set[str]:
-    """The user's live connections as `$connect` stored them: `<connectionId>|<expiry>` tokens."""
+    """The user's live connections as `$connect` stored them: `<connectionId>|<expiry>|<jti>` tokens."""
     item = stack.aws("dynamodb").get_item(TableName=stack.table, ConsistentRead=True, Key={
         "PK": {"S": keys.user_pk(user_id)}, "SK": {"S": keys.CONNECTIONS_SK}}).get("Item", {})
-    return {token.rpartition("|")[0] for token in item.get("tokens", {}).get("SS", [])}
+    return {token.split("|", 1)[0] for token in item.get("tokens", {}).get("SS", [])}
 
 
 @pytest.fixture
