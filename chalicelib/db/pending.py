@@ -35,6 +35,7 @@ class Pending:
     user_id: int
     sort_key: str
     frame: str
+    expires_at: float = 0
 
 
 def store(events: Iterable[tuple[int, str, str]], now_ms: int) -> None:
@@ -70,12 +71,15 @@ def _raise_kept(user_id: int, now: float) -> Reach:
 
 def list_for(user_id: int, now: float, limit: int = MAX_REPLAY) -> list[Pending]:
     """Unexpired kept frames of a user, oldest first (one consistent Query, bounded)."""
-    events = []
-    for item in Item.query(keys.user_pk(user_id), Item.SK.startswith(keys.PENDING_PREFIX), limit=limit,
-                           consistent_read=True):
-        if isinstance(item, PendingEvent) and (item.expires_at or 0) > now:
-            events.append(Pending(user_id, item.SK, item.frame))
-    return events
+    return [event for event in page(user_id, limit) if event.expires_at > now]
+
+
+def page(user_id: int, limit: int = PAGE) -> list[Pending]:
+    """The user's oldest kept frames, expired ones included (TTL deletes them late; a replayer deletes them
+    unposted), so a full page means there may be more. One consistent Query."""
+    return [Pending(user_id, item.SK, item.frame, float(item.expires_at or 0))
+            for item in Item.query(keys.user_pk(user_id), Item.SK.startswith(keys.PENDING_PREFIX), limit=limit,
+                                   consistent_read=True) if isinstance(item, PendingEvent)]
 
 
 def forget(events: Iterable[Pending]) -> None:

@@ -24,7 +24,7 @@ from chalicelib.db.messages import record_of
 from chalicelib.db.models import Item, Message, Outbox
 from chalicelib.db.sessions import GROUP
 from chalicelib.logs import log_event, log_exception
-from chalicelib.realtime.push import Deadline, Owed, Recipients, Replays, deliver, encode
+from chalicelib.realtime.push import Deadline, Owed, Recipients, Replays, Undelivered, deliver, encode
 from chalicelib.services import conversation
 from chalicelib.services.bot import BOT_ID
 from chalicelib.ws import frames
@@ -74,7 +74,9 @@ def handle(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
                     raise RuntimeError("the record's frames could not be worked out")
                 owed[index] = deliver([(user_id, encode(frame)) for user_id, frame in deliveries or []],
                                       _ordering_key(records[index]), live, replays, before) if deliveries else {}
-            except Exception:
+            except Exception as error:
+                if isinstance(error, Undelivered):
+                    owed[index] = error.owed
                 log_exception("delivery failed; the record and those after it are retried",
                               sequence=_sequence(records[index]))
                 return index

@@ -65,6 +65,15 @@ class Recipients:
                     found.kept, found.replayer)
 
 
+class Undelivered(Exception):
+    """Keeping frames failed part-way through a record: `owed` is what the record still owes (the retry skips the
+    rest)."""
+
+    def __init__(self, owed: Owed) -> None:
+        super().__init__(f"{len(owed)} recipients still owed the frame")
+        self.owed = owed
+
+
 def deliver(planned: list[tuple[int, bytes]], keep_as: str, recipients: Recipients, replays: Replays,
             owed_before: Owed | None = None) -> Owed:
     """One record's frames, by the one rule that keeps every connection's frames of a conversation in order:
@@ -86,7 +95,7 @@ def deliver(planned: list[tuple[int, bytes]], keep_as: str, recipients: Recipien
     limits the frame to the recipients still owed it, minus their connections that got it.
 
     Returns the recipients still owed the frame: those with a connection whose post failed (the record is then
-    reported failed and retried). Failing to keep raises (the record fails; nothing is lost)."""
+    reported failed and retried). Failing to keep raises Undelivered (the record fails; nothing is lost)."""
     posted_before = owed_before if owed_before is not None else {}
     jobs: list[tuple[int, LiveConnection]] = []
     to_keep: list[int] = []
@@ -120,9 +129,12 @@ def deliver(planned: list[tuple[int, bytes]], keep_as: str, recipients: Recipien
         if not posted_before.get(planned[index][0]):
             to_keep.append(index)  # every connection it had was gone
     if to_keep:
-        pending.store([(planned[index][0], f"{keep_as}#{index:05d}", planned[index][1].decode("utf-8"))
-                       for index in to_keep], clock.now_ms())
-        fresh = pending.mark({planned[index][0] for index in to_keep}, clock.now())
+        try:
+            pending.store([(planned[index][0], f"{keep_as}#{index:05d}", planned[index][1].decode("utf-8"))
+                           for index in to_keep], clock.now_ms())
+            fresh = pending.mark({planned[index][0] for index in to_keep}, clock.now())
+        except Exception as error:  # keeping them again is harmless: the same keys
+            raise Undelivered({**owed, **{planned[index][0]: [] for index in to_keep}}) from error
         recipients.kept_for(fresh)
         for user_id, found in fresh.items():
             if found.connections and not found.replayer:
@@ -143,12 +155,15 @@ def replay(user_id: int, deadline: Deadline | None = None) -> int:
     sender = get_sender()
     delivered = 0
     while found is not None:
-        events = pending.list_for(user_id, clock.now(), limit=pending.PAGE)
+        events = pending.page(user_id)
         targets = list(found.connections)
         posted: list[pending.Pending] = []
         for event in events:
             if deadline.near() or not targets:
                 break
+            if event.expires_at <= clock.now():
+                posted.append(event)  # past its 15 days: deleted, not posted
+                continue
             data = event.frame.encode("utf-8")
             outcomes = [(connection, _post(sender, connection, data)) for connection in targets]
             _discard([connection for connection, outcome in outcomes if outcome == "gone"])
@@ -158,7 +173,7 @@ def replay(user_id: int, deadline: Deadline | None = None) -> int:
                 posted.append(event)
         if posted:
             pending.forget(posted)
-            delivered += len(posted)
+            delivered += sum(1 for event in posted if event.expires_at > clock.now())
         if len(posted) < len(events):
             pending.release(user_id, holder)
             return delivered

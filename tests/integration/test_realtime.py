@@ -220,3 +220,16 @@ def test_a_frame_kept_because_the_only_known_connection_was_gone_goes_to_a_conne
     replays.wait()
     assert messages_at(sender, "new") == ["m0"]
     assert pending.list_for(9, time.time()) == []
+
+
+def test_frames_past_their_retention_are_deleted_unposted_and_do_not_hide_newer_ones(sender):
+    """TTL deletes late: a page full of expired frames must not read as "nothing kept" while newer ones wait."""
+    long_ago_ms = int((time.time() - pending.RETENTION_SECONDS - 60) * 1000)
+    pending.store([(9, f"000000000000001#{n:05d}", '{"message":"old"}') for n in range(pending.PAGE + 1)],
+                  long_ago_ms)
+    pending.store([(9, "000000000000002#00000", '{"message":"new"}')], int(time.time() * 1000))
+    pending.mark([9], time.time())
+    connect("c1", 9)
+    assert push.replay(9) == 1
+    assert messages_at(sender, "c1") == ["new"]
+    assert pending.page(9) == [] and pending.hold(9, "anyone", time.time()) is None
