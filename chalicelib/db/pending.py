@@ -14,7 +14,7 @@ the hold's expiry only lets another replayer take over from one that died.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from pynamodb.exceptions import UpdateError
@@ -22,6 +22,13 @@ from pynamodb.exceptions import UpdateError
 from chalicelib.db import conflicts, connections, keys
 from chalicelib.db.connections import Reach
 from chalicelib.db.models import ConnectionSet, DeliveryProgress, Item, PendingEvent, tag
+
+Each = Callable[[Callable[[int], Reach], list[int]], Iterable[Reach]]
+
+
+def _one_by_one(work: Callable[[int], Reach], user_ids: list[int]) -> list[Reach]:
+    return [work(user_id) for user_id in user_ids]
+
 
 RETENTION_SECONDS = 15 * 86400
 MAX_REPLAY = 500
@@ -49,14 +56,14 @@ def store(events: Iterable[tuple[int, str, str]], now_ms: int) -> None:
                                     expires_at=expires))
 
 
-def mark(user_ids: Iterable[int], now: float) -> dict[int, Reach]:
+def mark(user_ids: Iterable[int], now: float, each: Each = _one_by_one) -> dict[int, Reach]:
     """The keeper's half, after `store`: one consistent BatchGetItem per 100 users, and one UpdateItem for each user
-    whose `kept` is absent or whose replay is held (that replayer's clear must fail). Returns each user as now
-    seen: a user with live connections and no replay held needs a replay to get the frames."""
+    whose `kept` is absent or whose replay is held (that replayer's clear must fail), run through `each` (the
+    caller's pool). Returns each user as now seen: a user with live connections and no replay held needs a replay
+    to get the frames."""
     fresh, _ = connections.reach(user_ids, now, consistent=True)
-    for user_id, found in fresh.items():
-        if not found.kept or found.replayer:
-            fresh[user_id] = _raise_kept(user_id, now)
+    unmarked = [user_id for user_id, found in fresh.items() if not found.kept or found.replayer]
+    fresh.update(zip(unmarked, each(lambda user_id: _raise_kept(user_id, now), unmarked), strict=True))
     return fresh
 
 

@@ -7,7 +7,7 @@ import threading
 import uuid
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any
+from typing import Any, TypeVar
 
 from chalicelib import clock
 from chalicelib.db import connections, pending
@@ -16,6 +16,8 @@ from chalicelib.http.envelope import to_json
 from chalicelib.logs import log_exception
 from chalicelib.realtime.sender import MAX_PAYLOAD_BYTES, ConnectionGone, Sender, get_sender
 
+T = TypeVar("T")
+R = TypeVar("R")
 Owed = dict[int, list[str]]  # recipients still owed a frame → their connections that got it already
 REPLAY_WORKERS = 16  # users replayed to at the same time; replays of different users never wait for each other
 
@@ -132,7 +134,7 @@ def deliver(planned: list[tuple[int, bytes]], keep_as: str, recipients: Recipien
         try:
             pending.store([(planned[index][0], f"{keep_as}#{index:05d}", planned[index][1].decode("utf-8"))
                            for index in to_keep], clock.now_ms())
-            fresh = pending.mark({planned[index][0] for index in to_keep}, clock.now())
+            fresh = pending.mark({planned[index][0] for index in to_keep}, clock.now(), _in_parallel)
         except Exception as error:  # keeping them again is harmless: the same keys
             raise Undelivered({**owed, **{planned[index][0]: [] for index in to_keep}}) from error
         recipients.kept_for(fresh)
@@ -263,11 +265,15 @@ def _post(sender: Sender, connection: LiveConnection, data: bytes) -> str:
 
 def _post_all(jobs: list[tuple[LiveConnection, bytes]]) -> list[str]:
     sender = get_sender()
-    if len(jobs) <= 1:
-        return [_post(sender, connection, data) for connection, data in jobs]
-    # each job runs in a copy of this invocation's context, so its AWS calls count towards it
-    contexts = [contextvars.copy_context() for _ in jobs]
-    return list(_fanout_pool().map(lambda ctx, job: ctx.run(_post, sender, job[0], job[1]), contexts, jobs))
+    return _in_parallel(lambda job: _post(sender, job[0], job[1]), jobs)
+
+
+def _in_parallel(work: Callable[[T], R], items: list[T]) -> list[R]:
+    """On the fan-out's pool, each in a copy of this invocation's context, so its AWS calls count towards it."""
+    if len(items) <= 1:
+        return [work(item) for item in items]
+    contexts = [contextvars.copy_context() for _ in items]
+    return list(_fanout_pool().map(lambda ctx, item: ctx.run(work, item), contexts, items))
 
 
 def _discard(gone: list[LiveConnection]) -> None:

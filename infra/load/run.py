@@ -24,6 +24,7 @@ from infra.local.moto_server import RAW_MOTO_VARIABLE
 FAULT_LINE = re.compile(r"faults: (.*)")
 CONFLICT_LINE = re.compile(r"conflicts: (.*)")
 POST_FAIL_LINE = re.compile(r"^post failures: .*$", re.MULTILINE)
+KILLED_LINE = re.compile(r"^delivery: messages handled by killed batches=(.*)$", re.MULTILINE)
 DELIVERY_LINE = re.compile(r"^delivery: batches=(\d+) killed=(\d+) dead_letters=(\d+)$", re.MULTILINE)
 RECONNECT_ROUNDS = 4
 # After the traffic, frames still in the stream's backlog keep arriving: wait for them while they move.
@@ -157,6 +158,7 @@ def run(settings: LoadSettings) -> tuple[dict[str, Any], list[str]]:
                    "tracebacks": output.count("Traceback (most recent call last)"),
                    "refused_requests": output.count(strict_dynamodb.LOG_MARK),
                    "invariant_violations": invariants[:20], "invariant_violation_count": len(invariants)}
-    findings = verify(world, stored, kills)
+    killed_lines = KILLED_LINE.findall(output)
+    findings = verify(world, stored, frozenset(filter(None, killed_lines[-1].split(","))) if killed_lines else None)
     report = reporting.build(world, findings, kinds, asdict(settings), stack_notes)
     return report, reporting.failures(report)

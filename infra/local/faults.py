@@ -214,6 +214,7 @@ class DeliveryKills:
     def __init__(self, rate: float, seed: int | None = None) -> None:
         self.rate = rate
         self.killed = 0
+        self.pushed_before_kills: set[str] = set()  # `<event>:<PK>:<seq>` of messages a killed batch handled
         self._random = random.Random(seed)
         self._lock = threading.Lock()
 
@@ -228,9 +229,17 @@ class DeliveryKills:
             handler({**event, "Records": records[:cut]}, context)
             with self._lock:
                 self.killed += 1
+                self.pushed_before_kills.update(filter(None, map(_message_key, records[:cut])))
             raise DeliveryKilled(f"delivery handler killed after {cut} of {len(records)} records")
 
         return dying_handler
+
+
+def _message_key(record: dict[str, Any]) -> str:
+    image = (record.get("dynamodb") or {}).get("NewImage") or {}
+    if (image.get("T") or {}).get("S") != "Message":
+        return ""
+    return f"{record.get('eventName')}:{image['PK']['S']}:{image['seq']['N']}"
 
 
 def delivery_kills_from_env(environ: dict[str, str] | None = None) -> DeliveryKills | None:

@@ -54,8 +54,10 @@ class StreamDelivery(Polling):
     def summary(self) -> str:
         """Printed at stop, like the fault lines: `make load` reads it."""
         killed = self.kills.killed if self.kills is not None else 0
+        pushed = sorted(self.kills.pushed_before_kills) if self.kills is not None else []
         return (f"delivery: batches={self.reader.invocations} killed={killed} "
-                f"dead_letters={len(self.reader.dead_letters)}")
+                f"dead_letters={len(self.reader.dead_letters)}\n"
+                f"delivery: messages handled by killed batches={','.join(pushed)}")
 
     def stop(self) -> None:
         super().stop()

@@ -163,9 +163,12 @@ def fan_out_ratio() -> None:
         create_table()
         for index in range(100):
             connections.add(f"f{index}", 900_000 + index, clock.now(), 3600, connections.Presented("test", 0), 1000)
+        users = [900_000 + index for index in range(100)]
+        reach, _ = connections.reach(users, clock.now(), consistent=True)
         use_sender(RecordingSender(delay_seconds=0.02))
         started = time.perf_counter()
-        push.push([(900_000 + index, {"msg_code": 200}) for index in range(100)])
+        push.deliver([(user_id, push.encode({"msg_code": 200})) for user_id in users], "0#0",
+                     push.Recipients(reach), push.Replays(push.Deadline()))
         elapsed = time.perf_counter() - started
     serial = 100 * 0.02
     print(f"Fan-out to 100 connections, 20 ms per post: {elapsed:.3f} s vs {serial:.1f} s serial "
@@ -217,6 +220,7 @@ if __name__ == "__main__":
     fan_out_ratio()
     import_ratio()
     package_and_cold_start()
-    from tests.perf import delivery_latency
+    from tests.perf import delivery_latency, reconnect_storm
 
     delivery_latency.report()
+    reconnect_storm.report()
