@@ -5,10 +5,12 @@ Every frame that follows a write is produced here from the committed item's imag
 item carries its own (recipient, frame) pairs. Other items are ignored. Every item lives in the partition of the
 conversation it concerns, and the stream keeps each partition's records in commit order.
 
-A batch is delivered in three steps: its frames are planned (a group's members read once per batch), the live
-connections of all their recipients are read at once, then each conversation's frames are pushed in order, the
-conversations at the same time. Every record of a batch committed before the batch was read, so reading members
-and connections once per batch sees them at least as new as any record of it.
+A batch is delivered in three steps: its frames are planned (a group's members read once per batch), the connection
+sets of all their recipients (with their kept-frames marks) and the record a failed attempt at this batch may have
+left are read at once, consistently, then each conversation's frames are delivered in order by the one rule of
+`push.deliver`, the conversations at the same time; replays it asks for run beside them, one per user, and the
+batch waits for them before it returns. Every record of a batch committed before the batch was read, so members
+and connections read once per batch are at least as new as any record of it.
 """
 from __future__ import annotations
 
