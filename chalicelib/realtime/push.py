@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextvars
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -39,6 +40,14 @@ class Deadline:
 
     def near(self) -> bool:
         return self._remaining is not None and self._remaining() < self.MARGIN_MS
+
+    @classmethod
+    def after(cls, seconds: float) -> Deadline:
+        """For a function whose handler gets no context: `seconds` from now count as its whole time."""
+        ends = time.monotonic() + seconds + cls.MARGIN_MS / 1000
+        deadline = cls()
+        deadline._remaining = lambda: int((ends - time.monotonic()) * 1000)
+        return deadline
 
 
 class Recipients:

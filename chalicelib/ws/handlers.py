@@ -19,6 +19,8 @@ from chalicelib.ws import frames
 
 MAX_FRAME_BYTES = 32 * 1024
 MAX_CONNECT_RACES = 10  # attempts beyond the cap, for connects of one user racing for the same room
+# a heartbeat's replay posts for at most this long (the function's timeout is 28 s); the rest stays kept, in place
+REPLAY_SECONDS = 15
 
 OK = {"statusCode": 200}
 
@@ -95,7 +97,7 @@ def _replay(connection_id: str) -> int:
         except Exception:
             log_exception("closing a connection without owner failed", connection=connection_id)
         return 0
-    return push.replay(owner)
+    return push.replay(owner, push.Deadline.after(REPLAY_SECONDS))
 
 
 def message(event: dict[str, Any]) -> dict[str, Any]:

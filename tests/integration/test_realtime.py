@@ -233,3 +233,12 @@ def test_frames_past_their_retention_are_deleted_unposted_and_do_not_hide_newer_
     assert push.replay(9) == 1
     assert messages_at(sender, "c1") == ["new"]
     assert pending.page(9) == [] and pending.hold(9, "anyone", time.time()) is None
+
+
+def test_a_replay_out_of_time_posts_nothing_more_and_releases_its_hold(sender):
+    keep(9, "m0", "m1")
+    connect("c1", 9)
+    assert push.replay(9, push.Deadline.after(0)) == 0
+    assert sender.sent == [] and len(pending.list_for(9, time.time())) == 2
+    assert push.replay(9, push.Deadline.after(10)) == 2  # the hold was released: the next replay takes it
+    assert messages_at(sender, "c1") == ["m0", "m1"]
