@@ -28,6 +28,7 @@ WAIT_SECONDS = 120.0
 class Storm:
     members: int
     kept: int
+    reached: int  # sockets the new message reached within WAIT_SECONDS
     last_arrival: float  # seconds from the new message's send to its arrival on the last socket
     median_arrival: float
     in_order: int  # sockets that got the kept messages and the new one, each once, in id order
@@ -83,8 +84,8 @@ async def storm(stack: ChildStack, members: int, kept: int) -> Storm:
         if frame.get("msg_code") == CHAT and frame.get("to_id") == group_id and frame.get("form_id") == owner:
             got[received.user_id].append(int(frame["id"]))
     in_order = sum(1 for ids in got.values() if ids == expected and max(Counter(ids).values()) == 1)
-    delays = sorted(at - started for at in arrivals.values())
-    return Storm(members, kept, delays[-1], delays[len(delays) // 2], in_order)
+    delays = sorted(at - started for at in arrivals.values()) or [float("inf")]
+    return Storm(members, kept, len(arrivals), delays[-1], delays[len(delays) // 2], in_order)
 
 
 async def _kept_everywhere(stack: ChildStack, users: list[int], kept: int) -> None:
@@ -114,9 +115,7 @@ async def _arrivals(world: World, members: set[int], group_id: int, message_id: 
                     and frame.get("id") == message_id:
                 arrivals.setdefault(received.user_id, received.at)
         await asyncio.sleep(0.01)
-    if len(arrivals) < len(members):
-        raise TimeoutError(f"{len(members) - len(arrivals)} sockets never got the new message")
-    return arrivals
+    return arrivals  # fewer than the members when some never got it within WAIT_SECONDS
 
 
 def report(members: int = 200, kept: int = 5) -> None:
@@ -124,6 +123,7 @@ def report(members: int = 200, kept: int = 5) -> None:
                      "EMAIL_CODES_PER_SOURCE_DAY": "1000"}) as stack:
         result = asyncio.run(storm(stack, members, kept))
     print(f"Reconnect storm (local stack): {members} members with {kept} kept group messages each open their "
-          f"sockets at once; the next group message reached the last socket {result.last_arrival:.2f} s after "
-          f"its send (median {result.median_arrival:.2f} s; target ≤ 2 s); {result.in_order}/{members} sockets "
-          f"got the kept ones first, each once, in id order")
+          f"sockets at once; the next group message reached {result.reached}/{members} sockets within "
+          f"{WAIT_SECONDS:.0f} s, the last {result.last_arrival:.2f} s after its send (median "
+          f"{result.median_arrival:.2f} s; target ≤ 2 s); {result.in_order}/{members} sockets got the kept ones "
+          f"first, each once, in id order")
