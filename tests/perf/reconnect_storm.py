@@ -16,6 +16,7 @@ import aiohttp
 
 from infra.load.api import Api
 from infra.load.model import World
+from infra.load.report import REPORTS_DIR
 from infra.load.setup import bounded, register_users
 from infra.local.child import ChildStack
 
@@ -121,7 +122,11 @@ async def _arrivals(world: World, members: set[int], group_id: int, message_id: 
 def report(members: int = 200, kept: int = 5) -> None:
     with ChildStack({"BCRYPT_ROUNDS": "4", "EMAIL_CODES_PER_SOURCE_HOUR": "1000",
                      "EMAIL_CODES_PER_SOURCE_DAY": "1000"}) as stack:
-        result = asyncio.run(storm(stack, members, kept))
+        try:
+            result = asyncio.run(storm(stack, members, kept))
+        finally:
+            REPORTS_DIR.mkdir(parents=True, exist_ok=True)
+            (REPORTS_DIR / "storm-stack.log").write_text(stack.output())
     print(f"Reconnect storm (local stack): {members} members with {kept} kept group messages each open their "
           f"sockets at once; the next group message reached {result.reached}/{members} sockets within "
           f"{WAIT_SECONDS:.0f} s, the last {result.last_arrival:.2f} s after its send (median "
