@@ -129,12 +129,17 @@ CONFLICT ?= 0.05
 # KILL is the share of delivery function invocations killed mid-batch (the batch is retried whole: frames pushed
 # before the kill arrive twice, counted as redelivered).
 KILL ?= 0.02
+# LAG delays the delivery of every stream record by that many seconds after its write (a Lambda iterator age);
+# POST_FAIL is the share of @connections posts answered 500 (batches report failures and are retried).
+LAG ?= 0
+POST_FAIL ?= 0
 # PROFILE=1 samples local AWS and the stack with py-spy during the traffic: reports/profile-{moto,stack}.svg.
 PROFILE ?=
 .PHONY: load check-table
 load: $(STAMP)
 	$(BIN)/python -m infra.load --users $(USERS) --messages $(MESSAGES) --duration $(DURATION) --throttle-rate $(THROTTLE) \
-		--conflict-rate $(CONFLICT) --delivery-kill-rate $(KILL) $(if $(PROFILE),--profile)
+		--conflict-rate $(CONFLICT) --delivery-kill-rate $(KILL) --delivery-lag $(LAG) --post-fail-rate $(POST_FAIL) \
+		$(if $(PROFILE),--profile)
 
 # The table's cross-item invariants (infra/local/check_table.py), against a running `make run` stack (one Scan).
 AWS_URL ?= http://127.0.0.1:5000

@@ -35,4 +35,4 @@ def ws_disconnect(event: WebsocketEvent) -> dict:
 
 @app.lambda_function(name="deliver")
 def deliver(event: dict, context: object) -> dict:
-    return delivery.handle(event)
+    return delivery.handle(event, context)

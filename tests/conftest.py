@@ -48,12 +48,10 @@ def aws():
     from chalicelib import aws as aws_clients
     from chalicelib.config import reset_caches
     from chalicelib.db.table import create_table
-    from chalicelib.realtime import push
     from chalicelib.security import revocation
 
     reset_caches()
     revocation.forget()
-    push.forget_replayed()
     aws_clients.reset_clients()
     with moto.mock_aws():
         create_table()

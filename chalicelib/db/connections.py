@@ -17,8 +17,8 @@ from chalicelib.db.transactions import failed_conditions, transaction
 
 OWNER_SK = "OWNER"
 LIFETIME_SECONDS = 2 * 3600 + 600  # API Gateway closes a WebSocket after 2 hours; ours outlives it
-# A new connection's kept events are replayed within this long of its opening: by its first frame (the client's
-# heartbeat), or by the first delivery that finds it, whichever comes first
+# A connection's first frame within this long of its opening (the client's heartbeat) replays its user's kept
+# frames: a trigger that costs nothing on later heartbeats. Only how soon; order and exactly-once never depend on it
 REPLAY_WINDOW_SECONDS = 15
 
 
@@ -28,14 +28,36 @@ class LiveConnection:
     user_id: int
     token: str
 
-    def is_new(self, now: float) -> bool:
-        """Opened within the replay window (its token's expiry is its opening time plus the lifetime)."""
-        return _parse(self.token)[1] - LIFETIME_SECONDS > now - REPLAY_WINDOW_SECONDS
-
     @property
     def jti(self) -> str:
         """The id of the login token this connection opened with ("" for connections older than the field)."""
         return _parse(self.token)[2]
+
+
+@dataclass(frozen=True)
+class Reach:
+    """One user as the delivery sees it: the live connections, and `kept` (0 when no frame is kept for the user,
+    otherwise a number every keeper that must say so raises), and who holds the user's replay, if anyone."""
+
+    connections: list[LiveConnection]
+    kept: int = 0
+    replayer: str = ""
+
+    @property
+    def latest_expiry(self) -> int:
+        return max((_parse(connection.token)[1] for connection in self.connections), default=0)
+
+
+def _user_of(item: Item) -> int:
+    return int(item.PK.split("#", 1)[1])
+
+
+def reach_of(item: ConnectionSet, now: float) -> Reach:
+    user_id = _user_of(item)
+    live = [LiveConnection(connection_id, user_id, token) for token in item.tokens or ()
+            for connection_id, expires, _ in [_parse(token)] if expires > now]
+    holder = item.replayer or ""
+    return Reach(live, int(item.kept or 0), holder if (item.replay_until or 0) > now else "")
 
 
 def _token(connection_id: str, expires: int, jti: str) -> str:
@@ -80,7 +102,9 @@ def add(connection_id: str, user_id: int, now: float, lifetime_seconds: int, pre
             tx.save(owner)
             tx.update(
                 ConnectionSet(keys.user_pk(user_id), keys.CONNECTIONS_SK),
-                actions=[tag(ConnectionSet), ConnectionSet.tokens.add({token}), ConnectionSet.expires_at.set(expires)],
+                # while frames are kept, the set lives as long as they do (pending.py)
+                actions=[tag(ConnectionSet), ConnectionSet.tokens.add({token}),
+                         ConnectionSet.expires_at.set(ConnectionSet.kept_until | expires)],
                 condition=ConnectionSet.tokens.does_not_exist() | (size(ConnectionSet.tokens) < max_connections),
             )
     except TransactWriteError as error:
@@ -148,19 +172,25 @@ def discard(connections: Iterable[LiveConnection]) -> None:
 
 def live_connections(user_ids: Iterable[int], now: float) -> dict[int, list[LiveConnection]]:
     """Every unexpired connection of each user: one BatchGetItem per 100 users."""
+    return {user_id: found.connections for user_id, found in reach(user_ids, now)[0].items()}
+
+
+def reach(user_ids: Iterable[int], now: float, *, also: Iterable[tuple[str, str]] = (),
+          consistent: bool = False) -> tuple[dict[int, Reach], list[Item]]:
+    """Each user's connections and kept-frames marker (one BatchGetItem per 100 keys), and the items of `also`
+    read in the same call (the delivery's record of a failed batch)."""
     wanted = {int(user_id) for user_id in user_ids}
-    result: dict[int, list[LiveConnection]] = {user_id: [] for user_id in wanted}
-    if not wanted:
-        return result
-    for item in Item.batch_get([(keys.user_pk(user_id), keys.CONNECTIONS_SK) for user_id in wanted]):
-        if not isinstance(item, ConnectionSet):
-            continue
-        user_id = int(item.PK.split("#", 1)[1])
-        for token in item.tokens or ():
-            connection_id, expires, _ = _parse(token)
-            if expires > now:
-                result[user_id].append(LiveConnection(connection_id, user_id, token))
-    return result
+    result: dict[int, Reach] = {user_id: Reach([]) for user_id in wanted}
+    others: list[Item] = []
+    item_keys = [(keys.user_pk(user_id), keys.CONNECTIONS_SK) for user_id in wanted] + list(also)
+    if not item_keys:
+        return result, others
+    for item in Item.batch_get(item_keys, consistent_read=consistent):
+        if isinstance(item, ConnectionSet):
+            result[_user_of(item)] = reach_of(item, now)
+        else:
+            others.append(item)
+    return result, others
 
 
 def owner_of(connection_id: str) -> int | None:

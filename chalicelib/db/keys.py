@@ -70,6 +70,14 @@ CONNECTIONS_SK = "CONNS"
 PENDING_PREFIX = "PENDING#"
 
 
+DELIVERY_PROGRESS_SK = "OWED"
+
+
+def delivery_progress_pk(sequence: str) -> str:
+    """A failed delivery batch's record, under the stream sequence number its retry starts from."""
+    return f"DELIVERY#{sequence}"
+
+
 def pending_sk(ordering_key: str) -> str:
     return f"{PENDING_PREFIX}{ordering_key}"
 

@@ -133,9 +133,14 @@ class Counter(Item, discriminator="Counter"):
 
 
 class ConnectionSet(Item, discriminator="ConnectionSet"):
-    """A user's live WebSocket connections as `<connection id>|<expiry>` tokens (BatchGet-able)."""
+    """A user's live WebSocket connections as `<connection id>|<expiry>` tokens (BatchGet-able), and whether frames
+    are kept for the user (chalicelib/db/pending.py): read in the same BatchGetItem as the connections."""
 
     tokens = UnicodeSetAttribute(null=True)
+    kept = NumberAttribute(null=True)  # present while frames are kept: raised by every keeper that must say so
+    kept_until = NumberAttribute(null=True)  # the item outlives the kept frames (its TTL while `kept` is set)
+    replayer = UnicodeAttribute(null=True)  # who holds the user's replay, until `replay_until`
+    replay_until = NumberAttribute(null=True)
 
 
 class ConnectionOwner(Item, discriminator="ConnectionOwner"):
@@ -307,12 +312,16 @@ class Outbox(Item, discriminator="Outbox"):
     deliveries = UnicodeAttribute()  # JSON [[user_id, frame], ...]
 
 
+class DeliveryProgress(Item, discriminator="DeliveryProgress"):
+    """What a delivery batch that reported a failure still owed, for its retry (chalicelib/db/pending.py)."""
+
+    owed = UnicodeAttribute()  # JSON {sequence number: {user id: [connection ids that got the frame]}}
+
+
 class PendingEvent(Item, discriminator="PendingEvent"):
-    """A frame for a user who had no live connection; replayed in SK order after they connect. A replayer holds
-    it until `claimed_until` while posting it, and deletes it once posted."""
+    """A frame kept for a user; replayed in SK order by the holder of the user's replay, deleted once posted."""
 
     frame = UnicodeAttribute()
-    claimed_until = NumberAttribute(null=True)
 
 
 __all__ = [
@@ -320,6 +329,7 @@ __all__ = [
     "ConnectionOwner",
     "ConnectionSet",
     "Counter",
+    "DeliveryProgress",
     "BotMemory",
     "ClientMessageClaim",
     "Conversation",

@@ -1,17 +1,40 @@
-"""Pending events: frames kept for users who had no live connection, replayed in order after they connect."""
+"""Kept frames: frames for a user that could not go out live, replayed in order by one holder at a time.
+
+Two facts live on the user's connection set (the item every delivery reads already): `kept`, present while frames
+may be kept for the user, and the replay's hold (`replayer`, `replay_until`). The protocol, with every read
+consistent:
+- a keeper stores its frames, then reads the set again (`mark`): when `kept` is absent, or a replay is held, it
+  raises `kept` (one UpdateItem); otherwise a replay not yet begun lists them, and `kept` stays set until one has;
+- a replayer takes the hold (which returns `kept`: v), lists, posts and deletes kept frames until a listing comes
+  back empty, and clears `kept` only on the condition that it still holds the hold and `kept` is still v.
+So a cleared `kept` means every frame kept before the clear was posted: a keeper that stored after the
+replayer's last listing raised `kept`, and the clear failed (the replayer lists again). No step depends on a clock:
+the hold's expiry only lets another replayer take over from one that died.
+"""
 from __future__ import annotations
 
-from collections.abc import Iterable
+import json
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from pynamodb.exceptions import UpdateError
 
-from chalicelib.db import conflicts, keys
-from chalicelib.db.models import Item, PendingEvent
+from chalicelib.db import conflicts, connections, keys
+from chalicelib.db.connections import Reach
+from chalicelib.db.models import ConnectionSet, DeliveryProgress, Item, PendingEvent, tag
+
+Each = Callable[[Callable[[int], Reach], list[int]], Iterable[Reach]]
+
+
+def _one_by_one(work: Callable[[int], Reach], user_ids: list[int]) -> list[Reach]:
+    return [work(user_id) for user_id in user_ids]
+
 
 RETENTION_SECONDS = 15 * 86400
 MAX_REPLAY = 500
-CLAIM_SECONDS = 10  # far longer than one post to API Gateway
+PAGE = 25  # kept frames listed, posted and deleted (one BatchWriteItem) at a time
+HOLD_SECONDS = 10  # far longer than one page of posts, whose client times out first (chalicelib/aws.py)
+PROGRESS_SECONDS = 86400  # the record of a failed batch outlives its retries (6 h at most)
 
 
 @dataclass(frozen=True)
@@ -19,14 +42,13 @@ class Pending:
     user_id: int
     sort_key: str
     frame: str
-    claimed_until: float = 0
+    expires_at: float = 0
 
 
 def store(events: Iterable[tuple[int, str, str]], now_ms: int) -> None:
-    """Keep frames (user id, ordering key, frame) for offline users: one BatchWriteItem per 25 events.
-
-    A user's events replay in ordering-key order; keeping the same key again overwrites, so a retried delivery
-    keeps a frame once."""
+    """Keep frames (user id, ordering key, frame): one BatchWriteItem per 25 events. A user's frames replay in
+    ordering-key order; keeping the same key again overwrites, so a retried delivery keeps a frame once.
+    The caller then calls `mark` for these users."""
     expires = now_ms // 1000 + RETENTION_SECONDS
     with PendingEvent.batch_write() as batch:
         for user_id, ordering_key, frame in events:
@@ -34,43 +56,110 @@ def store(events: Iterable[tuple[int, str, str]], now_ms: int) -> None:
                                     expires_at=expires))
 
 
-def list_for(user_id: int, now: float) -> list[Pending]:
-    """Unexpired events of a user, oldest first, held ones included (one Query, bounded)."""
-    events = []
-    for item in Item.query(keys.user_pk(user_id), Item.SK.startswith(keys.PENDING_PREFIX), limit=MAX_REPLAY):
-        if isinstance(item, PendingEvent) and (item.expires_at or 0) > now:
-            events.append(Pending(user_id, item.SK, item.frame, float(item.claimed_until or 0)))
-    return events
+def mark(user_ids: Iterable[int], now: float, each: Each = _one_by_one) -> dict[int, Reach]:
+    """The keeper's half, after `store`: one consistent BatchGetItem per 100 users, and one UpdateItem for each user
+    whose `kept` is absent or whose replay is held (that replayer's clear must fail), run through `each` (the
+    caller's pool). Returns each user as now seen: a user with live connections and no replay held needs a replay
+    to get the frames."""
+    fresh, _ = connections.reach(user_ids, now, consistent=True)
+    unmarked = [user_id for user_id, found in fresh.items() if not found.kept or found.replayer]
+    fresh.update(zip(unmarked, each(lambda user_id: _raise_kept(user_id, now), unmarked), strict=True))
+    return fresh
 
 
 @conflicts.retrying()
-def claim(event: Pending, now: float) -> bool:
-    """Hold an event while posting it; exactly one replayer holds it at a time. A hold that outlives
-    CLAIM_SECONDS (its replayer died before posting) can be taken over, so no event is lost with its replayer."""
+def _raise_kept(user_id: int, now: float) -> Reach:
+    kept_until = int(now) + RETENTION_SECONDS + connections.LIFETIME_SECONDS
+    item = ConnectionSet(keys.user_pk(user_id), keys.CONNECTIONS_SK)
+    item.update(actions=[tag(ConnectionSet), ConnectionSet.kept.add(1), ConnectionSet.kept_until.set(kept_until),
+                         ConnectionSet.expires_at.set(kept_until)])
+    return connections.reach_of(item, now)
+
+
+def list_for(user_id: int, now: float, limit: int = MAX_REPLAY) -> list[Pending]:
+    """Unexpired kept frames of a user, oldest first (one consistent Query, bounded)."""
+    return [event for event in page(user_id, limit) if event.expires_at > now]
+
+
+def page(user_id: int, limit: int = PAGE) -> list[Pending]:
+    """The user's oldest kept frames, expired ones included (TTL deletes them late; a replayer deletes them
+    unposted), so a full page means there may be more. One consistent Query."""
+    return [Pending(user_id, item.SK, item.frame, float(item.expires_at or 0))
+            for item in Item.query(keys.user_pk(user_id), Item.SK.startswith(keys.PENDING_PREFIX), limit=limit,
+                                   consistent_read=True) if isinstance(item, PendingEvent)]
+
+
+def forget(events: Iterable[Pending]) -> None:
+    """Posted frames are gone for good: one BatchWriteItem per 25."""
+    with PendingEvent.batch_write() as batch:
+        for event in events:
+            batch.delete(PendingEvent(keys.user_pk(event.user_id), event.sort_key))
+
+
+@conflicts.retrying()
+def hold(user_id: int, holder: str, now: float) -> Reach | None:
+    """Take the user's replay: only while frames are kept and nobody holds it (or its holder died: the hold
+    expired). Returns the user's connections and `kept`; None when there is nothing to take."""
+    return _update_set(user_id, now, [ConnectionSet.replayer.set(holder),
+                                      ConnectionSet.replay_until.set(now + HOLD_SECONDS)],
+                       ConnectionSet.kept.exists() & (ConnectionSet.replayer.does_not_exist()
+                                                      | (ConnectionSet.replay_until < now)))
+
+
+@conflicts.retrying()
+def renew(user_id: int, holder: str, now: float) -> Reach | None:
+    """Extend our own hold and read the set again; None when the hold is no longer ours."""
+    return _update_set(user_id, now, [ConnectionSet.replay_until.set(now + HOLD_SECONDS)],
+                       ConnectionSet.replayer == holder)
+
+
+@conflicts.retrying()
+def finish(user_id: int, holder: str, kept: int, expires: int) -> bool:
+    """Nothing is kept any more: clear `kept` and our hold, if the hold is still ours and no keeper raised `kept`
+    since we read it (False otherwise: list again). The set's TTL goes back to its connections'."""
+    return _update_set(user_id, 0, [ConnectionSet.kept.remove(), ConnectionSet.kept_until.remove(),
+                                    ConnectionSet.replayer.remove(), ConnectionSet.replay_until.remove(),
+                                    ConnectionSet.expires_at.set(expires)],
+                       (ConnectionSet.replayer == holder) & (ConnectionSet.kept == kept)) is not None
+
+
+@conflicts.retrying()
+def release(user_id: int, holder: str) -> None:
+    """Give up our hold (a post failed, or time ran out); the frames stay kept for the next replayer. Another
+    holder's hold is never released."""
+    _update_set(user_id, 0, [ConnectionSet.replayer.remove(), ConnectionSet.replay_until.remove()],
+                ConnectionSet.replayer == holder)
+
+
+def _update_set(user_id: int, now: float, actions: list, condition: object) -> Reach | None:  # type: ignore[type-arg]
+    item = ConnectionSet(keys.user_pk(user_id), keys.CONNECTIONS_SK)
     try:
-        PendingEvent(keys.user_pk(event.user_id), event.sort_key).update(
-            actions=[PendingEvent.claimed_until.set(now + CLAIM_SECONDS)],
-            condition=PendingEvent.PK.exists()
-            & (PendingEvent.claimed_until.does_not_exist() | (PendingEvent.claimed_until < now)))
+        item.update(actions=actions, condition=condition)  # type: ignore[arg-type]
     except UpdateError as error:
         if error.cause_response_code == "ConditionalCheckFailedException":
-            return False
+            return None
         raise
-    return True
+    return connections.reach_of(item, now)
+
+
+def progress_key(sequence: str) -> tuple[str, str]:
+    return keys.delivery_progress_pk(sequence), keys.DELIVERY_PROGRESS_SK
+
+
+def progress_of(items: Iterable[Item]) -> dict[str, dict[int, list[str]]]:
+    """What a failed batch still owed, read back by its retry (see `save_progress`)."""
+    for item in items:
+        if isinstance(item, DeliveryProgress):
+            return {sequence: {int(user): posted for user, posted in owed.items()}
+                    for sequence, owed in json.loads(item.owed).items()}
+    return {}
 
 
 @conflicts.retrying()
-def done(event: Pending) -> None:
-    """The held event was posted: it is gone for good."""
-    PendingEvent(keys.user_pk(event.user_id), event.sort_key).delete()
-
-
-@conflicts.retrying()
-def release(event: Pending) -> None:
-    """The held event could not be posted: the next replayer takes it, in its place in the order."""
-    try:
-        PendingEvent(keys.user_pk(event.user_id), event.sort_key).update(
-            actions=[PendingEvent.claimed_until.remove()], condition=PendingEvent.PK.exists())
-    except UpdateError as error:
-        if error.cause_response_code != "ConditionalCheckFailedException":
-            raise
+def save_progress(sequence: str, owed: dict[str, dict[int, list[str]]], now: float) -> None:
+    """One write per failed batch, under the sequence number its retry starts from: for each record it attempted,
+    the recipients it still owes the frame (and the connections of theirs that got it already); a record owing
+    nothing is done. Its retry skips what was delivered."""
+    DeliveryProgress(*progress_key(sequence)).update(actions=[
+        tag(DeliveryProgress), DeliveryProgress.owed.set(json.dumps(owed, separators=(",", ":"))),
+        DeliveryProgress.expires_at.set(int(now) + PROGRESS_SECONDS)])

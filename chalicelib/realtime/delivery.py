@@ -5,28 +5,28 @@ Every frame that follows a write is produced here from the committed item's imag
 item carries its own (recipient, frame) pairs. Other items are ignored. Every item lives in the partition of the
 conversation it concerns, and the stream keeps each partition's records in commit order.
 
-A batch is delivered in three steps: its frames are planned (a group's members read once per batch), the live
-connections of all their recipients are read at once, then each conversation's frames are pushed in order, the
-conversations at the same time. Every record of a batch committed before the batch was read, so reading members
-and connections once per batch sees them at least as new as any record of it.
+A batch is delivered in three steps: its frames are planned (a group's members read once per batch), the connection
+sets of all their recipients (with their kept-frames marks) and the record a failed attempt at this batch may have
+left are read at once, consistently, then each conversation's frames are delivered in order by the one rule of
+`push.deliver`, the conversations at the same time; replays it asks for run beside them, one per user, and the
+batch waits for them before it returns. Every record of a batch committed before the batch was read, so members
+and connections read once per batch are at least as new as any record of it.
 """
 from __future__ import annotations
 
 import contextvars
-import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from chalicelib import clock, metrics
-from chalicelib.db import connections, groups, outbox
-from chalicelib.db.connections import LiveConnection
+from chalicelib.db import connections, groups, outbox, pending
 from chalicelib.db.messages import record_of
 from chalicelib.db.models import Item, Message, Outbox
 from chalicelib.db.sessions import GROUP
 from chalicelib.logs import log_event, log_exception
-from chalicelib.realtime.push import push, replay_to_new_connections
+from chalicelib.realtime.push import Deadline, Owed, Recipients, Replays, Undelivered, deliver, encode
 from chalicelib.services import conversation
 from chalicelib.services.bot import BOT_ID
 from chalicelib.ws import frames
@@ -36,46 +36,78 @@ CONVERSATION_WORKERS = 8  # conversations of one batch delivered at the same tim
 NOT_PLANNED = None  # a record whose frames could not be worked out: it fails where it stands
 
 
-def handle(event: dict[str, Any]) -> dict[str, Any]:
+def handle(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     """Lambda's DynamoDB stream event in, `batchItemFailures` out (the mapping reports batch item failures).
 
-    A record that fails stops its conversation; the earliest failed record is reported, so the mapping retries
-    from it, in order (records of other conversations after it are delivered again: their frames may arrive
-    twice, with the same ids). Failing to read the batch's connections fails the whole batch."""
+    A record that fails stops its conversation; when time runs short (the Lambda `context`), no record is begun.
+    The earliest record not delivered is reported, so the mapping retries from it, in order; what the batch
+    delivered at or after it is written down first (one write, `pending.save_progress`), and the retry, which
+    reads it in the same BatchGetItem as the connections, skips it. Failing to read fails the whole batch."""
     started = time.perf_counter()
     calls = metrics.begin()
+    deadline = Deadline(context)
     records = event.get("Records") or []
     plans = _Plans()
     planned = [plans.plan(record) for record in records]
-    live = _Live(connections.live_connections(
-        {user_id for deliveries in planned if deliveries for user_id, _ in deliveries}, clock.now()))
-    replay_to_new_connections(live.users)
+    recipients = {user_id for deliveries in planned if deliveries for user_id, _ in deliveries}
+    reach, read_back = connections.reach(
+        recipients, clock.now(), consistent=True,
+        also=[pending.progress_key(_sequence(records[0]))] if recipients else [])
+    owed_before = pending.progress_of(read_back)
+    live = Recipients(reach)
+    replays = Replays(deadline)
+    owed: dict[int, Owed] = {}  # record index → recipients it still owes (empty: done)
     conversations: dict[str, list[int]] = {}
     for index, record in enumerate(records):
         conversations.setdefault(_partition(record), []).append(index)
 
     def deliver_in_order(indexes: list[int]) -> int | None:
-        """One conversation's records, in stream order; the index of the first that failed, if any."""
+        """One conversation's records, in stream order; the index of the first not delivered, if any."""
         for index in indexes:
             deliveries = planned[index]
+            before = owed_before.get(_sequence(records[index]))
+            if before == {}:
+                owed[index] = {}
+                continue  # delivered by the attempt that reported the failure
+            if deadline.near():
+                return index
             try:
                 if deliveries is NOT_PLANNED:
                     raise RuntimeError("the record's frames could not be worked out")
-                if deliveries:
-                    live.forget(push(deliveries, keep_as=_ordering_key(records[index]), live=live.users).gone)
-            except Exception:
+                owed[index] = deliver([(user_id, encode(frame)) for user_id, frame in deliveries or []],
+                                      _ordering_key(records[index]), live, replays, before) if deliveries else {}
+            except Exception as error:
+                if isinstance(error, Undelivered):
+                    owed[index] = error.owed
                 log_exception("delivery failed; the record and those after it are retried",
                               sequence=_sequence(records[index]))
+                return index
+            if owed[index]:
                 return index
         return None
 
     outcomes = _run_each(deliver_in_order, list(conversations.values()))
+    replayed = replays.wait()
     failed = min((index for index in outcomes if index is not None), default=None)
-    failures = [] if failed is None else [{"itemIdentifier": _sequence(records[failed])}]
-    log_event(kind="delivery", records=len(records), conversations=len(conversations),
+    failures = []
+    if failed is not None:
+        failures = [{"itemIdentifier": _sequence(records[failed])}]
+        _save_progress(records, failed, owed)
+    log_event(kind="delivery", records=len(records), conversations=len(conversations), replayed=replayed,
               failed_at=failed, latency_ms=round((time.perf_counter() - started) * 1000, 2),
               aws_calls=metrics.end(calls))
     return {"batchItemFailures": failures}
+
+
+def _save_progress(records: list[dict[str, Any]], failed: int, owed: dict[int, Owed]) -> None:
+    """Its retry starts at `failed`: what was delivered from there on is not delivered again."""
+    progress = {_sequence(records[index]): owed_by for index, owed_by in owed.items() if index >= failed}
+    if not progress:
+        return
+    try:
+        pending.save_progress(_sequence(records[failed]), progress, clock.now())
+    except Exception:  # the retry then delivers those frames again, with the same ids
+        log_exception("recording a failed batch's progress failed", sequence=_sequence(records[failed]))
 
 
 class _Plans:
@@ -101,21 +133,6 @@ class _Plans:
         if group_id not in self._members:
             self._members[group_id] = [member.user_id for member in groups.members(group_id)]
         return self._members[group_id]
-
-
-class _Live:
-    """The batch's live connections; those found gone by one push are not posted to by the next."""
-
-    def __init__(self, users: dict[int, list[LiveConnection]]) -> None:
-        self.users = users
-        self._lock = threading.Lock()
-
-    def forget(self, gone: list[LiveConnection]) -> None:
-        if gone:
-            with self._lock:
-                for connection in gone:
-                    self.users[connection.user_id] = [kept for kept in self.users.get(connection.user_id, [])
-                                                      if kept.connection_id != connection.connection_id]
 
 
 def _run_each(work: Callable[[list[int]], int | None], groups_of_records: list[list[int]]) -> list[int | None]:

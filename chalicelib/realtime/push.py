@@ -1,39 +1,26 @@
-"""Fan-out: every live connection of every recipient, in parallel; offline recipients keep the frame."""
+"""Pushing frames: the delivery's rule for order and exactly-once (`deliver`), replays of kept frames (`replay`),
+the live-only push of call signals, and closing sockets."""
 from __future__ import annotations
 
 import contextvars
+import threading
 import time
-from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from typing import Any
+import uuid
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any, TypeVar
 
 from chalicelib import clock
 from chalicelib.db import connections, pending
-from chalicelib.db.connections import LiveConnection
+from chalicelib.db.connections import LiveConnection, Reach
 from chalicelib.http.envelope import to_json
 from chalicelib.logs import log_exception
 from chalicelib.realtime.sender import MAX_PAYLOAD_BYTES, ConnectionGone, Sender, get_sender
 
-_pool: ThreadPoolExecutor | None = None
-OTHER_REPLAYER_PAUSE_SECONDS = 0.05
-
-
-def _executor() -> ThreadPoolExecutor:
-    global _pool
-    if _pool is None:
-        from chalicelib.config import get_settings
-
-        _pool = ThreadPoolExecutor(max_workers=get_settings().fanout_workers, thread_name_prefix="fanout")
-    return _pool
-
-
-@dataclass
-class PushReport:
-    delivered: int = 0
-    gone: list[LiveConnection] = field(default_factory=list)
-    failed: int = 0
-    kept_for: list[int] = field(default_factory=list)
+T = TypeVar("T")
+R = TypeVar("R")
+Owed = dict[int, list[str]]  # recipients still owed a frame → their connections that got it already
+REPLAY_WORKERS = 16  # users replayed to at the same time; replays of different users never wait for each other
 
 
 def encode(frame: dict[str, Any]) -> bytes:
@@ -43,67 +30,217 @@ def encode(frame: dict[str, Any]) -> bytes:
     return data
 
 
-def _post(sender: Sender, connection: LiveConnection, data: bytes) -> str:
-    try:
-        sender.post(connection.connection_id, data)
-        return "ok"
-    except ConnectionGone:
-        return "gone"
-    except Exception:  # one failure never stops the rest; the frame is kept instead
-        log_exception("push failed", connection=connection.connection_id)
-        return "failed"
+class Deadline:
+    """The Lambda context's remaining time: work stops this long before the function would be killed."""
+
+    MARGIN_MS = 30_000  # more than one post can take with its client's timeouts and retries (chalicelib/aws.py)
+
+    def __init__(self, context: Any = None) -> None:
+        self._remaining: Callable[[], int] | None = getattr(context, "get_remaining_time_in_millis", None)
+
+    def near(self) -> bool:
+        return self._remaining is not None and self._remaining() < self.MARGIN_MS
+
+    @classmethod
+    def after(cls, seconds: float) -> Deadline:
+        """For a function whose handler gets no context: `seconds` from now count as its whole time."""
+        ends = time.monotonic() + seconds + cls.MARGIN_MS / 1000
+        deadline = cls()
+        deadline._remaining = lambda: int((ends - time.monotonic()) * 1000)
+        return deadline
 
 
-def push(deliveries: Iterable[tuple[int, dict[str, Any]]], *, keep_as: str | None,
-         live: dict[int, list[LiveConnection]] | None = None) -> PushReport:
-    """Send each (user id, frame) to all of that user's live connections (`live`: read already by the caller,
-    who also replayed kept frames to new connections; otherwise read here).
+class Recipients:
+    """The batch's recipients as read once at its start (consistently), then as this batch changed them: users it
+    kept frames for count as having kept frames for the rest of the batch, connections found gone are dropped."""
 
-    With `keep_as` (the ordering key of what is delivered), a user none of whose connections took the frame gets
-    it kept as a pending event under `<keep_as>#<index>`, so a failed push never loses it and a repeated delivery
-    keeps it once. Failing to read connections or to keep frames raises, so the caller (the delivery function)
-    retries; a failed post to one connection never stops the rest.
-    """
-    planned = [(user_id, encode(frame)) for user_id, frame in deliveries]
-    report = PushReport()
-    if not planned:
-        return report
-    if live is None:
-        live = connections.live_connections({user_id for user_id, _ in planned}, clock.now())
-        replay_to_new_connections(live)
-    jobs = [(index, connection, data) for index, (user_id, data) in enumerate(planned)
-            for connection in live.get(user_id, [])]
-    sender = get_sender()
-    if len(jobs) <= 1:
-        outcomes = [_post(sender, connection, data) for _, connection, data in jobs]
-    else:
-        # each job runs in a copy of this invocation's context, so its AWS calls count towards it
-        contexts = [contextvars.copy_context() for _ in jobs]
-        outcomes = list(_executor().map(lambda ctx, job: ctx.run(_post, sender, job[1], job[2]), contexts, jobs))
-    delivered_indexes = set()
-    for (index, connection, _), outcome in zip(jobs, outcomes, strict=False):
+    def __init__(self, users: dict[int, Reach]) -> None:
+        self._users = users
+        self._lock = threading.Lock()
+
+    def __getitem__(self, user_id: int) -> Reach:
+        with self._lock:
+            return self._users.get(user_id) or Reach([])
+
+    def kept_for(self, fresh: dict[int, Reach]) -> None:
+        with self._lock:
+            for user_id, found in fresh.items():
+                self._users[user_id] = Reach(found.connections, max(found.kept, 1), found.replayer)
+
+    def forget(self, gone: list[LiveConnection]) -> None:
+        with self._lock:
+            for connection in gone:
+                found = self._users.get(connection.user_id) or Reach([])
+                self._users[connection.user_id] = Reach(
+                    [kept for kept in found.connections if kept.connection_id != connection.connection_id],
+                    found.kept, found.replayer)
+
+
+class Undelivered(Exception):
+    """Keeping frames failed part-way through a record: `owed` is what the record still owes (the retry skips the
+    rest)."""
+
+    def __init__(self, owed: Owed) -> None:
+        super().__init__(f"{len(owed)} recipients still owed the frame")
+        self.owed = owed
+
+
+def deliver(planned: list[tuple[int, bytes]], keep_as: str, recipients: Recipients, replays: Replays,
+            owed_before: Owed | None = None) -> Owed:
+    """One record's frames, by the one rule that keeps every connection's frames of a conversation in order:
+
+    **a recipient gets the frame live only when its connection set says no frame is kept for it** (and it has
+    live connections); otherwise the frame is kept behind the kept ones, and the user's replay is asked for.
+
+    Why it holds whatever the lag: a conversation's records are delivered one after another (the stream's order,
+    one batch per shard at a time), and every batch reads the sets consistently after the records before it were
+    done, so frame n+1 sees the set as frame n left it or newer. If n was kept, the set says so (`kept`, raised by
+    n's keeper, pending.py) until a replayer cleared it, and a replayer clears it only after posting every frame
+    kept before, n included; so n+1 goes live only after n reached the user's sockets, or is kept behind it
+    (ordering keys are commit order) and replayed after it. Inside a batch, `recipients` carries what this batch
+    kept. No window, no sleep: a replay held by another replayer is left to it (the keeper's raise makes it list
+    again).
+
+    Why once: a frame is either posted to a connection or kept, never both; a kept frame is posted by the holder
+    of the user's replay and deleted after. `owed_before` (a retry of a batch that reported this record failed)
+    limits the frame to the recipients still owed it, minus their connections that got it.
+
+    Returns the recipients still owed the frame: those with a connection whose post failed (the record is then
+    reported failed and retried). Failing to keep raises Undelivered (the record fails; nothing is lost)."""
+    posted_before = owed_before if owed_before is not None else {}
+    jobs: list[tuple[int, LiveConnection]] = []
+    to_keep: list[int] = []
+    for index, (user_id, _) in enumerate(planned):
+        if owed_before is not None and user_id not in owed_before:
+            continue  # delivered before the failure
+        found = recipients[user_id]
+        already = set(posted_before.get(user_id, ()))
+        if found.kept and already:
+            continue  # some of its sockets got it: replaying it to them would repeat it
+        if found.kept or not found.connections:
+            to_keep.append(index)
+            continue
+        jobs += [(index, connection) for connection in found.connections if connection.connection_id not in already]
+    took: dict[int, list[str]] = {}
+    failed: set[int] = set()
+    gone: list[LiveConnection] = []
+    for (index, connection), outcome in zip(jobs, _post_all([(c, planned[i][1]) for i, c in jobs]), strict=True):
         if outcome == "ok":
-            report.delivered += 1
-            delivered_indexes.add(index)
+            took.setdefault(index, []).append(connection.connection_id)
         elif outcome == "gone":
-            report.gone.append(connection)
+            gone.append(connection)
         else:
-            report.failed += 1
-    if report.gone:
+            failed.add(index)
+    if gone:
+        recipients.forget(gone)
+        _discard(gone)
+    owed = {planned[index][0]: list(posted_before.get(planned[index][0], ())) + took.get(index, [])
+            for index in failed}
+    for index in {index for index, _ in jobs} - failed - set(took):
+        if not posted_before.get(planned[index][0]):
+            to_keep.append(index)  # every connection it had was gone
+    if to_keep:
         try:
-            connections.discard(report.gone)
-        except Exception:  # the next push finds them gone again
-            log_exception("forgetting gone connections failed", connections=len(report.gone))
-    if keep_as is not None:
-        undelivered = [(user_id, f"{keep_as}#{index:05d}", data.decode("utf-8"))
-                       for index, (user_id, data) in enumerate(planned) if index not in delivered_indexes]
-        if undelivered:
-            pending.store(undelivered, clock.now_ms())
-            report.kept_for = [user_id for user_id, _, _ in undelivered]
-            # whether the lookup found no connection or only ones that turned out gone: a connection opened since
-            # may have replayed before this frame was kept, and newer frames would reach it live before this one
-            _hand_to_late_connections(set(report.kept_for))
-    return report
+            pending.store([(planned[index][0], f"{keep_as}#{index:05d}", planned[index][1].decode("utf-8"))
+                           for index in to_keep], clock.now_ms())
+            fresh = pending.mark({planned[index][0] for index in to_keep}, clock.now(), _in_parallel)
+        except Exception as error:  # keeping them again is harmless: the same keys
+            raise Undelivered({**owed, **{planned[index][0]: [] for index in to_keep}}) from error
+        recipients.kept_for(fresh)
+        for user_id, found in fresh.items():
+            if found.connections and not found.replayer:
+                replays.ask(user_id)
+    return owed
+
+
+def replay(user_id: int, deadline: Deadline | None = None) -> int:
+    """Post the user's kept frames to its live connections, oldest first, each once, then clear `kept`. Only the
+    holder of the user's replay does; when another holds it, this returns at once (its holder lists again after
+    any keeper that came meanwhile). A failed post or the deadline releases our hold (only ours) and leaves the
+    rest kept, in place, for the next replay: the user's next frame or connection.
+    Costs, when one page (25) holds everything: 1 UpdateItem (hold), 1 Query, the posts, 1 BatchWriteItem, 1
+    UpdateItem (clear)."""
+    deadline = deadline or Deadline()
+    holder = uuid.uuid4().hex
+    found = pending.hold(user_id, holder, clock.now())
+    sender = get_sender()
+    delivered = 0
+    while found is not None:
+        events = pending.page(user_id)
+        targets = list(found.connections)
+        posted: list[pending.Pending] = []
+        for event in events:
+            if deadline.near() or not targets:
+                break
+            if event.expires_at <= clock.now():
+                posted.append(event)  # past its 15 days: deleted, not posted
+                continue
+            data = event.frame.encode("utf-8")
+            outcomes = [(connection, _post(sender, connection, data)) for connection in targets]
+            _discard([connection for connection, outcome in outcomes if outcome == "gone"])
+            # a connection that missed this frame gets none after it (it would see them out of order)
+            targets = [connection for connection, outcome in outcomes if outcome == "ok"]
+            if targets:
+                posted.append(event)
+        if posted:
+            pending.forget(posted)
+            delivered += sum(1 for event in posted if event.expires_at > clock.now())
+        if len(posted) < len(events):
+            pending.release(user_id, holder)
+            return delivered
+        if len(events) < pending.PAGE and pending.finish(user_id, holder, found.kept,
+                                                         int(clock.now()) + connections.LIFETIME_SECONDS):
+            return delivered
+        found = pending.renew(user_id, holder, clock.now())  # a keeper came meanwhile, or there is another page
+    return delivered
+
+
+class Replays:
+    """The replays a batch asked for, each user's in its own task (never behind another user's); the batch waits
+    for them before it returns, as a Lambda function must."""
+
+    def __init__(self, deadline: Deadline) -> None:
+        self._deadline = deadline
+        self._queued: set[int] = set()
+        self._futures: list[Future[int]] = []
+        self._lock = threading.Lock()
+
+    def ask(self, user_id: int) -> None:
+        """A replay not yet begun lists everything kept so far: one queued per user is enough."""
+        with self._lock:
+            if user_id in self._queued:
+                return
+            self._queued.add(user_id)
+            context = contextvars.copy_context()  # its AWS calls count towards this invocation
+            self._futures.append(_replay_pool().submit(context.run, self._run, user_id))
+
+    def _run(self, user_id: int) -> int:
+        with self._lock:
+            self._queued.discard(user_id)
+        try:
+            return replay(user_id, self._deadline)
+        except Exception:  # the frames stay kept, and `kept` set, for the next replay
+            log_exception("replaying kept frames failed", user_id=user_id)
+            return 0
+
+    def wait(self) -> int:
+        done = 0
+        while True:
+            with self._lock:
+                futures, self._futures = self._futures, []
+            if not futures:
+                return done
+            done += sum(future.result() for future in futures)
+
+
+def push_live(user_id: int, frame: dict[str, Any]) -> int:
+    """A frame for the user's live connections only (a call signal: nothing is written, nothing kept); returns how
+    many took it."""
+    data = encode(frame)
+    targets = connections.live_connections([user_id], clock.now())[user_id]
+    outcomes = _post_all([(connection, data) for connection in targets])
+    _discard([connection for connection, outcome in zip(targets, outcomes, strict=True) if outcome == "gone"])
+    return outcomes.count("ok")
 
 
 def close_connections(targets: list[LiveConnection], frame: dict[str, Any]) -> None:
@@ -124,74 +261,54 @@ def close_connections(targets: list[LiveConnection], frame: dict[str, Any]) -> N
     connections.discard(targets)
 
 
-def _hand_to_late_connections(user_ids: set[int]) -> None:
-    """A recipient who connected after our lookup may have replayed its kept events before this frame was kept,
-    and would otherwise wait for its next connection while newer frames reach it live: hand its kept events to
-    that connection now (gone connections were forgotten first). Costs one BatchGetItem, only for pushes that
-    kept something; holds keep delivery exactly once when the connection's own replay runs at the same time."""
-    if not user_ids:
-        return
+def _post(sender: Sender, connection: LiveConnection, data: bytes) -> str:
     try:
-        for user_id, live in connections.live_connections(user_ids, clock.now()).items():
-            if live:
-                replay_pending(user_id, live[0].connection_id)
-    except Exception:  # the frames stay kept for the next connection
-        log_exception("handing kept frames to new connections failed", users=len(user_ids))
+        sender.post(connection.connection_id, data)
+        return "ok"
+    except ConnectionGone:
+        return "gone"
+    except Exception:  # one failure never stops the rest
+        log_exception("push failed", connection=connection.connection_id)
+        return "failed"
 
 
-def replay_to_new_connections(live: dict[int, list[LiveConnection]]) -> None:
-    """A connection opened in the replay window may not have replayed its kept events yet (its first heartbeat
-    replays them, and may come later): they are older than what is being delivered, so they go to it first.
-    One Query per such recipient, once per connection in this process: a frame kept for its user after that was
-    kept while it was open, and is handed to it by the delivery that kept it (`_hand_to_late_connections`)."""
-    now = clock.now()
-    for user_id, user_connections in live.items():
-        new = [connection for connection in user_connections
-               if connection.is_new(now) and connection.connection_id not in _replayed_to]
-        if new:
-            replay_pending(user_id, new[-1].connection_id, wait_for_others=True)
-            _remember_replayed(connection.connection_id for connection in new)
-
-
-_replayed_to: set[str] = set()  # new connections this process has replayed kept events to
-_MAX_REMEMBERED = 10_000  # forgetting only costs a Query again
-
-
-def forget_replayed() -> None:
-    """Tests start each case on an empty table, where connection ids repeat."""
-    _replayed_to.clear()
-
-
-def _remember_replayed(connection_ids: Iterable[str]) -> None:
-    if len(_replayed_to) >= _MAX_REMEMBERED:
-        _replayed_to.clear()
-    _replayed_to.update(connection_ids)
-
-
-def replay_pending(user_id: int, connection_id: str, *, wait_for_others: bool = False) -> int:
-    """Deliver a user's kept events to a connection, oldest first, each exactly once.
-
-    Two replayers of one user (the connection's own, a delivery's) never interleave: one that finds an event held
-    by the other leaves the rest to it. With `wait_for_others` (a delivery about to post newer frames), it waits
-    until the other has posted them all instead, at most one hold's length (the hold of a dead replayer expires).
-    """
+def _post_all(jobs: list[tuple[LiveConnection, bytes]]) -> list[str]:
     sender = get_sender()
-    delivered = 0
-    deadline = time.monotonic() + pending.CLAIM_SECONDS + 1
-    while events := pending.list_for(user_id, clock.now()):
-        for event in events:
-            now = clock.now()
-            if event.claimed_until > now or not pending.claim(event, now):
-                break  # held by another replayer, which posts it and those after it
-            outcome = _post(sender, LiveConnection(connection_id, user_id, ""), event.frame.encode("utf-8"))
-            if outcome != "ok":
-                pending.release(event)
-                return delivered
-            pending.done(event)
-            delivered += 1
-        else:
-            continue
-        if not wait_for_others or time.monotonic() > deadline:
-            return delivered
-        time.sleep(OTHER_REPLAYER_PAUSE_SECONDS)
-    return delivered
+    return _in_parallel(lambda job: _post(sender, job[0], job[1]), jobs)
+
+
+def _in_parallel(work: Callable[[T], R], items: list[T]) -> list[R]:
+    """On the fan-out's pool, each in a copy of this invocation's context, so its AWS calls count towards it."""
+    if len(items) <= 1:
+        return [work(item) for item in items]
+    contexts = [contextvars.copy_context() for _ in items]
+    return list(_fanout_pool().map(lambda ctx, item: ctx.run(work, item), contexts, items))
+
+
+def _discard(gone: list[LiveConnection]) -> None:
+    if gone:
+        try:
+            connections.discard(gone)
+        except Exception:  # the next push finds them gone again
+            log_exception("forgetting gone connections failed", connections=len(gone))
+
+
+_fanout: ThreadPoolExecutor | None = None
+_replays: ThreadPoolExecutor | None = None
+
+
+def _fanout_pool() -> ThreadPoolExecutor:
+    global _fanout
+    if _fanout is None:
+        from chalicelib.config import get_settings
+
+        _fanout = ThreadPoolExecutor(max_workers=get_settings().fanout_workers, thread_name_prefix="fanout")
+    return _fanout
+
+
+def _replay_pool() -> ThreadPoolExecutor:
+    """Apart from the fan-out's pool, which a conversation waits on."""
+    global _replays
+    if _replays is None:
+        _replays = ThreadPoolExecutor(max_workers=REPLAY_WORKERS, thread_name_prefix="replay")
+    return _replays

@@ -11,7 +11,7 @@ from chalicelib.db.contacts import Contacts
 from chalicelib.db.messages import MessageRecord
 from chalicelib.db.sessions import GROUP, PRIVATE
 from chalicelib.errors import Forbidden, InvalidInput
-from chalicelib.realtime.push import push
+from chalicelib.realtime.push import push_live
 from chalicelib.security import limits
 from chalicelib.services import bot, conversation, groups
 from chalicelib.services.after_commit import after_commit
@@ -87,7 +87,6 @@ def video(me: int, *, to_id: int, signal: str, data: str | None) -> dict[str, An
     caller = users.get_user(me)
     payload = {"form_id": me, "to_id": to_id, "message": "视频请求..." if signal == "invite" else signal,
                "send_time": wire_time(clock.now()), "users": user_brief(caller), "type": signal, "data": data or ""}
-    report = push([(to_id, frames.video(payload))], keep_as=None)
-    if report.delivered == 0:
+    if push_live(to_id, frames.video(payload)) == 0:
         raise InvalidInput("用户不在线 (the user is offline)")
     return payload

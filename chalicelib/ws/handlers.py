@@ -20,6 +20,8 @@ from chalicelib.ws import frames
 
 MAX_FRAME_BYTES = 32 * 1024
 MAX_CONNECT_RACES = 10  # attempts beyond the cap, for connects of one user racing for the same room
+# a heartbeat's replay posts for at most this long (the function's timeout is 28 s); the rest stays kept, in place
+REPLAY_SECONDS = 15
 
 OK = {"statusCode": 200}
 
@@ -90,9 +92,9 @@ def _within_replay_window(context: dict[str, Any]) -> bool:
 
 
 def _replay(connection_id: str) -> int:
-    """The first frames of a new connection (the client's first heartbeat) deliver its kept events. A connection
-    with no owner was closed to make room while its own `$connect` ran (before API Gateway could close it):
-    it is closed now."""
+    """The first frames of a new connection (the client's first heartbeat) replay its user's kept frames, unless
+    another replayer holds them (it posts them). A connection with no owner was closed to make room while its own
+    `$connect` ran (before API Gateway could close it): it is closed now."""
     owner = connections.owner_of(connection_id)
     if owner is None:
         _reply(connection_id, frames.too_many_connections(get_settings().max_connections_per_user))
@@ -101,7 +103,7 @@ def _replay(connection_id: str) -> int:
         except Exception:
             log_exception("closing a connection without owner failed", connection=connection_id)
         return 0
-    return push.replay_pending(owner, connection_id)
+    return push.replay(owner, push.Deadline.after(REPLAY_SECONDS))
 
 
 def message(event: dict[str, Any]) -> dict[str, Any]:

@@ -22,6 +22,10 @@ def parse(argv: list[str]) -> LoadSettings:
                         help="share of DynamoDB transactions/conditional writes answered as a transaction conflict")
     parser.add_argument("--delivery-kill-rate", type=float, default=defaults.delivery_kill_rate,
                         help="share of delivery handler invocations killed mid-batch (the batch is retried whole)")
+    parser.add_argument("--delivery-lag", type=int, default=defaults.delivery_lag,
+                        help="seconds the stream is delivered behind its writes, like a Lambda iterator age")
+    parser.add_argument("--post-fail-rate", type=float, default=defaults.post_fail_rate,
+                        help="share of @connections posts answered 500 (batches then report failures)")
     parser.add_argument("--drop-every", type=float, default=defaults.drop_every,
                         help="seconds between socket drops during traffic (0 disables)")
     parser.add_argument("--groups", type=int, default=defaults.groups)
@@ -34,6 +38,7 @@ def parse(argv: list[str]) -> LoadSettings:
     return LoadSettings(users=args.users, messages=args.messages, duration=args.duration,
                         throttle_rate=args.throttle_rate, throttle_last_attempt=args.throttle_last_attempt,
                         conflict_rate=args.conflict_rate, delivery_kill_rate=args.delivery_kill_rate,
+                        delivery_lag=args.delivery_lag, post_fail_rate=args.post_fail_rate,
                         drop_every=args.drop_every, groups=args.groups, http_concurrency=args.concurrency,
                         seed=args.seed, raw_moto=args.raw_moto, profile=args.profile)
 

@@ -24,6 +24,8 @@ from infra.local.moto_server import RAW_MOTO_VARIABLE
 
 FAULT_LINE = re.compile(r"faults: (.*)")
 CONFLICT_LINE = re.compile(r"conflicts: (.*)")
+POST_FAIL_LINE = re.compile(r"^post failures: .*$", re.MULTILINE)
+KILLED_LINE = re.compile(r"^delivery: messages handled by killed batches=(.*)$", re.MULTILINE)
 DELIVERY_LINE = re.compile(r"^delivery: batches=(\d+) killed=(\d+) dead_letters=(\d+)$", re.MULTILINE)
 RECONNECT_ROUNDS = 4
 # After the traffic, frames still in the stream's backlog keep arriving: wait for them while they move.
@@ -41,6 +43,8 @@ class LoadSettings:
     throttle_last_attempt: bool = False
     conflict_rate: float = 0.05
     delivery_kill_rate: float = 0.02
+    delivery_lag: int = 0  # seconds the stream is delivered behind its writes (an iterator age)
+    post_fail_rate: float = 0.0  # share of @connections posts answered 500
     drop_every: float = 0.5
     groups: int = 0  # 0: one per 10 users (at least 2)
     http_concurrency: int = 6
@@ -77,7 +81,8 @@ async def _drive(stack: ChildStack, settings: LoadSettings, world: World) -> Cou
             if profiles is not None:
                 for path in await asyncio.to_thread(profiles.stop):
                     print(f"  flame graph: {path}", flush=True)
-        await _phase(world, "drain", drain(world, DRAIN_STALL_SECONDS, DRAIN_LIMIT_SECONDS))
+        await _phase(world, "drain", drain(world, DRAIN_STALL_SECONDS + settings.delivery_lag,
+                                                DRAIN_LIMIT_SECONDS))
         await settle(world, settings.quiet_seconds, 30)
         # Every client reconnects and sends its heartbeat: whatever was kept for it is replayed now. Users whose
         # kept events are still in the table (a replay that lost a race or ran late) reconnect again, a few times.
@@ -135,6 +140,10 @@ def _stack(settings: LoadSettings) -> ChildStack:
         environment[faults.CONFLICT_RATE_VARIABLE] = str(settings.conflict_rate)
     if settings.delivery_kill_rate > 0:
         environment[faults.KILL_RATE_VARIABLE] = str(settings.delivery_kill_rate)
+    if settings.delivery_lag > 0:
+        environment["LOCAL_DELIVERY_LAG_SECONDS"] = str(settings.delivery_lag)
+    if settings.post_fail_rate > 0:
+        environment[faults.POST_FAIL_RATE_VARIABLE] = str(settings.post_fail_rate)
     return ChildStack(environment)
 
 
@@ -154,14 +163,17 @@ def run(settings: LoadSettings) -> tuple[dict[str, Any], list[str]]:
     conflict_lines = CONFLICT_LINE.findall(output)
     delivery = DELIVERY_LINE.findall(output)
     batches, kills, dead_letters = (int(count) for count in delivery[-1]) if delivery else (0, 0, 0)
+    post_failures = POST_FAIL_LINE.findall(output)
     stack_notes = {"exit_code": stack.exit_code, "quota_scale": QUOTA_SCALE,
                    "faults": fault_lines[-1] if fault_lines else "",
+                   "post_failures": post_failures[-1] if post_failures else "",
                    "conflicts": conflict_lines[-1] if conflict_lines else "",
                    "delivery_line_printed": bool(delivery), "delivery_batches": batches,
                    "delivery_kills": kills, "dead_letters": dead_letters,
                    "tracebacks": output.count("Traceback (most recent call last)"),
                    "refused_requests": output.count(strict_dynamodb.LOG_MARK),
                    "invariant_violations": invariants[:20], "invariant_violation_count": len(invariants)}
-    findings = verify(world, stored, kills)
+    killed_lines = KILLED_LINE.findall(output)
+    findings = verify(world, stored, frozenset(filter(None, killed_lines[-1].split(","))) if killed_lines else None)
     report = reporting.build(world, findings, kinds, asdict(settings), stack_notes)
     return report, reporting.failures(report)

@@ -1,9 +1,9 @@
 """Verification: the table (each message stored once, gapless sequences, nothing stored for refused sends) and the
 frames every socket received (each at least once per recipient, first arrivals in `id` order per conversation).
 
-A frame repeated for a recipient (same conversation, same `id`) is `redelivered` when the stack killed its delivery
-handler at least once (a killed batch is retried whole, so what it pushed before dying is pushed again), and
-`duplicated` (a failure) when it never did."""
+A frame repeated for a recipient (same conversation, same `id`) is `redelivered` when a killed batch of the delivery
+handler had handled its record (a killed batch is retried whole, so what it pushed before dying is pushed again), and
+`duplicated` (a failure) otherwise: a batch that reports a failure, or a replay, never repeats a frame."""
 from __future__ import annotations
 
 from collections import Counter, defaultdict
@@ -89,12 +89,15 @@ def frame_conversation(frame: dict[str, Any]) -> str:
     return conversation_key(int(frame.get("channel_type") or 1), int(frame["form_id"]), int(frame["to_id"]))
 
 
-def verify(world: World, stored: dict[str, list[dict[str, Any]]], delivery_kills: int) -> Findings:
-    """`delivery_kills`: how many times the stack killed its delivery handler (repeats are expected only then)."""
+Killed = frozenset[str] | None  # `<event>:<conversation>:<id>` of messages killed batches handled; None: unknown
+
+
+def verify(world: World, stored: dict[str, list[dict[str, Any]]], killed: Killed) -> Findings:
+    """`killed`: the messages whose records a killed delivery batch handled (repeats are expected only of those)."""
     found = Findings(conversations=len(stored), stored_messages=sum(len(items) for items in stored.values()))
     _check_store(world, stored, found)
-    _check_delivery(world, found, delivery_kills)
-    _check_recalls(world, stored, found, delivery_kills)
+    _check_delivery(world, found, killed)
+    _check_recalls(world, stored, found, killed)
     return found
 
 
@@ -130,7 +133,7 @@ def _check_store(world: World, stored: dict[str, list[dict[str, Any]]], found: F
             found.orphans += len(copies)
 
 
-def _check_delivery(world: World, found: Findings, delivery_kills: int) -> None:
+def _check_delivery(world: World, found: Findings, killed: Killed) -> None:
     arrivals = [received for received in sorted(world.received, key=lambda r: r.at)
                 if received.frame.get("msg_code") == CHAT and "id" in received.frame]
     counts = Counter(_arrival_key(received) for received in arrivals)
@@ -147,7 +150,7 @@ def _check_delivery(world: World, found: Findings, delivery_kills: int) -> None:
                 found.note(f"user {recipient} never got {sent.conversation} id {sent.seq} from {sent.sender}; "
                            f"its socket around the send: {timeline}", "lost")
             elif got > 1:
-                _count_repeats(found, delivery_kills, got - 1, "",
+                _count_repeats(found, killed, f"INSERT:{sent.conversation}:{sent.seq}", got - 1, "",
                                f"user {recipient} got {sent.conversation} id {sent.seq} {got} times")
 
 
@@ -155,9 +158,10 @@ def _arrival_key(received: Received) -> tuple[int, str, int]:
     return received.user_id, frame_conversation(received.frame), int(received.frame["id"])
 
 
-def _count_repeats(found: Findings, delivery_kills: int, extra: int, prefix: str, example: str) -> None:
-    """Repeats are the documented consequence of a killed delivery handler, and a failure when none was killed."""
-    check = f"{prefix}redelivered" if delivery_kills else f"{prefix}duplicated"
+def _count_repeats(found: Findings, killed: Killed, record: str, extra: int, prefix: str, example: str) -> None:
+    """Repeats are the documented consequence of a killed delivery batch that handled the record, and a failure
+    otherwise."""
+    check = f"{prefix}redelivered" if killed is not None and record in killed else f"{prefix}duplicated"
     setattr(found, check, getattr(found, check) + extra)
     found.note(example, check)
 
@@ -199,7 +203,7 @@ def _how_it_came(world: World, sends: dict[tuple[str, int], Sent], received: Rec
 
 
 def _check_recalls(world: World, stored: dict[str, list[dict[str, Any]]], found: Findings,
-                   delivery_kills: int) -> None:
+                   killed: Killed) -> None:
     counts: Counter[tuple[int, str, int]] = Counter(
         (received.user_id, frame_conversation(received.frame), int(received.frame["id"]))
         for received in world.received if received.frame.get("msg_code") == RECALLED)
@@ -218,6 +222,6 @@ def _check_recalls(world: World, stored: dict[str, list[dict[str, Any]]], found:
                 found.recall_lost += 1
                 found.note(f"user {recipient} never got the recall of {message.conversation} id {message.seq}")
             elif got > 1:
-                _count_repeats(found, delivery_kills, got - 1, "recall_",
+                _count_repeats(found, killed, f"MODIFY:{message.conversation}:{message.seq}", got - 1, "recall_",
                                f"user {recipient} got the recall of {message.conversation} id {message.seq} "
                                f"{got} times")

@@ -214,6 +214,7 @@ class DeliveryKills:
     def __init__(self, rate: float, seed: int | None = None) -> None:
         self.rate = rate
         self.killed = 0
+        self.pushed_before_kills: set[str] = set()  # `<event>:<PK>:<seq>` of messages a killed batch handled
         self._random = random.Random(seed)
         self._lock = threading.Lock()
 
@@ -228,9 +229,17 @@ class DeliveryKills:
             handler({**event, "Records": records[:cut]}, context)
             with self._lock:
                 self.killed += 1
+                self.pushed_before_kills.update(filter(None, map(_message_key, records[:cut])))
             raise DeliveryKilled(f"delivery handler killed after {cut} of {len(records)} records")
 
         return dying_handler
+
+
+def _message_key(record: dict[str, Any]) -> str:
+    image = (record.get("dynamodb") or {}).get("NewImage") or {}
+    if (image.get("T") or {}).get("S") != "Message":
+        return ""
+    return f"{record.get('eventName')}:{image['PK']['S']}:{image['seq']['N']}"
 
 
 def delivery_kills_from_env(environ: dict[str, str] | None = None) -> DeliveryKills | None:
@@ -239,3 +248,45 @@ def delivery_kills_from_env(environ: dict[str, str] | None = None) -> DeliveryKi
         return None
     print(f"fault injection on: {KILL_RATE_VARIABLE}={rate}", flush=True)
     return DeliveryKills(min(rate, 1.0))
+
+
+POST_FAIL_RATE_VARIABLE = "LOCAL_FAULT_WS_POST_FAIL_RATE"
+
+
+class PostFailures:
+    """That share of `@connections` posts answers HTTP 500 (`InternalServerErrorException`) without reaching the
+    socket, every attempt of it: a post is one call of the app's client, which botocore retries under the same
+    `amz-sdk-invocation-id`, so the app sees the failure, as when API Gateway keeps failing."""
+
+    def __init__(self, rate: float, seed: int | None = None) -> None:
+        self.rate = rate
+        self.posts = 0
+        self.failed = 0
+        self._failing: set[str] = set()
+        self._random = random.Random(seed)
+        self._lock = threading.Lock()
+
+    def fails(self, invocation_id: str) -> bool:
+        with self._lock:
+            if invocation_id and invocation_id in self._failing:
+                return True
+            self.posts += 1
+            if self._random.random() >= self.rate:
+                return False
+            self.failed += 1
+            if invocation_id:
+                self._failing.add(invocation_id)
+            return True
+
+    def summary(self) -> str:
+        return f"post failures: posts={self.posts} failed_500={self.failed} rate={self.rate}"
+
+
+def post_failures_from_env(environ: dict[str, str] | None = None) -> PostFailures | None:
+    rate = float((os.environ if environ is None else environ).get(POST_FAIL_RATE_VARIABLE) or 0)
+    if rate <= 0:
+        return None
+    failures = PostFailures(min(rate, 1.0))
+    print(f"fault injection on: {POST_FAIL_RATE_VARIABLE}={failures.rate}", flush=True)
+    atexit.register(lambda: print(failures.summary(), flush=True))
+    return failures

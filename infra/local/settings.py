@@ -45,6 +45,7 @@ class StackSettings:
     ws_idle_seconds: int = 10 * 60
     ws_max_lifetime_seconds: int = 2 * 3600
     ws_post_delay_seconds: int = 0  # every @connections post takes this long: a slow recipient, for tests
+    delivery_lag_seconds: int = 0  # the stream is delivered this long after each write: an iterator age
     host: str = HOST
     data_dir: str = ""  # where the table and the bucket are kept across restarts; "" keeps nothing (tests)
     fresh: bool = False  # start empty even when data_dir holds saved data
@@ -59,6 +60,7 @@ class StackSettings:
             ws_max_lifetime_seconds=_int(environ, "LOCAL_WS_MAX_LIFETIME_SECONDS", cls.ws_max_lifetime_seconds,
                                          minimum=1),
             ws_post_delay_seconds=_int(environ, "LOCAL_WS_POST_DELAY_SECONDS", cls.ws_post_delay_seconds, minimum=0),
+            delivery_lag_seconds=_int(environ, "LOCAL_DELIVERY_LAG_SECONDS", cls.delivery_lag_seconds, minimum=0),
             data_dir=environ.get("LOCAL_DATA_DIR", "").strip(),
             fresh=_flag(environ, "LOCAL_FRESH"),
         )

@@ -97,7 +97,7 @@ class LocalStack:
 
         app = load_app(config)
         delivery = StreamDelivery(aws, environment["AWS_REGION"], environment["TABLE_NAME"], app,
-                                  faults.delivery_kills_from_env())
+                                  faults.delivery_kills_from_env(), settings.delivery_lag_seconds)
         delivery.skip_existing()
         self._parts.append(delivery)
         delivery.start()
@@ -108,7 +108,7 @@ class LocalStack:
             http_api.start()
         gateway = WebSocketGateway(handlers, settings.host, settings.ws_port,
                                    settings.ws_idle_seconds, settings.ws_max_lifetime_seconds,
-                                   settings.ws_post_delay_seconds)
+                                   settings.ws_post_delay_seconds, faults.post_failures_from_env())
         self._parts.append(gateway)
         gateway.start()
 

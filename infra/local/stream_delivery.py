@@ -25,13 +25,13 @@ class StreamDelivery(Polling):
     interval = POLL_SECONDS
 
     def __init__(self, aws: MotoServer, region: str, table_name: str, app: Chalice,
-                 kills: DeliveryKills | None = None) -> None:
+                 kills: DeliveryKills | None = None, lag_seconds: float = 0) -> None:
         super().__init__()
         self.kills = kills
         self.use_app(app)
         table = aws.client("dynamodb", region).describe_table(TableName=table_name)["Table"]
         self.reader = StreamReader(aws.client("dynamodbstreams", region), table["LatestStreamArn"], self._invoke,
-                                   batch_size=BATCH_SIZE, max_retries=MAX_RETRIES)
+                                   batch_size=BATCH_SIZE, max_retries=MAX_RETRIES, lag_seconds=lag_seconds)
 
     def use_app(self, app: Chalice) -> None:
         if FUNCTION_NAME not in app.handler_map:
@@ -45,16 +45,19 @@ class StreamDelivery(Polling):
     def skip_existing(self) -> None:
         """Records written before the stack served (saved data loaded at start) are history, not news."""
         handler, self._handler = self._handler, lambda event, context: None
+        lag, self.reader.lag_seconds = self.reader.lag_seconds, 0
         try:
             self.reader.poll()
         finally:
-            self._handler = handler
+            self._handler, self.reader.lag_seconds = handler, lag
 
     def summary(self) -> str:
         """Printed at stop, like the fault lines: `make load` reads it."""
         killed = self.kills.killed if self.kills is not None else 0
+        pushed = sorted(self.kills.pushed_before_kills) if self.kills is not None else []
         return (f"delivery: batches={self.reader.invocations} killed={killed} "
-                f"dead_letters={len(self.reader.dead_letters)}")
+                f"dead_letters={len(self.reader.dead_letters)}\n"
+                f"delivery: messages handled by killed batches={','.join(pushed)}")
 
     def stop(self) -> None:
         super().stop()

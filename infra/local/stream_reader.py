@@ -4,7 +4,8 @@ Per shard, records go to the handler in stream order, in batches of at most `bat
 The handler's `batchItemFailures` checkpoint the batch before the first failed record, which is retried with
 everything after it at the next poll (Lambda's backoff); a handler that dies (raises) fails the whole batch, which is
 bisected at once; a record that fails `max_retries` + 1 times goes to `dead_letters` (the on-failure destination)
-and its shard moves on.
+and its shard moves on. With `lag_seconds`, a record reaches the handler only that long after it was written (its
+`ApproximateCreationDateTime`): the delivery runs that far behind, as a large iterator age does in the cloud.
 Used by the local stack (a polling thread) and by the in-process tests (drained after each request).
 """
 from __future__ import annotations
@@ -32,13 +33,14 @@ class _Shard:
 
 class StreamReader:
     def __init__(self, streams: Any, stream_arn: str, handler: Handler, *, batch_size: int = 100,
-                 max_retries: int = 10, start_at: str = "TRIM_HORIZON") -> None:
+                 max_retries: int = 10, start_at: str = "TRIM_HORIZON", lag_seconds: float = 0) -> None:
         self._streams = streams
         self._arn = stream_arn
         self._handler = handler
         self._batch_size = batch_size
         self._max_retries = max_retries
         self._start_at = start_at
+        self.lag_seconds = lag_seconds
         self._shards: dict[str, _Shard] = {}
         self.dead_letters: list[dict[str, Any]] = []
         self.invocations = 0
@@ -75,7 +77,9 @@ class StreamReader:
 
     def _drain(self, shard: _Shard) -> None:
         while shard.backlog:
-            batch = shard.backlog[:shard.limit]
+            batch = self._due(shard.backlog[:shard.limit])
+            if not batch:
+                return  # the next record is not due yet
             self.invocations += 1
             try:
                 answer = self._handler({"Records": batch}, None)
@@ -97,6 +101,18 @@ class StreamReader:
             self.dead_letters.append(shard.backlog.pop(0))
             logger.error("a stream record failed %d times; sent to the dead letters", shard.attempts)
             shard.attempts = 0
+
+
+    def _due(self, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The leading records written at least `lag_seconds` ago."""
+        if not self.lag_seconds:
+            return records
+        written_before = time.time() - self.lag_seconds
+        due = 0
+        while due < len(records) and float(records[due]["dynamodb"].get("ApproximateCreationDateTime") or 0) \
+                <= written_before:
+            due += 1
+        return records[:due]
 
 
 def _first_failure(batch: list[dict[str, Any]], answer: Any) -> int:

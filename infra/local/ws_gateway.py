@@ -16,6 +16,7 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from infra.local.errors import StackError
+from infra.local.faults import PostFailures
 from infra.local.ws_events import (
     ConnectionInfo,
     connect_event,
@@ -58,13 +59,15 @@ def _multi(mapping: Any) -> dict[str, list[str]]:
 
 class WebSocketGateway:
     def __init__(self, handlers: AppHandlers, host: str, port: int, idle_seconds: int,
-                 max_lifetime_seconds: int, post_delay_seconds: int = 0) -> None:
+                 max_lifetime_seconds: int, post_delay_seconds: int = 0,
+                 post_failures: PostFailures | None = None) -> None:
         self._handlers = handlers
         self._host = host
         self._port = port
         self._idle_seconds = idle_seconds
         self._max_lifetime_seconds = max_lifetime_seconds
         self._post_delay_seconds = post_delay_seconds
+        self._post_failures = post_failures
         self._connections: dict[str, Connection] = {}
         self._closing: set[asyncio.Task[bool]] = set()
         self._thread: threading.Thread | None = None
@@ -206,6 +209,9 @@ class WebSocketGateway:
         connection = self._live(request)
         if connection is None:
             return _aws_error(410, "GoneException", None)
+        if self._post_failures is not None and self._post_failures.fails(
+                request.headers.get("amz-sdk-invocation-id", "")):
+            return _aws_error(500, "InternalServerErrorException", "injected by infra/local/faults.py")
         too_large = _aws_error(413, "PayloadTooLargeException", f"payload exceeds {MAX_PAYLOAD_BYTES} bytes")
         if (request.content_length or 0) > MAX_PAYLOAD_BYTES:
             return too_large

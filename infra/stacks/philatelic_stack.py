@@ -77,10 +77,10 @@ TABLE_ITEM_ACTIONS = [
 ]
 DELIVERY_TABLE_ACTIONS = [
     "dynamodb:Query",  # a group's members; a user's kept frames
-    "dynamodb:BatchGetItem",  # the recipients' live connections
-    "dynamodb:BatchWriteItem",  # keeping frames for offline recipients
-    "dynamodb:UpdateItem",  # holding and releasing a kept frame while replaying it; gone connections out of a set
-    "dynamodb:DeleteItem",  # a replayed kept frame; a gone connection's owner item
+    "dynamodb:BatchGetItem",  # the recipients' connection sets (and kept marks), a failed batch's record
+    "dynamodb:BatchWriteItem",  # keeping frames; deleting replayed ones
+    "dynamodb:UpdateItem",  # the kept mark, the replay's hold, a failed batch's record; gone connections out of a set
+    "dynamodb:DeleteItem",  # a gone connection's owner item
 ]
 STREAM_READ_ACTIONS = ["dynamodb:DescribeStream", "dynamodb:GetShardIterator", "dynamodb:GetRecords",
                        "dynamodb:ListStreams"]

@@ -216,9 +216,14 @@ def test_counters_connections_and_pending_retry_their_own_writes(dynamodb_confli
     dynamodb_conflicts.pending = 1
     assert connections.remove("c-1") is not None
     pending.store([(5, "000000001000000#1", "{}")], 1_000_000)
-    [event] = pending.list_for(5, 0)
     dynamodb_conflicts.pending = 1
-    assert pending.claim(event, 1000.0) is True
+    pending.mark([5], 1000.0)
+    dynamodb_conflicts.pending = 1
+    assert pending.hold(5, "replayer", 1000.0) is not None
+    dynamodb_conflicts.pending = 1
+    pending.release(5, "replayer")
+    dynamodb_conflicts.pending = 1
+    assert pending.hold(5, "replayer", 1000.0) is not None
     dynamodb_conflicts.rate = 1.0
     with pytest.raises(aws.Busy):
         counters.next_value("conflict-test")

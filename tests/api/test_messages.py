@@ -355,7 +355,7 @@ def test_a_committed_send_is_answered_and_delivered_by_a_retry_when_the_connecti
     a, b = pair
     online(b["id"], "b1")
     with monkeypatch.context() as patched:
-        patched.setattr(connections, "live_connections", throttled)
+        patched.setattr(connections, "reach", throttled)
         answer = send(client, a, b["id"], "stored anyway")  # its delivery fails and stays in the stream
     assert answer["code"] == 200 and [m.content for m in stored(a, b)] == ["stored anyway"]
     assert sender.sent == []
@@ -383,14 +383,16 @@ def test_a_recipient_who_connected_during_the_send_gets_the_frame_without_reconn
     a, b = pair
     connect(b["id"], "b-new")
     first_ping("b-new")  # b's own replay ran: nothing was kept yet
-    real_lookup = connections.live_connections
+    real_lookup = connections.reach
     lookups = []
 
-    def lookup_before_b_connected(user_ids, now):
+    def lookup_before_b_connected(user_ids, now, **kwargs):
         lookups.append(set(user_ids))
-        return {user_id: [] for user_id in user_ids} if len(lookups) == 1 else real_lookup(user_ids, now)
+        if len(lookups) == 1:
+            return {user_id: connections.Reach([]) for user_id in user_ids}, []
+        return real_lookup(user_ids, now, **kwargs)
 
-    monkeypatch.setattr(connections, "live_connections", lookup_before_b_connected)
+    monkeypatch.setattr(connections, "reach", lookup_before_b_connected)
     assert send(client, a, b["id"], "just in time")["code"] == 200
     chats = [f["message"] for f in sender.frames_for("b-new") if f["msg_code"] == 200 and f["form_id"] == a["id"]]
     assert chats == ["just in time"]

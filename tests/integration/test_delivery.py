@@ -1,7 +1,10 @@
 """The delivery function on Lambda-shaped stream events: order per conversation, failures and retries."""
 from __future__ import annotations
 
+import json
+
 from chalicelib.realtime import delivery
+from chalicelib.realtime.sender import use_sender
 from chalicelib.services import messages
 from tests.perf.test_messaging_budgets import delivery_calls, pair_of_friends, settled_connection, stream_events
 
@@ -14,10 +17,29 @@ def chat_ids(sender, connection_id):
     return [frame["id"] for frame in sender.frames_for(connection_id) if frame["msg_code"] == 200]
 
 
-def test_a_failure_stops_its_own_conversation_and_is_retried_from_there(client, sender, deliver, monkeypatch):
+class FailingOnce:
+    """API Gateway answering 500 to the first post of one message to one connection."""
+
+    def __init__(self, sender, connection_id, message):
+        self._sender, self._target, self._message, self.failed = sender, connection_id, message, 0
+
+    def post(self, connection_id, data):
+        if connection_id == self._target and json.loads(data).get("message") == self._message and not self.failed:
+            self.failed += 1
+            raise RuntimeError("500 Internal Server Error")
+        self._sender.post(connection_id, data)
+
+    def close(self, connection_id):
+        self._sender.close(connection_id)
+
+
+def test_a_failed_post_fails_its_record_and_the_retry_repeats_nothing(client, sender, deliver):
+    """b0's post of ab1 answers 500: ab1 is reported; b1 (b's other socket) and the other conversation got what
+    they got, once. The retry posts ab1 to b0 only, then ab2 to both, and skips what was delivered."""
     a, b = pair_of_friends(client)
     c, d = pair_of_friends(client)
     settled_connection("b0", b)
+    settled_connection("b1", b)
     settled_connection("d0", d)
     stream_events(deliver)
     for n in range(3):
@@ -26,23 +48,45 @@ def test_a_failure_stops_its_own_conversation_and_is_retried_from_there(client, 
     batch = one_batch(deliver)
     second_to_b = next(record for record in batch["Records"]
                        if record["dynamodb"]["NewImage"].get("content", {}).get("S") == "ab1")
-    real_push = delivery.push
-
-    def failing_push(deliveries, **kwargs):
-        if any(frame.get("message") == "ab1" for _, frame in deliveries):
-            raise RuntimeError("keeping the frame failed: DynamoDB throttled it past the retries")
-        return real_push(deliveries, **kwargs)
-
-    monkeypatch.setattr(delivery, "push", failing_push)
-    answer = delivery.handle(batch)
+    failing = FailingOnce(sender, "b0", "ab1")
+    use_sender(failing)
+    try:
+        answer = delivery.handle(batch)
+    finally:
+        use_sender(sender)
+    assert failing.failed == 1
     assert answer == {"batchItemFailures": [{"itemIdentifier": second_to_b["dynamodb"]["SequenceNumber"]}]}
-    assert chat_ids(sender, "b0") == [1]  # nothing after the failure in its conversation
+    assert chat_ids(sender, "b0") == [1] and chat_ids(sender, "b1") == [1, 2]
     assert chat_ids(sender, "d0") == [1, 2, 3]  # the other conversation went on
-    monkeypatch.setattr(delivery, "push", real_push)
     retried = batch["Records"][batch["Records"].index(second_to_b):]  # the mapping retries from the failure
     assert delivery.handle({"Records": retried}) == {"batchItemFailures": []}
+    assert chat_ids(sender, "b0") == [1, 2, 3] and chat_ids(sender, "b1") == [1, 2, 3]
+    assert chat_ids(sender, "d0") == [1, 2, 3]  # nothing repeated
+
+
+class Context:
+    """A Lambda context whose remaining time drops below the margin after `calls` questions."""
+
+    def __init__(self, calls):
+        self.calls = calls
+
+    def get_remaining_time_in_millis(self):
+        self.calls -= 1
+        return 300_000 if self.calls >= 0 else 1_000
+
+
+def test_a_batch_stops_before_its_deadline_and_reports_the_first_record_not_delivered(client, sender, deliver):
+    a, b = pair_of_friends(client)
+    settled_connection("b0", b)
+    stream_events(deliver)
+    for n in range(3):
+        messages.send(a, to_id=b, channel_type=1, msg_type=1, message=f"ab{n}", data=None, msg_client_id=n + 1)
+    batch = one_batch(deliver)
+    answer = delivery.handle(batch, Context(calls=0))  # time runs short before the first record
+    assert answer == {"batchItemFailures": [{"itemIdentifier": batch["Records"][0]["dynamodb"]["SequenceNumber"]}]}
+    assert sender.sent == []
+    assert delivery.handle(batch, Context(calls=100)) == {"batchItemFailures": []}
     assert chat_ids(sender, "b0") == [1, 2, 3]
-    assert chat_ids(sender, "d0")[:3] == [1, 2, 3]  # then again from the retry point: repeats, never reordered
 
 
 def test_records_of_other_items_cost_nothing(client, sender, deliver, aws_calls):

@@ -1,7 +1,6 @@
 """WebSocket handlers and push fan-out, driven with API Gateway-shaped events (moto in-process)."""
 from __future__ import annotations
 
-import threading
 import time
 
 from chalicelib.db import connections, pending
@@ -61,13 +60,37 @@ def test_unsupported_msg_code_gets_an_error_frame(sender):
     assert sender.frames_for("c1")[0]["msg_code"] == 500
 
 
+def deliver_now(deliveries, key="000000000000001#1", now=None):
+    """One record's frames delivered as a batch of one does it: the sets read consistently, then the rule."""
+    users = {user_id for user_id, _ in deliveries}
+    reach, _ = connections.reach(users, now or time.time(), consistent=True)
+    replays = push.Replays(push.Deadline())
+    owed = push.deliver([(user_id, push.encode(frame)) for user_id, frame in deliveries], key,
+                        push.Recipients(reach), replays)
+    replays.wait()
+    return owed
+
+
+def messages_at(sender, connection_id):
+    return [frame["message"] for frame in sender.frames_for(connection_id)]
+
+
+def first_ping(connection_id):
+    handlers.message(ws_event("$default", connection_id, body='{"msg_code":1004}',
+                              connected_at_ms=int(time.time() * 1000)))
+
+
+def keep(user_id, *messages):
+    for number, message in enumerate(messages):
+        deliver_now([(user_id, {"msg_code": 200, "message": message})], key=f"000000000000001#{number}")
+
+
 def test_push_reaches_every_connection_of_every_recipient(sender):
     connect("a1", 7)
     connect("a2", 7)
     connect("b1", 8)
-    report = push.push([(7, {"msg_code": 200, "message": "hi"}), (8, {"msg_code": 200, "message": "yo"})],
-                       keep_as="000000000000001#1")
-    assert report.delivered == 3 and report.kept_for == []
+    owed = deliver_now([(7, {"msg_code": 200, "message": "hi"}), (8, {"msg_code": 200, "message": "yo"})])
+    assert owed == {} and pending.list_for(7, time.time()) == []
     assert sender.frames_for("a1") == sender.frames_for("a2") == [{"msg_code": 200, "message": "hi"}]
     assert sender.frames_for("b1") == [{"msg_code": 200, "message": "yo"}]
 
@@ -76,116 +99,146 @@ def test_gone_connections_are_forgotten_and_others_still_receive(sender):
     connect("a1", 7)
     connect("a2", 7)
     sender.gone.add("a1")
-    report = push.push([(7, {"msg_code": 200})], keep_as="000000000000001#1")
-    assert report.delivered == 1 and [c.connection_id for c in report.gone] == ["a1"]
+    assert deliver_now([(7, {"msg_code": 200, "message": "m"})]) == {}
+    assert messages_at(sender, "a2") == ["m"]
     assert [c.connection_id for c in connections.live_connections([7], time.time())[7]] == ["a2"]
     assert connections.owner_of("a1") is None
 
 
 def test_frames_for_offline_users_are_kept_and_replayed_in_order_exactly_once(sender):
-    for number in range(3):
-        push.push([(9, {"msg_code": 200, "message": f"m{number}"})], keep_as=f"000000000000001#{number}")
+    keep(9, "m0", "m1", "m2")
     assert sender.sent == []
     assert len(pending.list_for(9, time.time())) == 3
     connect("late", 9)
-    first_ping = ws_event("$default", "late", body='{"msg_code":1004}', connected_at_ms=int(time.time() * 1000))
-    handlers.message(first_ping)
-    handlers.message(first_ping)
-    assert [frame["message"] for frame in sender.frames_for("late")] == ["m0", "m1", "m2"]
+    first_ping("late")
+    first_ping("late")
+    assert messages_at(sender, "late") == ["m0", "m1", "m2"]
     assert pending.list_for(9, time.time()) == []
 
 
 def test_keeping_the_same_delivery_twice_keeps_it_once(sender):
     """A delivery retried after the function died keeps its frames under the same keys."""
     for _ in range(2):
-        push.push([(9, {"msg_code": 200, "message": "once"})], keep_as="000000000000001#7")
+        deliver_now([(9, {"msg_code": 200, "message": "once"})], key="000000000000001#7")
     assert len(pending.list_for(9, time.time())) == 1
 
 
 def test_frame_kept_when_every_connection_is_gone(sender):
     connect("a1", 7)
     sender.gone.add("a1")
-    report = push.push([(7, {"msg_code": 200, "message": "keep me"})], keep_as="000000000000001#1")
-    assert report.kept_for == [7]
+    assert deliver_now([(7, {"msg_code": 200, "message": "keep me"})]) == {}
     assert [event.frame for event in pending.list_for(7, time.time())] == ['{"msg_code":200,"message":"keep me"}']
 
 
-def test_failed_replay_puts_the_event_back(sender):
-    push.push([(9, {"msg_code": 200, "message": "m0"})], keep_as="000000000000001#1")
+def test_failed_replay_leaves_the_frame_kept_in_place(sender):
+    keep(9, "m0")
     connect("late", 9)
     sender.gone.add("late")
-    handlers.message(ws_event("$default", "late", body='{"msg_code":1004}', connected_at_ms=int(time.time() * 1000)))
+    first_ping("late")
     assert len(pending.list_for(9, time.time())) == 1
 
 
 def test_frames_keep_any_text_intact(sender):
     connect("a1", 7)
     text = 'quote " backslash \\ newline \n emoji 😀 <b>&'
-    push.push([(7, {"msg_code": 200, "message": text})], keep_as="000000000000001#1")
+    deliver_now([(7, {"msg_code": 200, "message": text})])
     assert sender.frames_for("a1")[0]["message"] == text
-
-
-def keep(user_id, *messages):
-    for number, message in enumerate(messages):
-        push.push([(user_id, {"msg_code": 200, "message": message})], keep_as=f"000000000000001#{number}")
 
 
 def test_a_delivery_to_a_new_connection_replays_its_kept_frames_first(sender):
     """The socket's first heartbeat may come after newer frames are delivered: they must not overtake."""
     keep(9, "m0", "m1")
     connect("late", 9)
-    push.push([(9, {"msg_code": 200, "message": "m2"})], keep_as="000000000000002#0")
-    assert [frame["message"] for frame in sender.frames_for("late")] == ["m0", "m1", "m2"]
-    handlers.message(ws_event("$default", "late", body='{"msg_code":1004}', connected_at_ms=int(time.time() * 1000)))
+    deliver_now([(9, {"msg_code": 200, "message": "m2"})], key="000000000000002#0")
+    assert messages_at(sender, "late") == ["m0", "m1", "m2"]
+    first_ping("late")
     assert len(sender.frames_for("late")) == 3 and pending.list_for(9, time.time()) == []
 
 
-def test_a_connection_past_its_replay_window_is_not_replayed_to_by_deliveries(sender, monkeypatch):
+def test_a_socket_open_longer_than_any_window_still_gets_kept_frames_before_newer_ones(sender, monkeypatch):
+    """The delivery runs a minute behind: the socket opened long before the delivery sees it, and never sent a
+    frame. Its user's kept frames still go first (issue 21: a 15 s window once let the newer frame overtake)."""
     keep(9, "m0")
     connect("settled", 9)
-    later = time.time() + connections.REPLAY_WINDOW_SECONDS + 1
+    later = time.time() + 60
     monkeypatch.setattr("chalicelib.clock.now", lambda: later)
-    push.push([(9, {"msg_code": 200, "message": "m1"})], keep_as="000000000000002#0")
-    assert [frame["message"] for frame in sender.frames_for("settled")] == ["m1"]
-    assert len(pending.list_for(9, time.time())) == 1
+    deliver_now([(9, {"msg_code": 200, "message": "m1"})], key="000000000000002#0", now=later)
+    assert messages_at(sender, "settled") == ["m0", "m1"]
+    assert pending.list_for(9, later) == []
 
 
-def test_a_held_event_is_nobody_elses_until_its_hold_expires(aws):
-    keep(9, "m0")
-    [event] = pending.list_for(9, time.time())
-    now = time.time()
-    assert pending.claim(event, now) is True
-    assert pending.claim(event, now + 1) is False
-    assert pending.claim(event, now + pending.CLAIM_SECONDS + 1) is True  # its replayer died before posting
-    pending.release(event)
-    assert pending.claim(event, now + pending.CLAIM_SECONDS + 1) is True
-
-
-def test_a_delivery_waits_for_another_replayer_instead_of_overtaking_it(sender):
-    """Another replayer holds m0 while posting it: the delivery waits for it, then replays m1, then posts m2."""
+def test_a_delivery_leaves_a_held_replay_to_its_holder_without_waiting(sender):
+    """Another replayer holds the user's replay: the delivery keeps its frame behind the kept ones and moves on at
+    once; the holder's clear then fails (a keeper came), so it lists again and posts the new frame last."""
     keep(9, "m0", "m1")
     connect("late", 9)
-    held = pending.list_for(9, time.time())[0]
-    assert pending.claim(held, time.time())
-    delivery = threading.Thread(target=push.push, args=([(9, {"msg_code": 200, "message": "m2"})],),
-                                kwargs={"keep_as": "000000000000002#0"})
-    delivery.start()
-    time.sleep(0.3)
-    assert sender.frames_for("late") == []  # waiting behind the hold
-    sender.post("late", held.frame.encode())
-    pending.done(held)
-    delivery.join(timeout=pending.CLAIM_SECONDS + 5)
-    assert [frame["message"] for frame in sender.frames_for("late")] == ["m0", "m1", "m2"]
+    held = pending.hold(9, "other", time.time())
+    assert held is not None and held.kept
+    started = time.monotonic()
+    deliver_now([(9, {"msg_code": 200, "message": "m2"})], key="000000000000002#0")
+    assert time.monotonic() - started < 1 and sender.sent == []
+    assert len(pending.list_for(9, time.time())) == 3
+    assert pending.finish(9, "other", held.kept, int(time.time()) + 60) is False
+    pending.release(9, "other")
+    assert push.replay(9) == 3
+    assert messages_at(sender, "late") == ["m0", "m1", "m2"]
+
+
+def test_only_its_holder_releases_or_clears_a_hold(aws):
+    keep(9, "m0")
+    now = time.time()
+    mine = pending.hold(9, "mine", now)
+    assert mine is not None
+    assert pending.hold(9, "yours", now + 1) is None
+    pending.release(9, "yours")  # not yours to release
+    assert pending.hold(9, "yours", now + 1) is None
+    taken = pending.hold(9, "yours", now + pending.HOLD_SECONDS + 1)  # "mine" died: its hold expired
+    assert taken is not None
+    pending.release(9, "mine")  # a late release by the old holder changes nothing
+    assert pending.finish(9, "mine", mine.kept, int(now)) is False
+    assert pending.hold(9, "third", now + pending.HOLD_SECONDS + 2) is None
+    assert pending.finish(9, "yours", taken.kept, int(now)) is True
+
+
+def test_nothing_kept_means_no_replay_to_take(aws):
+    connect("c1", 9)
+    assert pending.hold(9, "anyone", time.time()) is None
+    assert push.replay(9) == 0
 
 
 def test_a_frame_kept_because_the_only_known_connection_was_gone_goes_to_a_connection_opened_since(sender):
-    """The lookup saw only a connection that turned out gone; a newer one opened (and replayed) meanwhile: the
-    kept frame is handed to it at once, before any newer frame can reach it live."""
+    """The batch saw only a connection that turned out gone; a newer one opened (and replayed nothing) meanwhile:
+    the kept frame goes to it at once, before any newer frame can reach it live."""
     connect("old", 9)
     sender.gone.add("old")
-    seen = connections.live_connections([9], time.time())
+    seen, _ = connections.reach([9], time.time(), consistent=True)
     connect("new", 9)
-    handlers.message(ws_event("$default", "new", body='{"msg_code":1004}', connected_at_ms=int(time.time() * 1000)))
-    push.push([(9, {"msg_code": 200, "message": "m0"})], keep_as="000000000000001#0", live=seen)
-    assert [frame["message"] for frame in sender.frames_for("new")] == ["m0"]
+    first_ping("new")
+    replays = push.Replays(push.Deadline())
+    push.deliver([(9, push.encode({"msg_code": 200, "message": "m0"}))], "000000000000001#0",
+                 push.Recipients(seen), replays)
+    replays.wait()
+    assert messages_at(sender, "new") == ["m0"]
     assert pending.list_for(9, time.time()) == []
+
+
+def test_frames_past_their_retention_are_deleted_unposted_and_do_not_hide_newer_ones(sender):
+    """TTL deletes late: a page full of expired frames must not read as "nothing kept" while newer ones wait."""
+    long_ago_ms = int((time.time() - pending.RETENTION_SECONDS - 60) * 1000)
+    pending.store([(9, f"000000000000001#{n:05d}", '{"message":"old"}') for n in range(pending.PAGE + 1)],
+                  long_ago_ms)
+    pending.store([(9, "000000000000002#00000", '{"message":"new"}')], int(time.time() * 1000))
+    pending.mark([9], time.time())
+    connect("c1", 9)
+    assert push.replay(9) == 1
+    assert messages_at(sender, "c1") == ["new"]
+    assert pending.page(9) == [] and pending.hold(9, "anyone", time.time()) is None
+
+
+def test_a_replay_out_of_time_posts_nothing_more_and_releases_its_hold(sender):
+    keep(9, "m0", "m1")
+    connect("c1", 9)
+    assert push.replay(9, push.Deadline.after(0)) == 0
+    assert sender.sent == [] and len(pending.list_for(9, time.time())) == 2
+    assert push.replay(9, push.Deadline.after(10)) == 2  # the hold was released: the next replay takes it
+    assert messages_at(sender, "c1") == ["m0", "m1"]

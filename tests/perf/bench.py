@@ -164,9 +164,12 @@ def fan_out_ratio() -> None:
         create_table()
         for index in range(100):
             connections.add(f"f{index}", 900_000 + index, clock.now(), 3600, connections.Presented("test", 0), 1000)
+        users = [900_000 + index for index in range(100)]
+        reach, _ = connections.reach(users, clock.now(), consistent=True)
         use_sender(RecordingSender(delay_seconds=0.02))
         started = time.perf_counter()
-        push.push([(900_000 + index, {"msg_code": 200}) for index in range(100)], keep_as=None)
+        push.deliver([(user_id, push.encode({"msg_code": 200})) for user_id in users], "0#0",
+                     push.Recipients(reach), push.Replays(push.Deadline()))
         elapsed = time.perf_counter() - started
     serial = 100 * 0.02
     print(f"Fan-out to 100 connections, 20 ms per post: {elapsed:.3f} s vs {serial:.1f} s serial "
@@ -231,7 +234,7 @@ def main(quick: bool) -> None:
     smaller sizes and fewer runs; its figures are not the ones to quote."""
     import logging
 
-    from tests.perf import delivery_latency
+    from tests.perf import delivery_latency, reconnect_storm
 
     logging.getLogger("philatelic").disabled = True
     worst_day()
@@ -240,6 +243,7 @@ def main(quick: bool) -> None:
     import_ratio(runs=2 if quick else 7)
     package_and_cold_start(runs=2 if quick else 9)
     delivery_latency.report(sends=10 if quick else 60)
+    reconnect_storm.report(members=10 if quick else 200)
 
 
 if __name__ == "__main__":
