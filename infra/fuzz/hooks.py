@@ -42,9 +42,13 @@ import schemathesis
 # - EMAILCODE#<email>: every verification-code attempt (/auth/registered, /auth/resetPassword) is counted before
 #   the code is compared, so a 1000 answer may follow it; the 5th attempt is the code's last (README "Email codes").
 ALLOWED_ON_ERROR_PREFIXES = ("LIMIT#", "EMAILCODE#")
-# Not the request's writes at all: frames the delivery function keeps for offline users (`PENDING#` items), written
-# from the table's stream after earlier requests were answered, so one may land while an error is being answered.
-BACKGROUND_SORT_KEY_PREFIXES = ("PENDING#",)
+# Not the request's writes at all: what the delivery function writes from the table's stream after earlier requests
+# were answered, so it may land while an error is being answered: frames kept for offline users (`PENDING#` items),
+# the record of a failed batch (`DELIVERY#…/OWED`), and on a user's connection set (`CONNS`) the kept-frames mark
+# and the replay's hold; only the set's connections (`tokens`) are the requests' ($connect, $disconnect, logout).
+BACKGROUND_SORT_KEY_PREFIXES = ("PENDING#", "OWED")
+CONNECTION_SET_SORT_KEY = "CONNS"
+CONNECTION_SET_REQUEST_ATTRIBUTES = ("PK", "SK", "tokens")
 HOSTILE_EVERY = 5
 NESTING_DEPTH = 20_000  # 40 KB, under the 64 KB body limit; Python's parser gives up after ~1,000 levels
 ID_FIELDS = frozenset({"id", "to_id", "group_id", "owner", "serverId", "select_user", "select_user[]", "serverIds",
@@ -100,8 +104,8 @@ def _known_ids() -> tuple[int, ...]:
 
 
 def snapshot() -> Snapshot:
-    """(PK, SK) → sha256 of the item, for every item outside the allowed bookkeeping partitions and the delivery's
-    kept frames."""
+    """(PK, SK) → sha256 of the item, for every item outside the allowed bookkeeping partitions and what the
+    delivery writes in the background."""
     started = time.perf_counter()
     items: Snapshot = {}
     paginator = _dynamodb().get_paginator("scan")
@@ -113,6 +117,10 @@ def snapshot() -> Snapshot:
             sk = next(iter(item.get("SK", {"S": ""}).values()))
             if str(sk).startswith(BACKGROUND_SORT_KEY_PREFIXES):
                 continue
+            if sk == CONNECTION_SET_SORT_KEY:
+                if "tokens" not in item:  # only the delivery's mark or hold: no connection of a request's
+                    continue
+                item = {name: item[name] for name in CONNECTION_SET_REQUEST_ATTRIBUTES}
             digest = hashlib.sha256(json.dumps(item, sort_keys=True, default=str).encode()).hexdigest()
             items[(str(pk), str(sk))] = digest
     with _lock:
