@@ -37,7 +37,6 @@ _moto_query = Table.query
 _moto_all_items = Table.all_items
 _QUERY_SIGNATURE = inspect.signature(_moto_query)
 _local = threading.local()  # .candidates: (table, items) while this thread runs moto's query; .unpatched: bool
-_installed = False
 
 ItemKey = tuple[DynamoType, DynamoType | None]
 
@@ -73,11 +72,8 @@ class _AttributeMap:
 
 
 def read_partitions_only() -> None:
-    """Idempotent; changes moto's DynamoDB classes for the whole process (before the isolation wraps them)."""
-    global _installed
-    if _installed:
-        return
-    _installed = True
+    """Changes moto's DynamoDB classes for the whole process, once (infra/local/moto_patches.py), before the
+    isolation wraps them."""
     Table.query = _query  # type: ignore[method-assign]
     Table.all_items = _all_items  # type: ignore[method-assign]
     Table.put_item = _refreshed_after_put(Table.put_item)  # type: ignore[method-assign]

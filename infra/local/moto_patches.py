@@ -20,10 +20,14 @@ from infra.local.moto_serializer import serialize_attribute_values_directly
 from infra.local.strict_dynamodb import enforce
 
 CHECKED_MOTO_VERSION = "5.2.5"
+_patched = False
 
 
 def patch_moto() -> None:
-    """Idempotent; for the whole process."""
+    """Idempotent; for the whole process. The one guard: each part wraps moto's methods, so it must run once."""
+    global _patched
+    if _patched:
+        return
     if moto.__version__ != CHECKED_MOTO_VERSION:
         raise RuntimeError(
             f"infra/local's moto patches were checked against moto {CHECKED_MOTO_VERSION}, found {moto.__version__}: "
@@ -33,3 +37,4 @@ def patch_moto() -> None:
     serialize_attribute_values_directly()
     isolate_dynamodb()
     enforce()
+    _patched = True

@@ -23,15 +23,10 @@ ATTRIBUTE_VALUE = "AttributeValue"
 _STRINGS = ("S", "N")
 _STRING_SETS = ("SS", "NS")
 _local = threading.local()
-_installed = False
 
 
 def serialize_attribute_values_directly() -> None:
-    """Idempotent; changes moto's JSON serializer for the whole process."""
-    global _installed
-    if _installed:
-        return
-    _installed = True
+    """Changes moto's JSON serializer for the whole process, once (infra/local/moto_patches.py)."""
     BaseJSONSerializer._serialize_type_structure = _direct(  # type: ignore[method-assign]
         BaseJSONSerializer._serialize_type_structure)
 
