@@ -47,11 +47,13 @@ def strict_dynamodb():
 def aws():
     from chalicelib import aws as aws_clients
     from chalicelib.config import reset_caches
+    from chalicelib.db import buckets
     from chalicelib.db.table import create_table
     from chalicelib.security import revocation
 
     reset_caches()
     revocation.forget()
+    buckets.forget()
     aws_clients.reset_clients()
     with moto.mock_aws():
         create_table()

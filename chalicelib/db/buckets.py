@@ -5,11 +5,15 @@ A bucket of `capacity` units refilled at `per_day` units a day stores `due` (mic
 moment its debt is paid off.
 A use of `cost` units at `now` is allowed when `due - now` leaves room for it, `due` then moves `cost × interval`
 later. The bucket is full when `due <= now - capacity × interval` ("full" below). DynamoDB's update expressions
-have no max(), so one expression cannot both advance a bucket in use and restart a full one from `full`:
-the write advances `due` on the condition that the bucket is new or in use, and answers the stored `due` when the
-condition fails (ReturnValuesOnConditionCheckFailure), so a refusal needs no read. A bucket that had refilled
-completely takes a second write, restarting it from full (its TTL, set to the moment it is full again, usually
-deletes it first, and then the one write creates it). A refused use writes nothing.
+have no max(), so one expression cannot both advance a bucket in use and restart a full one from `full`: there are
+two writes, each conditional on its own case (a new bucket fits both), and a use tries the one its case most
+likely is. A write whose condition fails answers the stored `due` (ReturnValuesOnConditionCheckFailure), which
+says whether the use is refused (no second write) or the other case holds (the other write).
+
+Which write comes first is only a guess, never part of the correctness (the conditions are): this process remembers
+the `due` its own last write or refusal saw per bucket, and with no memory guesses "full" (a person's pace leaves
+its buckets full between uses). A use whose bucket was last used through this process takes one write; a guess
+made stale by another process costs a refused write first.
 """
 from __future__ import annotations
 
@@ -44,23 +48,39 @@ class Bucket:
         return -(-DAY_MICROSECONDS // self.per_day)
 
 
-def _update(pk: str, actions: list[Any], condition: Any) -> dict[str, Any] | None:
-    """One UpdateItem; None when it went through, the stored item when its condition refused it."""
+_MEMORY_LIMIT = 10_000  # buckets remembered; forgetting only costs a wrong guess
+_last_due: dict[str, int] = {}
+
+
+def _remember(pk: str, due: int) -> None:
+    if len(_last_due) >= _MEMORY_LIMIT:
+        _last_due.clear()
+    _last_due[pk] = due
+
+
+def forget() -> None:
+    """Drop every remembered `due` (tests start each table empty)."""
+    _last_due.clear()
+
+
+def _update(pk: str, actions: list[Any], condition: Any) -> tuple[bool, int | None]:
+    """One UpdateItem: (True, the new `due`) when it went through, (False, the stored `due`) when its condition
+    refused it."""
     connection = Throttle._get_connection().connection
     request = connection.get_operation_kwargs(
         table_name=Throttle.Meta.table_name, hash_key=pk, range_key=keys.BUCKET_SK, actions=actions,
-        condition=condition)
+        condition=condition, return_values="UPDATED_NEW")
     request["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
     try:
-        connection.client.update_item(**request)
+        answer = connection.client.update_item(**request)
     except ClientError as error:
         if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
-            return dict(error.response.get("Item") or {})
+            return False, _due(error.response.get("Item") or {})
         raise
-    return None
+    return True, _due(answer.get("Attributes") or {})
 
 
-def _stored_due(item: dict[str, Any]) -> int | None:
+def _due(item: dict[str, Any]) -> int | None:
     value = item.get("due", {}).get("N")
     return int(value) if value is not None else None
 
@@ -76,23 +96,22 @@ def spend(scope: str, subject: str, bucket: Bucket, cost: int, now: float) -> No
     latest = now_us - cost * interval  # the latest `due` that leaves room for this use
     expires = int(now) + -(-bucket.capacity * interval // 1_000_000) + 60
     pk = keys.bucket_pk(scope, subject)
-    for _ in range(RESTART_ATTEMPTS):
-        refused = _update(
-            pk,
-            # due ≤ latest, so the new due ≤ now and the bucket is full again by now + capacity × interval
-            [tag(Throttle), Throttle.due.set((Throttle.due | full) + cost * interval),
-             Throttle.expires_at.set(expires)],
-            Throttle.due.does_not_exist() | Throttle.due.between(full, latest))
-        if refused is None:
+    remembered = _last_due.get(pk)
+    looks_full = remembered is None or remembered < full
+    for _ in range(2 * RESTART_ATTEMPTS):
+        if looks_full:  # restart from full; due < full, so the new due ≤ now as well
+            went, due = _update(pk, [tag(Throttle), Throttle.due.set(full + cost * interval),
+                                     Throttle.expires_at.set(expires)],
+                                Throttle.due.does_not_exist() | (Throttle.due < full))
+        else:  # advance: due ≤ latest, so the new due ≤ now and the bucket is full again by its TTL
+            went, due = _update(pk, [tag(Throttle), Throttle.due.set((Throttle.due | full) + cost * interval),
+                                     Throttle.expires_at.set(expires)],
+                                Throttle.due.does_not_exist() | Throttle.due.between(full, latest))
+        if due is not None:
+            _remember(pk, due)
+        if went:
             return
-        due = _stored_due(refused)
-        if due is None or due > latest:
-            raise BucketEmpty((cost * interval if due is None else due - latest) / 1_000_000)
-        restarted = _update(
-            pk,
-            [tag(Throttle), Throttle.due.set(full + cost * interval),
-             Throttle.expires_at.set(expires)],
-            Throttle.due < full)
-        if restarted is None:
-            return
+        if due is not None and due > latest:
+            raise BucketEmpty((due - latest) / 1_000_000)
+        looks_full = due is not None and due < full  # the other case holds (as of that answer)
     raise conflicts.LostRace(f"bucket {scope} kept changing")

@@ -74,8 +74,8 @@ def test_a_bucket_that_refilled_completely_restarts_full(aws):
     assert attempt("h", T0)
     with counting_aws_calls() as log:
         assert sum(attempt("h", T0 + 1000) for _ in range(12)) == 10
-    # the first use restarted the bucket (a refused write, then the restart); the rest are one write each
-    assert dict(log.calls) == {"dynamodb.UpdateItem": 2 + 11}
+    # every use is one write: this process saw the bucket's last use, so it restarts it at once, then advances it
+    assert dict(log.calls) == {"dynamodb.UpdateItem": 12}
 
 
 def test_restarting_in_parallel_still_gives_exactly_the_capacity(aws):
@@ -83,3 +83,12 @@ def test_restarting_in_parallel_still_gives_exactly_the_capacity(aws):
     with ThreadPoolExecutor(max_workers=8) as pool:
         results = list(pool.map(lambda _: attempt("i", T0 + 1000), range(30)))
     assert results.count(True) == 10
+
+
+def test_a_guess_made_stale_by_another_process_costs_one_refused_write_and_nothing_else(aws):
+    assert attempt("s", T0)
+    buckets.forget()  # as a process that never saw this bucket: it guesses "full"
+    with counting_aws_calls() as log:
+        assert attempt("s", T0 + 1)  # the restart is refused (the bucket is in use), then it advances
+    assert dict(log.calls) == {"dynamodb.UpdateItem": 2}
+    assert sum(attempt("s", T0 + 1) for _ in range(10)) == 8  # exactly the capacity, whatever the guesses
