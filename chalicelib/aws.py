@@ -8,6 +8,7 @@ from typing import Any
 from chalicelib.metrics import watch_client
 
 _clients: dict[tuple[str, str], Any] = {}
+_session: Any = None  # one boto3 session: its loader parses each service's model and the endpoint rules once
 _lock = threading.Lock()
 
 
@@ -36,7 +37,10 @@ def client(service: str, endpoint_url: str = "") -> Any:
             kwargs: dict[str, Any] = {"region_name": settings.region, "config": config}
             if endpoint_url:
                 kwargs["endpoint_url"] = endpoint_url
-            cached = boto3.session.Session().client(service, **kwargs)
+            global _session
+            if _session is None:
+                _session = boto3.session.Session()
+            cached = _session.client(service, **kwargs)
             watch_client(cached)
             _clients[key] = cached
     return cached
