@@ -39,7 +39,7 @@ FUNCTION_TYPE = "AWS::Serverless::Function"
 FIXED_DATE = (1980, 1, 1, 0, 0, 0)  # fixed entry times: the same sources give the same zip (and CDK asset hash)
 REGULAR_FILE_MODE = 0o100644 << 16  # a regular file, rw-r--r--
 ARCHITECTURE = "arm64"  # every function's Lambda architecture
-WHEEL_PLATFORM = "manylinux2014_aarch64"  # glibc 2.17+: Lambda's Amazon Linux 2023 runtimes have 2.34
+WHEEL_PLATFORM = "manylinux2014_aarch64"  # needs glibc 2.17+: python3.11 runs on Amazon Linux 2 (glibc 2.26)
 EM_AARCH64 = 183  # ELF e_machine of AArch64 (EM_X86_64 is 62)
 WHEEL_CACHE = Path(".chalice", "deployments", "aarch64")  # under the project: git-ignored, kept between runs
 
