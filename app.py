@@ -23,9 +23,10 @@ register_preflight_routes(app)
 
 @app.middleware("http")
 def answer_unrouted(request: Request | None, get_response: Callable[[Request], Response]) -> Response:
-    """An HTTP API's `$default` route sends every request no route matches here: the 404 envelope, not chalice's
-    500 (an unknown resourcePath) or 405."""
-    if request is None or request.method not in app.routes.get(request.path, {}):
+    """An HTTP API's `$default` route sends every request no route matches here: a path no route has gets the 404
+    envelope instead of chalice's 500; a routed path asked with another method keeps chalice's 405 (with `Allow`),
+    as the local stack answers it (tests/fuzz: unsupported_method)."""
+    if request is None or request.path not in app.routes:
         return not_routed(request)
     return get_response(request)
 
