@@ -93,6 +93,9 @@ def test_the_converter_gives_the_recorded_http_api_shape() -> None:
         assert all(name == name.lower() for name in event["headers"])
         assert base64.b64decode(event["body"]).decode() == rest["body"]
     assert rest["path"] == "/auth/login" and rest["requestContext"]["path"] == "/api/auth/login"
+    rest["multiValueQueryStringParameters"] = {"q": ["a b&c", "2"]}
+    assert as_http_api_v1(rest)["multiValueQueryStringParameters"] == {"q": ["a b&c", "2"]}
+    assert as_http_api_v1(rest)["queryStringParameters"] == {"q": "2"}
 
 
 def test_the_recorded_login_gets_the_same_answer_in_both_shapes(client) -> None:

@@ -30,9 +30,9 @@ def test_one_route_per_chalice_route_and_default(http_stack: Stack) -> None:
     routes = http_routes(http_stack)
     assert set(routes) == served | {DEFAULT_ROUTE}
     assert not [key for key in routes if "{proxy+}" in key or key.startswith("ANY ")]
-    [integration_id] = {route["Target"]["Fn::Join"][1][1]["Ref"] if "Fn::Join" in route["Target"] else None
-                        for route in routes.values()}
-    integration = http_stack.resources[integration_id]["Properties"]
+    targets = {frozenset(refs(route["Target"])) for route in routes.values()}
+    assert targets == {frozenset({"HttpApiIntegration"})}
+    integration = http_stack.resources["HttpApiIntegration"]["Properties"]
     assert integration["IntegrationType"] == "AWS_PROXY" and integration["PayloadFormatVersion"] == "1.0"
     assert refs(integration["IntegrationUri"]) == {"APIHandler"}
     assert integration["TimeoutInMillis"] > http_stack.resources["APIHandler"]["Properties"]["Timeout"] * 1000

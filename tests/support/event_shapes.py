@@ -22,7 +22,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from chalice.local import LambdaContext, LocalGateway, RouteMatcher
 
@@ -123,8 +123,7 @@ def as_http_api_v1(rest_event: dict[str, Any]) -> dict[str, Any]:
     raw = rest_event.get("body")
     body = base64.b64decode(raw) if rest_event.get("isBase64Encoded") and raw else (
         raw.encode("utf-8") if isinstance(raw, str) else raw)
-    query = rest_event.get("multiValueQueryStringParameters") or {}
-    query_string = "&".join(f"{name}={value}" for name, values in query.items() for value in values)
+    query_string = urlencode(rest_event.get("multiValueQueryStringParameters") or {}, doseq=True)
     request = ApiRequest(context["httpMethod"], rest_event["path"] + (f"?{query_string}" if query_string else ""),
                          dict(rest_event.get("headers") or {}), body, context["identity"]["sourceIp"])
     return http_api_v1_event(request, Route(context["resourcePath"], rest_event.get("pathParameters")))
