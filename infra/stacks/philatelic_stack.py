@@ -418,8 +418,8 @@ class PhilatelicImStack(Stack):
         shape), one route per chalice route (chalice dispatches on the route's path, requestContext.resourcePath,
         which a catch-all route would not give it), payload format 1.0 (the REST proxy event's fields, which chalice
         reads), CORS answered by API Gateway from corsOrigins, stage throttling. `$default` takes every request no
-        route matches to the same function, whose app answers it with the 404 envelope (app.py, not_routed)."""
-        sys.path.insert(0, PROJECT_DIR)  # chalice packaging imported the app already; this names what it reads
+        route matches to the same function, whose app answers it with the 404 envelope (app.py answer_unrouted)."""
+        sys.path.insert(0, PROJECT_DIR)  # the project root: the API answers CORS with the app's own settings
         from chalicelib.http import cors
 
         settings = self.settings
