@@ -9,6 +9,7 @@ packager, then unchecked-hash bytecode for every module) into a temporary direct
     The bytecode that spares every cold start compiling from source adds ~2 MB zipped and ~5 MB unzipped to
     ~19.5 / 29.5 MB of sources and data (botocore alone is 18 MB of JSON); the budget keeps that with ~3.5 / 6 MB
     of headroom, half of Lambda's 50 MB direct-upload limit and far below its 250 MB unzipped limit;
+  * every shared object is built for AArch64 (its ELF header's e_machine), as every function runs on arm64;
   * no test, infra or dev-only package inside (tests/, infra/, moto, pytest, aws_cdk, cdk, jsii, ...);
   * the per-function memory and timeout of .chalice/config.json really reached sam.json.
 Prints a summary (or JSON with --json) and exits 1 when a check fails. Needs the runtime requirements
@@ -84,6 +85,8 @@ def package(stage: str, output_dir: Path) -> float:
 
 
 def inspect(output_dir: Path, stage: str, seconds: float) -> dict[str, Any]:
+    from lambda_package import EM_AARCH64, shared_object_machines
+
     zip_path = output_dir / "deployment.zip"
     with zipfile.ZipFile(zip_path) as archive:
         entries = archive.infolist()
@@ -120,6 +123,11 @@ def inspect(output_dir: Path, stage: str, seconds: float) -> dict[str, Any]:
         "py_entries": sum(1 for entry in entries if entry.filename.endswith(".py")),
         "pyc_entries": sum(1 for entry in entries if entry.filename.endswith(".pyc")),
         "forbidden_entries": offenders,
+        "shared_objects": shared_object_machines(zip_path),  # name -> ELF e_machine
+        "expected_machine": EM_AARCH64,
+        "architectures": sorted({",".join(resource["Properties"].get("Architectures", ["x86_64"]))
+                                 for resource in sam["Resources"].values()
+                                 if resource["Type"] == "AWS::Serverless::Function"}),
         "functions": sizing,
         "unknown_lambda_functions_in_config": unknown_config,
         "largest_top_level_mb": _largest(entries),
@@ -154,6 +162,12 @@ def failures(report: dict[str, Any]) -> list[str]:
         problems.append(f"unzipped package is {report['unzipped_mb']} MB (budget {MAX_UNZIPPED_MB} MB)")
     if report["own_code_mb"] > MAX_OWN_CODE_MB:
         problems.append(f"app.py + chalicelib/ are {report['own_code_mb']} MB (budget {MAX_OWN_CODE_MB} MB)")
+    foreign = {name: machine for name, machine in report["shared_objects"].items()
+               if machine != report["expected_machine"]}
+    if foreign:
+        problems.append(f"shared objects not built for AArch64 (ELF e_machine): {foreign}")
+    if report["architectures"] != ["arm64"]:
+        problems.append(f"functions' Architectures {report['architectures']}, expected arm64 only")
     if report["forbidden_entries"]:
         problems.append(f"test/infra/dev packages inside the zip: {', '.join(report['forbidden_entries'])}")
     if report["unknown_lambda_functions_in_config"]:
@@ -189,6 +203,8 @@ def main(argv: list[str]) -> int:
         print(f"stage {report['stage']}: deployment.zip {report['zip_mb']} MB ({report['zip_bytes']} bytes), "
               f"unzipped {report['unzipped_mb']} MB, own code {report['own_code_mb']} MB, "
               f"{report['entries']} entries ({report['pyc_entries']} .pyc), packaged in {report['package_seconds']} s")
+        print("shared objects (ELF e_machine, 183 = AArch64): "
+              + (", ".join(f"{name} {machine}" for name, machine in report["shared_objects"].items()) or "none"))
         print("largest: " + ", ".join(f"{name} {size} MB" for name, size in report["largest_top_level_mb"].items()))
         for function, sizing in report["functions"].items():
             print(f"  {function} ({sizing['resource']}): {sizing['memory_mb']} MB, {sizing['timeout_s']} s")

@@ -81,16 +81,33 @@ def deliver(aws):
     return Pump(table_stream())
 
 
-@pytest.fixture
-def client(aws, sender, deliver):
-    """Each HTTP request is followed by the delivery of what it committed, as the stream would do it."""
+def _pumping_client(deliver, http_api_events: bool):
     from chalice.test import Client
 
     from app import app
+    from tests.support.event_shapes import use_http_api_events
     from tests.support.stream_pump import PumpingClient
 
     with Client(app, stage_name="test") as test_client:
+        if http_api_events:
+            use_http_api_events(test_client)
         yield PumpingClient(test_client, deliver)
+
+
+@pytest.fixture
+def client(aws, sender, deliver):
+    """Each HTTP request is followed by the delivery of what it committed, as the stream would do it. Requests
+    arrive as chalice's local gateway shapes them (the REST proxy event); with API_EVENT_SHAPE=http-api-1.0 in the
+    environment, as the HTTP API's payload format 1.0 events instead (tests/support/event_shapes.py)."""
+    from tests.support.event_shapes import HTTP_API_SHAPE
+
+    yield from _pumping_client(deliver, os.environ.get("API_EVENT_SHAPE") == HTTP_API_SHAPE)
+
+
+@pytest.fixture
+def http_api_client(aws, sender, deliver):
+    """The `client` fixture whose requests always arrive as HTTP API (payload format 1.0) events."""
+    yield from _pumping_client(deliver, True)
 
 
 @pytest.fixture

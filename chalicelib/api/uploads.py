@@ -38,13 +38,19 @@ PRESIGN_DATA = obj({"url": {"type": "string"}, "fields": {"type": "object"}, "fi
 
 
 def request_base_url(request: Request) -> str:
-    """The API's own absolute base: `https://<domain>/<base path>` behind API Gateway, `http://<host>` locally."""
+    """The API's own absolute base: `https://<domain>/<base path>` behind API Gateway, `http://<host>` locally.
+
+    requestContext.path is the path the client sent (stage or custom-domain base path included); what follows the
+    base is the route's path with its parameters filled in. The event's top-level `path` is not used: a REST API
+    leaves the stage out of it, an HTTP API (payload format 1.0) puts it in."""
     context = request.context or {}
     domain = context.get("domainName")
     if domain and context.get("stage"):
         full_path = str(context.get("path") or "")
-        route_path = str(request.to_original_event().get("path") or "")
-        if route_path and full_path.endswith(route_path):
+        route_path = request.path or ""
+        for name, value in (request.uri_params or {}).items():
+            route_path = route_path.replace("{" + name + "}", value)
+        if route_path.startswith("/") and full_path.endswith(route_path):
             return f"https://{domain}{full_path[: len(full_path) - len(route_path)]}"
         return f"https://{domain}/{context['stage']}"
     return f"http://{request.headers.get('host') or 'localhost'}"

@@ -7,6 +7,7 @@ from chalice import Chalice, Response
 
 ALLOW_HEADERS = "Authorization,Content-Type,X-Requested-With,Token,X-Token"
 ALLOW_METHODS = "GET,POST,PUT,DELETE,OPTIONS"
+EXPOSE_HEADERS = ("Retry-After",)
 PREFLIGHT_MAX_AGE = "600"
 
 
@@ -17,7 +18,7 @@ def cors_headers(request_headers: Mapping[str, str], allowed_origins: tuple[str,
     return {
         "Access-Control-Allow-Origin": origin,
         "Access-Control-Allow-Credentials": "true",
-        "Access-Control-Expose-Headers": "Retry-After",
+        "Access-Control-Expose-Headers": ",".join(EXPOSE_HEADERS),
         "Vary": "Origin",
     }
 

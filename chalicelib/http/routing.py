@@ -131,6 +131,17 @@ def dispatch(request: Request, view: View, spec: RouteSpec, path_params: dict[st
     return response
 
 
+def not_routed(request: Request | None) -> Response:
+    """The answer to a request no route serves. Behind the REST API such requests never reach the function (a
+    gateway response answers them); an HTTP API's `$default` route brings them here."""
+    headers = cors_headers(request.headers, get_settings().cors_allowed_origins) if request else {}
+    response = failure(404, "route not found", 404, headers)
+    context = request.context if request else {}
+    log_event(kind="http", request_id=(context or {}).get("requestId", ""),
+              route=f"{request.method if request else '?'} (no route)", code=404, status=404)
+    return response
+
+
 def endpoint(
     bp: Blueprint,
     path: str,

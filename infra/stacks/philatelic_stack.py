@@ -3,16 +3,22 @@
 Chalice packages the app (REST API stage `api`, WebSocket API, four route functions and `deliver`) into a SAM
 template that `chalice.cdk.Chalice` includes here; everything else (table and its stream, the stream's mapping onto
 `deliver` and its dead-letter queue, bucket, SES identity, JWT secret, one IAM role per function, log groups, alarms)
-is plain CDK, wired into the included resources with property overrides.
+is plain CDK, wired into the included resources with property overrides. With `apiType` "http" (the default) the
+REST API chalice generated is taken out and an HTTP API (payload format 1.0) with one route per chalice route serves
+the same function instead (`_http_api`).
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import re
+import sys
 from pathlib import Path
 from typing import Any
 
 from aws_cdk import Annotations, CfnOutput, Duration, Fn, RemovalPolicy, Stack
+from aws_cdk import aws_apigatewayv2 as apigatewayv2
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_dynamodb as dynamodb
@@ -128,11 +134,34 @@ GATEWAY_RESPONSES: dict[str, tuple[int | None, int, str]] = {
 }
 
 
+# The HTTP API's integration gives up after this long (its maximum is 30 s); api_handler's timeout is 28 s.
+HTTP_API_INTEGRATION_TIMEOUT_MS = 29_000
+# What chalice's SAM template holds for its REST API; an HTTP API stage takes all of it out.
+CHALICE_REST_RESOURCES = ("RestAPI", "APIHandlerInvokePermission")
+CHALICE_REST_OUTPUTS = ("RestAPIId", "EndpointURL")
+
+
 class ChaliceWithBytecode(Chalice):
-    """chalice.cdk's construct, packaging through infra/lambda_package.py: the asset ships unchecked-hash .pyc."""
+    """chalice.cdk's construct, packaging through infra/lambda_package.py: the asset ships unchecked-hash .pyc and
+    aarch64 builds of its compiled dependencies."""
 
     def _package_app(self) -> None:
         package(Path(self.source_dir), Path(self._sam_package_dir), self.stage_name, self.stage_config)
+
+    def route_keys(self) -> list[str]:
+        """`METHOD /path` of every route chalice generated for its REST API (from the packaged template), without
+        the OPTIONS preflight routes: an HTTP API's CORS configuration answers preflight requests itself."""
+        template = json.loads((Path(self._sam_package_dir) / "sam.json").read_text())
+        paths = template["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]["paths"]
+        return [f"{method.upper()} {path}" for path, methods in sorted(paths.items()) for method in sorted(methods)
+                if method.upper() != "OPTIONS"]
+
+
+def route_logical_id(route_key: str) -> str:
+    """A route's construct id, fixed by its key (adding a route renames no other): `GET /users/{id}` ->
+    HttpRouteGETusersid<8 hex of the key's hash>, unique even where two paths differ only in punctuation."""
+    digest = hashlib.sha256(route_key.encode()).hexdigest()[:8]
+    return f"HttpRoute{re.sub(r'[^A-Za-z0-9]', '', route_key)[:180]}{digest}"
 
 
 def envelope(code: int, message: str) -> str:
@@ -176,7 +205,6 @@ class PhilatelicImStack(Stack):
                                            stage_config=self._chalice_config())
         if self.chalice.stage_name != settings.stage:  # chalice.cdk takes the stage from its scope's path
             raise ValueError(f"chalice packaged stage {self.chalice.stage_name!r}, expected {settings.stage!r}")
-        self.rest_api = self.chalice.get_resource("RestAPI")
         self.ws_api = self.chalice.get_resource("WebsocketAPI")
         self.ws_endpoint = Fn.sub(
             "https://${WsApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}/" + API_STAGE,
@@ -364,21 +392,80 @@ class PhilatelicImStack(Stack):
 
     def _configure_apis(self) -> None:
         settings = self.settings
-        self.rest_api_name = f"philatelic-im-{settings.stage}"
-        self.rest_api.add_property_override("DefinitionBody.info.title", self.rest_api_name)
-        self.rest_api.add_property_override("MethodSettings", [{
-            "ResourcePath": "/*",
-            "HttpMethod": "*",
-            "ThrottlingRateLimit": settings.api_throttle_rate,
-            "ThrottlingBurstLimit": settings.api_throttle_burst,
-            "MetricsEnabled": True,
-        }])
-        self.rest_api.add_property_override("GatewayResponses", self._gateway_responses())
+        self.api_name = f"philatelic-im-{settings.stage}"
+        if settings.http_api:
+            self.api_ref = self._http_api()
+        else:
+            rest_api = self.chalice.get_resource("RestAPI")
+            rest_api.add_property_override("DefinitionBody.info.title", self.api_name)
+            rest_api.add_property_override("MethodSettings", [{
+                "ResourcePath": "/*",
+                "HttpMethod": "*",
+                "ThrottlingRateLimit": settings.api_throttle_rate,
+                "ThrottlingBurstLimit": settings.api_throttle_burst,
+                "MetricsEnabled": True,
+            }])
+            rest_api.add_property_override("GatewayResponses", self._gateway_responses())
+            self.api_ref = rest_api.ref
         self.ws_api.add_property_override("Name", f"philatelic-im-{settings.stage}-websocket")
         self.chalice.get_resource("WebsocketAPIStage").add_property_override("DefaultRouteSettings", {
             "ThrottlingRateLimit": settings.ws_throttle_rate,
             "ThrottlingBurstLimit": settings.ws_throttle_burst,
         })
+
+    def _http_api(self) -> str:
+        """An HTTP API in front of api_handler, in place of chalice's REST API: stage `api` (the same base URL
+        shape), one route per chalice route (chalice dispatches on the route's path, requestContext.resourcePath,
+        which a catch-all route would not give it), payload format 1.0 (the REST proxy event's fields, which chalice
+        reads), CORS answered by API Gateway from corsOrigins, stage throttling. `$default` takes every request no
+        route matches to the same function, whose app answers it with the 404 envelope (app.py answer_unrouted)."""
+        sys.path.insert(0, PROJECT_DIR)  # the project root: the API answers CORS with the app's own settings
+        from chalicelib.http import cors
+
+        settings = self.settings
+        template = self.chalice.sam_template
+        route_keys = self.chalice.route_keys()
+        outputs = template.node.find_child("$Outputs")  # CfnInclude keeps the template's outputs under this scope
+        for scope, logical_id in ([(template, name) for name in CHALICE_REST_RESOURCES]
+                                  + [(outputs, name) for name in CHALICE_REST_OUTPUTS]):
+            if not scope.node.try_remove_child(logical_id):
+                raise ValueError(f"chalice's template has no {logical_id} to replace with the HTTP API")
+        cors_configuration = None
+        if settings.cors_origins:
+            cors_configuration = apigatewayv2.CfnApi.CorsProperty(
+                allow_origins=list(settings.cors_origins),
+                allow_credentials=True,
+                allow_methods=cors.ALLOW_METHODS.split(","),
+                allow_headers=cors.ALLOW_HEADERS.split(","),
+                expose_headers=list(cors.EXPOSE_HEADERS),
+                max_age=int(cors.PREFLIGHT_MAX_AGE),
+            )
+        api = apigatewayv2.CfnApi(
+            self, "HttpApi", name=self.api_name, protocol_type="HTTP", cors_configuration=cors_configuration,
+            description=f"Philatelic IM {settings.stage} HTTP routes (payload format 1.0 onto api_handler)")
+        handler = self.chalice.get_resource("APIHandler")
+        integration = apigatewayv2.CfnIntegration(
+            self, "HttpApiIntegration", api_id=api.ref, integration_type="AWS_PROXY",
+            integration_uri=handler.get_att("Arn").to_string(), payload_format_version="1.0",
+            timeout_in_millis=HTTP_API_INTEGRATION_TIMEOUT_MS)
+        target = f"integrations/{integration.ref}"
+        routes = [apigatewayv2.CfnRoute(self, route_logical_id(route_key), api_id=api.ref, route_key=route_key,
+                                        target=target)
+                  for route_key in route_keys]
+        routes.append(apigatewayv2.CfnRoute(self, "HttpRouteDefault", api_id=api.ref, route_key="$default",
+                                            target=target))
+        stage = apigatewayv2.CfnStage(
+            self, "HttpApiStage", api_id=api.ref, stage_name=API_STAGE, auto_deploy=True,
+            default_route_settings=apigatewayv2.CfnStage.RouteSettingsProperty(
+                throttling_rate_limit=settings.api_throttle_rate,
+                throttling_burst_limit=settings.api_throttle_burst))
+        for route in routes:
+            stage.add_dependency(route)  # the automatic deployment then starts with every route in it
+        lambda_.CfnPermission(
+            self, "HttpApiInvokesHandler", action="lambda:InvokeFunction", function_name=handler.ref,
+            principal="apigateway.amazonaws.com",
+            source_arn=self.format_arn(service="execute-api", resource=api.ref, resource_name=f"{API_STAGE}/*"))
+        return api.ref
 
     def _gateway_responses(self) -> dict[str, Any]:
         headers = {"Vary": "'Origin'"}
@@ -406,12 +493,20 @@ class PhilatelicImStack(Stack):
         five_minutes = Duration.minutes(5)
         at_least = cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD
         quiet = cloudwatch.TreatMissingData.NOT_BREACHING
+        # REST APIs publish 5XXError per ApiName; HTTP APIs publish 5xx per ApiId.
+        server_errors = (
+            cloudwatch.Metric(namespace="AWS/ApiGateway", metric_name="5xx",
+                              dimensions_map={"ApiId": self.api_ref, "Stage": API_STAGE},
+                              statistic="Sum", period=five_minutes)
+            if self.settings.http_api else
+            cloudwatch.Metric(namespace="AWS/ApiGateway", metric_name="5XXError",
+                              dimensions_map={"ApiName": self.api_name, "Stage": API_STAGE},
+                              statistic="Sum", period=five_minutes))
         alarms = [cloudwatch.Alarm(
             self, "Rest5xxAlarm",
-            alarm_description="REST API answered 5xx (Lambda errors, timeouts, API Gateway faults)",
-            metric=cloudwatch.Metric(namespace="AWS/ApiGateway", metric_name="5XXError",
-                                     dimensions_map={"ApiName": self.rest_api_name, "Stage": API_STAGE},
-                                     statistic="Sum", period=five_minutes),
+            alarm_description=f"{'HTTP' if self.settings.http_api else 'REST'} API answered 5xx (Lambda errors, "
+                              "timeouts, API Gateway faults)",
+            metric=server_errors,
             threshold=self.settings.rest_5xx_alarm_threshold, evaluation_periods=1,
             comparison_operator=at_least, treat_missing_data=quiet,
         )]
@@ -467,11 +562,12 @@ class PhilatelicImStack(Stack):
         ]
 
     def _outputs(self) -> None:
-        rest_url = Fn.sub("https://${RestApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}/" + API_STAGE,
-                          {"RestApi": self.rest_api.ref})
+        rest_url = Fn.sub("https://${Api}.execute-api.${AWS::Region}.${AWS::URLSuffix}/" + API_STAGE,
+                          {"Api": self.api_ref})
         wss_url = Fn.sub("wss://${WsApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}/" + API_STAGE,
                          {"WsApi": self.ws_api.ref})
-        CfnOutput(self, "RestApiUrl", value=rest_url, description="web client VITE_APP_BASE_API")
+        CfnOutput(self, "RestApiUrl", value=rest_url,
+                  description=f"web client VITE_APP_BASE_API ({self.settings.api_type.upper()} API stage URL)")
         CfnOutput(self, "WebSocketUrl", value=wss_url, description="WebSocket API (wss) stage URL")
         CfnOutput(self, "WebClientWsApi", value=Fn.join("", [wss_url, "?token="]),
                   description="web client VITE_APP_WS_API (the client appends the JWT)")

@@ -7,6 +7,9 @@ from typing import Any
 from constructs import Node
 
 STAGES = ("dev", "prod")
+# What serves the HTTP routes: "http" = an HTTP API (payload format 1.0), $1.00 per million requests; "rest" = the
+# REST API chalice generates, $3.50 per million, for API keys/usage plans, AWS WAF or an edge-optimized endpoint.
+API_TYPES = ("http", "rest")
 CONTEXT_ROOT = "philatelic-im"
 PLACEHOLDER_DOMAINS = ("example.com", "example.org", "example.net")
 # The values CloudWatch Logs accepts for RetentionInDays.
@@ -25,6 +28,7 @@ class StageSettings:
     mail_sender: str  # the From address the app sends with; must belong to mail_identity
     cors_origins: tuple[str, ...]
     public_base_url: str  # optional absolute REST base (custom domain); empty = derived per request
+    api_type: str  # one of API_TYPES
     api_throttle_rate: int
     api_throttle_burst: int
     ws_throttle_rate: int
@@ -36,6 +40,10 @@ class StageSettings:
     @property
     def is_prod(self) -> bool:
         return self.stage == "prod"
+
+    @property
+    def http_api(self) -> bool:
+        return self.api_type == "http"
 
     @property
     def mail_identity_is_domain(self) -> bool:
@@ -66,7 +74,7 @@ def load(node: Node, stage: str) -> StageSettings:
     values: dict[str, Any] = dict((node.try_get_context(CONTEXT_ROOT) or {}).get(stage) or {})
     for key in (
         "mailIdentity", "mailSender", "corsOrigins", "publicBaseUrl", "apiThrottleRate", "apiThrottleBurst",
-        "wsThrottleRate", "wsThrottleBurst", "logRetentionDays", "alarmEmail", "rest5xxAlarmThreshold",
+        "wsThrottleRate", "wsThrottleBurst", "logRetentionDays", "alarmEmail", "rest5xxAlarmThreshold", "apiType",
     ):
         override = node.try_get_context(key)
         if override is not None:
@@ -99,12 +107,17 @@ def load(node: Node, stage: str) -> StageSettings:
     if log_retention_days not in LOG_RETENTION_DAYS:
         raise SettingsError(f"logRetentionDays must be one of {LOG_RETENTION_DAYS}")
 
+    api_type = str(values.get("apiType") or "http").strip().lower()
+    if api_type not in API_TYPES:
+        raise SettingsError(f"apiType must be one of {', '.join(API_TYPES)}, not {api_type!r}")
+
     return StageSettings(
         stage=stage,
         mail_identity=mail_identity,
         mail_sender=mail_sender,
         cors_origins=cors_origins,
         public_base_url=str(values.get("publicBaseUrl") or "").rstrip("/"),
+        api_type=api_type,
         api_throttle_rate=int(values.get("apiThrottleRate", 100)),
         api_throttle_burst=int(values.get("apiThrottleBurst", 200)),
         ws_throttle_rate=int(values.get("wsThrottleRate", 100)),

@@ -29,6 +29,11 @@ class Stack:
         return {name: resource for name, resource in source["Resources"].items()
                 if resource["Type"] == resource_type}
 
+    @property
+    def api_type(self) -> str:
+        """"http" when an HTTP API serves the routes (infra/stacks `apiType`), else "rest" (chalice's REST API)."""
+        return "http" if "HttpApi" in self.resources else "rest"
+
     def one(self, resource_type: str) -> tuple[str, dict[str, Any]]:
         found = self.of_type(resource_type)
         assert len(found) == 1, f"{self.stage}: expected one {resource_type}, found {sorted(found)}"
@@ -69,6 +74,22 @@ def stack(request: pytest.FixtureRequest) -> Stack:
     if request.param not in STACKS:
         pytest.skip(NOT_SYNTHESISED)
     return STACKS[request.param]
+
+
+@pytest.fixture
+def rest_stack(stack: Stack) -> Stack:
+    """`stack`, for the tests of a REST API stage (apiType "rest")."""
+    if stack.api_type != "rest":
+        pytest.skip(f"{stack.stage} serves its routes with an HTTP API (tests/infra/test_http_api.py)")
+    return stack
+
+
+@pytest.fixture
+def http_stack(stack: Stack) -> Stack:
+    """`stack`, for the tests of an HTTP API stage (apiType "http")."""
+    if stack.api_type != "http":
+        pytest.skip(f"{stack.stage} serves its routes with chalice's REST API (apiType rest)")
+    return stack
 
 
 @pytest.fixture

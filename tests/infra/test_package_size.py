@@ -52,3 +52,11 @@ def test_per_function_sizing_reached_sam_json(report: dict) -> None:
 
 def test_script_agrees(report: dict) -> None:
     assert report["failures"] == [] and report["exit_code"] == 0
+
+
+def test_compiled_dependencies_are_built_for_aarch64(report: dict) -> None:
+    """Every function runs on arm64: bcrypt (the one compiled dependency today) and any other shared object must
+    be an AArch64 build, read from each file's ELF header."""
+    assert "bcrypt/_bcrypt.abi3.so" in report["shared_objects"]
+    assert set(report["shared_objects"].values()) == {report["expected_machine"]} == {183}
+    assert report["architectures"] == ["arm64"]

@@ -148,9 +148,10 @@ def test_prod_keeps_its_data(prod_stack: Stack) -> None:
 # --- WebSocket API and the push endpoint ----------------------------------------------------------------
 
 def test_websocket_api_routes(stack: Stack) -> None:
-    _, api = stack.one("AWS::ApiGatewayV2::Api")
+    api = stack.resources["WebsocketAPI"]
     assert api["Properties"]["ProtocolType"] == "WEBSOCKET"
-    routes = {route["Properties"]["RouteKey"]: route for route in stack.of_type("AWS::ApiGatewayV2::Route").values()}
+    routes = {route["Properties"]["RouteKey"]: route for route in stack.of_type("AWS::ApiGatewayV2::Route").values()
+              if route["Properties"]["ApiId"] == {"Ref": "WebsocketAPI"}}
     assert set(routes) == {"$connect", "$default", "$disconnect"}
     integrations = stack.of_type("AWS::ApiGatewayV2::Integration")
     targets = {}
@@ -159,7 +160,7 @@ def test_websocket_api_routes(stack: Stack) -> None:
         targets[key] = refs(integrations[integration]["Properties"]["IntegrationUri"]) & set(FUNCTIONS.values())
     assert targets == {"$connect": {"WebsocketConnect"}, "$default": {"WebsocketMessage"},
                        "$disconnect": {"WebsocketDisconnect"}}
-    _, ws_stage = stack.one("AWS::ApiGatewayV2::Stage")
+    ws_stage = stack.resources["WebsocketAPIStage"]
     assert ws_stage["Properties"]["StageName"] == "api"
     throttling = ws_stage["Properties"]["DefaultRouteSettings"]
     assert throttling["ThrottlingRateLimit"] > 0 and throttling["ThrottlingBurstLimit"] > 0
@@ -330,7 +331,8 @@ def test_upload_bucket_is_private_encrypted_tls_only(stack: Stack) -> None:
 
 # --- REST API: stage, throttling, gateway responses -----------------------------------------------------
 
-def test_rest_api_stage_throttling_and_name(stack: Stack) -> None:
+def test_rest_api_stage_throttling_and_name(rest_stack: Stack) -> None:
+    stack = rest_stack
     _, api = stack.one("AWS::Serverless::Api")
     properties = api["Properties"]
     assert properties["StageName"] == "api"
@@ -353,13 +355,13 @@ def _check_gateway_responses(responses: dict[str, Any], status: str, template: s
     assert parameters in missing
 
 
-def test_unknown_paths_answer_404_with_the_envelope(stack: Stack) -> None:
-    _, api = stack.one("AWS::Serverless::Api")
+def test_unknown_paths_answer_404_with_the_envelope(rest_stack: Stack) -> None:
+    _, api = rest_stack.one("AWS::Serverless::Api")
     _check_gateway_responses(api["Properties"]["GatewayResponses"], "StatusCode", "ResponseTemplates",
                              "ResponseParameters")
 
 
-def test_gateway_responses_survive_the_sam_transform(stack: Stack, expanded: dict[str, Any]) -> None:
+def test_gateway_responses_survive_the_sam_transform(rest_stack: Stack, expanded: dict[str, Any]) -> None:
     [rest_api] = [resource for resource in expanded["Resources"].values()
                   if resource["Type"] == "AWS::ApiGateway::RestApi"]
     responses = rest_api["Properties"]["Body"]["x-amazon-apigateway-gateway-responses"]
@@ -390,7 +392,7 @@ def test_alarms_cover_rest_5xx_lambda_errors_and_dynamodb_throttles(stack: Stack
             if metric["MetricName"] == "Errors":
                 [dimension] = metric["Dimensions"]
                 function_alarms |= refs(dimension["Value"])
-    assert ("AWS/ApiGateway", "5XXError") in watched
+    assert ("AWS/ApiGateway", "5xx" if stack.api_type == "http" else "5XXError") in watched
     assert ("AWS/Lambda", "Errors") in watched
     assert {("AWS/DynamoDB", "ReadThrottleEvents"), ("AWS/DynamoDB", "WriteThrottleEvents")} <= watched
     assert function_alarms == set(FUNCTIONS.values())
@@ -399,7 +401,8 @@ def test_alarms_cover_rest_5xx_lambda_errors_and_dynamodb_throttles(stack: Stack
 def test_outputs_give_the_web_client_its_two_urls(stack: Stack) -> None:
     outputs = stack.template["Outputs"]
     rest = outputs["RestApiUrl"]["Value"]
-    assert refs(rest) == {"RestAPI"} and literal_text(rest) == "https://{}.execute-api.{}.{}/api"
+    assert refs(rest) == {"HttpApi" if stack.api_type == "http" else "RestAPI"}
+    assert literal_text(rest) == "https://{}.execute-api.{}.{}/api"
     wss = outputs["WebSocketUrl"]["Value"]
     assert refs(wss) == {"WebsocketAPI"} and literal_text(wss) == "wss://{}.execute-api.{}.{}/api"
     assert literal_text(outputs["WebClientWsApi"]["Value"]).endswith("/api?token=")
