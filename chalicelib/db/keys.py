@@ -87,6 +87,13 @@ def friend_sk(other_id: int) -> str:
 
 
 FRIEND_PREFIX = "FRIEND#"
+BLOCK_PREFIX = "BLOCK#"
+
+
+def block_sk(blocked_id: int) -> str:
+    """In the blocker's partition: "my blocked users" is one Query, "does X block me" one key."""
+    return f"{BLOCK_PREFIX}{blocked_id}"
+
 REQUEST_PREFIX = "REQ#"
 
 

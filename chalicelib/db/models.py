@@ -9,6 +9,7 @@ import os
 from pynamodb.attributes import (
     DiscriminatorAttribute,
     NumberAttribute,
+    NumberSetAttribute,
     UnicodeAttribute,
     UnicodeSetAttribute,
 )
@@ -215,6 +216,8 @@ class Conversation(Item, discriminator="Conversation"):
     last_sender = NumberAttribute(default=0)
     last_send_time = NumberAttribute(default=0)
     last_recalled_msg_type = NumberAttribute(default=0)  # the last message was recalled: its original type
+    # private pairs: who of the two blocks the other (chalicelib/db/blocks.py); every private send reads it here
+    blocked_by = NumberSetAttribute(null=True)
 
 
 class Message(Item, discriminator="Message"):
@@ -235,6 +238,14 @@ class Message(Item, discriminator="Message"):
     recalled_at = NumberAttribute(default=0)
     recalled_by = NumberAttribute(null=True)  # set with recalled_at: the recall frame names who recalled
     notice = UnicodeAttribute(null=True)  # group notices (msg_type 6): join, leave, removed, owner, dissolved
+
+
+class Block(Item, discriminator="Block"):
+    """A user the partition's user blocked (mirrored in the pair's Conversation.blocked_by, in one transaction)."""
+
+    blocker_id = NumberAttribute()
+    blocked_id = NumberAttribute()
+    created_at = NumberAttribute()
 
 
 class ClientMessageClaim(Item, discriminator="ClientMessageClaim"):
@@ -330,6 +341,7 @@ __all__ = [
     "ConnectionSet",
     "Counter",
     "DeliveryProgress",
+    "Block",
     "BotMemory",
     "ClientMessageClaim",
     "Conversation",
