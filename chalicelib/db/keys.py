@@ -146,6 +146,24 @@ def message_sk(seq_number: int) -> str:
     return f"{MESSAGE_PREFIX}{seq(seq_number)}"
 
 
+def message_edits_prefix(seq_number: int) -> str:
+    return f"EDIT#{seq(seq_number)}#"
+
+
+def message_edit_sk(seq_number: int, version: int) -> str:
+    """A previous version of message `seq_number` (0: as sent), in the conversation's partition, oldest first."""
+    return f"{message_edits_prefix(seq_number)}{version:03d}"
+
+
+PIN_PREFIX = "PIN#"
+PIN_BOARD_SK = "PINS"
+
+
+def pin_sk(seq_number: int) -> str:
+    """A pinned message, in the conversation's partition."""
+    return f"{PIN_PREFIX}{seq(seq_number)}"
+
+
 def client_message_pk(sender_id: int, msg_client_id: int) -> str:
     """Idempotency of sends: one claim per (sender, client message id)."""
     return f"CLIENTMSG#{sender_id}#{msg_client_id}"

@@ -37,6 +37,8 @@ class MessageRecord:
     recalled_at: float = 0
     notice: str = ""
     recalled_by: int = 0
+    edited_at: float = 0
+    edit_count: int = 0
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,7 @@ def record_of(item: Message) -> MessageRecord:
         msg_type=int(item.msg_type), content=item.content, data=item.data, send_time=float(item.send_time),
         sender_name=item.sender_name, sender_avatar=item.sender_avatar, recalled_at=float(item.recalled_at),
         notice=item.notice or "", recalled_by=int(item.recalled_by or 0),
+        edited_at=float(item.edited_at or 0), edit_count=int(item.edit_count or 0),
     )
 
 
@@ -197,7 +200,7 @@ def recall(message: MessageRecord, now: float, notice: str, *, recalled_by: int,
     if not_before is not None:
         condition &= Message.send_time >= not_before
     actions: list[Action] = [Message.recalled_at.set(now), Message.recalled_by.set(recalled_by),
-                             Message.content.set(notice), Message.data.set("")]
+                             Message.content.set(notice), Message.data.set(""), Message.change.set("recall")]
     if is_last:
         try:
             with transaction() as tx:

@@ -238,6 +238,35 @@ class Message(Item, discriminator="Message"):
     recalled_at = NumberAttribute(default=0)
     recalled_by = NumberAttribute(null=True)  # set with recalled_at: the recall frame names who recalled
     notice = UnicodeAttribute(null=True)  # group notices (msg_type 6): join, leave, removed, owner, dissolved
+    # what the last change to a stored message was ("recall", "edit"), so the delivery knows which frame it makes
+    change = UnicodeAttribute(null=True)
+    edited_at = NumberAttribute(null=True)
+    edit_count = NumberAttribute(null=True)  # previous versions kept as MessageEdit items (db/edits.py)
+
+
+class MessageEdit(Item, discriminator="MessageEdit"):
+    """A previous version of an edited message, in its conversation's partition (db/edits.py)."""
+
+    seq = NumberAttribute()
+    version = NumberAttribute()  # 0: the text as sent
+    content = UnicodeAttribute()
+    written_at = NumberAttribute()  # when this version was sent or written by an edit
+    replaced_at = NumberAttribute()
+
+
+class Pin(Item, discriminator="Pin"):
+    """A pinned message, in its conversation's partition (db/pins.py)."""
+
+    seq = NumberAttribute()
+    pinned_by = NumberAttribute()
+    pinned_at = NumberAttribute()
+
+
+class PinBoard(Item, discriminator="PinBoard"):
+    """How many messages of the conversation are pinned: the limit's condition (apart from the head, which every
+    send writes)."""
+
+    pinned = NumberAttribute(default=0)
 
 
 class Block(Item, discriminator="Block"):
@@ -346,6 +375,7 @@ __all__ = [
     "ClientMessageClaim",
     "Conversation",
     "Message",
+    "MessageEdit",
     "EmailCodes",
     "Group",
     "GroupInvite",
@@ -364,6 +394,8 @@ __all__ = [
     "NameClaim",
     "Outbox",
     "PendingEvent",
+    "Pin",
+    "PinBoard",
     "ServerGroup",
     "UserProfile",
 ]

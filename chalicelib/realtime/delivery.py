@@ -1,7 +1,8 @@
 """The delivery function: the table's stream records in, frames out, in stream order per conversation.
 
 Every frame that follows a write is produced here from the committed item's image: a new Message is a chat frame
-(private: to the peer; group: to the members), a Message whose recall committed is a recall frame, and an Outbox
+(private: to the peer; group: to the members), a change to a stored Message is the frame of the change it wrote
+(`change`: a recall 1007, an edit 1008; to both sides or the members), and an Outbox
 item carries its own (recipient, frame) pairs. Other items are ignored. Every item lives in the partition of the
 conversation it concerns, and the stream keeps each partition's records in commit order.
 
@@ -21,8 +22,9 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from chalicelib import clock, metrics
+from chalicelib.clock import wire_time
 from chalicelib.db import connections, groups, outbox, pending
-from chalicelib.db.messages import record_of
+from chalicelib.db.messages import MessageRecord, record_of
 from chalicelib.db.models import Item, Message, Outbox
 from chalicelib.db.sessions import GROUP
 from chalicelib.logs import log_event, log_exception
@@ -182,12 +184,23 @@ def _message_frames(item: Item, event_name: str, members_of: MembersOf) -> list[
             return [(member, frames.chat(shaped, sender, member)) for member in members_of(message.to_id)]
         # to the recipient only, as in the origin: the sender's client draws its own bubble from the send's answer
         return [] if message.to_id == BOT_ID else [(message.to_id, frames.chat(shaped, sender))]
-    if not message.recalled_at:
+    frame = _change_frame(item, message, shaped)
+    if frame is None:
         return []
-    frame = frames.recalled(shaped, message.recalled_by)
     if message.channel_type == GROUP:
         return [(member, frame) for member in members_of(message.to_id)]
     return [(user_id, frame) for user_id in (message.to_id, message.form_id) if user_id != BOT_ID]
+
+
+def _change_frame(item: Message, message: MessageRecord, shaped: dict[str, Any]) -> dict[str, Any] | None:
+    """What a committed change to a stored message says, from the `change` it wrote (a recall written before
+    `change` existed has only `recalled_at`)."""
+    change = item.change or ("recall" if message.recalled_at else "")
+    if change == "recall":
+        return frames.recalled(shaped, message.recalled_by)
+    if change == "edit" and not message.recalled_at:
+        return frames.edited(shaped, wire_time(message.edited_at))
+    return None
 
 
 def _outbox_frames(item: Item, event_name: str, members_of: MembersOf) -> list[Delivery]:

@@ -324,6 +324,7 @@ def _history_item(message: MessageRecord) -> dict[str, Any]:
             "RecalledMsgType": conversation.recalled_type(message),
             "MessageId": message.msg_id, "ClientMessageId": message.msg_client_id, "FormId": message.form_id,
             "GroupId": message.to_id, "Recalled": 1 if message.recalled_at else 0, "Notice": message.notice,
+            "Edited": 1 if message.edit_count else 0, "EditedAt": int(message.edited_at),
             "Users": {"id": message.form_id, "name": message.sender_name, "email": "",
                       "avatar": message.sender_avatar}}
 

@@ -16,7 +16,7 @@ from chalicelib.security import limits
 from chalicelib.services import bot, conversation, groups
 from chalicelib.services.after_commit import after_commit
 from chalicelib.services.bot import BOT_ID
-from chalicelib.services.shapes import user_brief
+from chalicelib.services.shapes import edit_fields, user_brief
 from chalicelib.ws import frames
 
 NOT_FRIENDS = "非好友关系,不能聊天... (you are not friends, so you cannot chat)"
@@ -54,7 +54,7 @@ def _history_item(message: MessageRecord, viewer: Contacts) -> dict[str, Any]:
             "form_id": message.form_id, "to_id": message.to_id, "is_read": 1,
             "msg_type": conversation.shown_type(message), "status": 1, "data": message.data, "msg_id": message.msg_id,
             "channel_type": message.channel_type, "recalled": 1 if message.recalled_at else 0,
-            "recalled_msg_type": conversation.recalled_type(message),
+            "recalled_msg_type": conversation.recalled_type(message), **edit_fields(message),
             "Users": {"id": message.form_id, "name": message.sender_name, "email": viewer.email_of(message.form_id),
                       "avatar": message.sender_avatar}}
 

@@ -23,6 +23,7 @@ def error_frame(message: str) -> dict[str, Any]:
 
 FRIEND_REMOVED = 1006
 MESSAGE_RECALLED = 1007
+MESSAGE_EDITED = 1008
 
 
 def friend_event(code: int, record: dict[str, Any], users: dict[str, Any], **extra: Any) -> dict[str, Any]:
@@ -57,6 +58,13 @@ def recalled(message: dict[str, Any], recalled_by: int) -> dict[str, Any]:
     return {"msg_code": MESSAGE_RECALLED, "id": message["id"], "msg_id": message["msg_id"],
             "form_id": message["form_id"], "to_id": message["to_id"], "channel_type": message["channel_type"],
             "recalled_by": recalled_by}
+
+
+def edited(message: dict[str, Any], edited_at: str) -> dict[str, Any]:
+    """Both sides of a private conversation, or every member: the message's new text (the web client ignores it)."""
+    return {"msg_code": MESSAGE_EDITED, "id": message["id"], "msg_id": message["msg_id"],
+            "form_id": message["form_id"], "to_id": message["to_id"], "channel_type": message["channel_type"],
+            "content": message["message"], "edited_at": edited_at}
 
 
 def video(signal: dict[str, Any]) -> dict[str, Any]:
