@@ -17,9 +17,10 @@ NEW_REQUEST = obj({"to_id": integer(), "information": display_text(min_length=1,
                   required=["to_id", "information"])
 ANSWER = obj({"id": integer(), "status": enum(1, 2, description="1 accept, 2 reject")}, required=["id", "status"])
 BLOCK = obj({"user_id": integer(description="the user to block")}, required=["user_id"])
-BLOCKED_USER = obj({"id": integer(), "name": string(), "avatar": string(), "blocked": enum(0, 1)})
-BLOCKED_LIST = {"type": "array", "items": obj({"id": integer(), "name": string(), "avatar": string(),
-                                               "created_at": string(description="when I blocked them")})}
+ANSWER_TEXT = {"type": "string"}
+BLOCKED_USER = obj({"id": integer(), "name": ANSWER_TEXT, "avatar": ANSWER_TEXT, "blocked": enum(0, 1)})
+BLOCKED_LIST = {"type": "array", "items": obj({"id": integer(), "name": ANSWER_TEXT, "avatar": ANSWER_TEXT,
+                                               "created_at": {"type": "string", "description": "when I blocked them"}})}
 SEARCH = obj({"email": string(max_length=254, description="exact email, or a name prefix when it has no @"),
               "name": string(max_length=20, description="case-insensitive name prefix")})
 

@@ -164,6 +164,19 @@ def pin_sk(seq_number: int) -> str:
     return f"{PIN_PREFIX}{seq(seq_number)}"
 
 
+REACTIONS_PREFIX = "REACT#"
+
+
+def reactions_sk(seq_number: int) -> str:
+    """A message's reactions (who reacted with which emoji), in the conversation's partition, in history order."""
+    return f"{REACTIONS_PREFIX}{seq(seq_number)}"
+
+
+def reacted_attribute(emoji: str) -> str:
+    """The attribute of a Reactions item holding the ids of the users who reacted with `emoji` (a number set)."""
+    return f"u:{emoji}"
+
+
 def client_message_pk(sender_id: int, msg_client_id: int) -> str:
     """Idempotency of sends: one claim per (sender, client message id)."""
     return f"CLIENTMSG#{sender_id}#{msg_client_id}"

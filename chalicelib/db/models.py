@@ -269,6 +269,14 @@ class PinBoard(Item, discriminator="PinBoard"):
     pinned = NumberAttribute(default=0)
 
 
+class Reactions(Item, discriminator="Reactions"):
+    """One message's reactions (db/reactions.py): besides these, one number set per emoji (`u:<emoji>`, the users who
+    reacted with it), written and read with the low-level client because PynamoDB has no dynamic attributes."""
+
+    seq = NumberAttribute()
+    emoji = UnicodeSetAttribute(null=True, attr_name="e")  # the distinct emoji (at most 20)
+
+
 class Block(Item, discriminator="Block"):
     """A user the partition's user blocked (mirrored in the pair's Conversation.blocked_by, in one transaction)."""
 
@@ -396,6 +404,7 @@ __all__ = [
     "PendingEvent",
     "Pin",
     "PinBoard",
+    "Reactions",
     "ServerGroup",
     "UserProfile",
 ]

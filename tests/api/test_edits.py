@@ -98,7 +98,8 @@ def test_group_edits_reach_every_member_and_show_in_group_history(client, sender
             "msg_code": 1008, "id": sent["id"], "msg_id": sent["msg_id"], "form_id": b["id"], "to_id": group["id"],
             "channel_type": 2, "content": "group", "edited_at": data["edited_at"]}
     item = get(client, "/messages/groups", a["token"], to_id=group["id"]).json_body["data"]["list"][-1]
-    assert (item["Message"], item["Edited"], item["MsgType"]) == ("group", 1, 1) and item["EditedAt"] > 0
+    assert (item["Message"], item["edited"], item["edited_at"], item["MsgType"]) == (
+        "group", 1, data["edited_at"], 1)
     # the owner may recall it, but nobody else edits it
     assert edit(client, a, group["id"], sent["id"], "mine now", channel_type=2)["code"] == 1003
     outsider = register(client)

@@ -107,7 +107,8 @@ def test_edit_reaches_both_sides_and_three_members_with_history_and_versions(sta
     versions = b.call("GET", "/messages/edits", to_id=a.id, channel_type=1, id=sent["id"])
     assert [(v["version"], v["content"]) for v in versions["versions"]] == [(0, "helo")]
     group_item = c.call("GET", "/messages/groups", to_id=group["id"])["list"][-1]
-    assert (group_item["Message"], group_item["Edited"]) == ("group", 1) and group_item["EditedAt"] > 0
+    assert (group_item["Message"], group_item["edited"], group_item["edited_at"]) == (
+        "group", 1, group_edit["edited_at"])
     session = next(s for s in b.call("GET", "/sessions") if s["to_id"] == a.id and s["channel_type"] == 1)
     assert session["last_message"]["content"] == "hello"
 
@@ -153,3 +154,38 @@ def test_pins_post_a_notice_both_sides_see_and_list_newest_first(stack: RunningS
     assert [(m["MsgType"], m["Notice"]) for m in history[-2:]] == [(1, ""), (6, "pin")]
     a.call("POST", "/messages/pin", to_id=b.id, id=sent["id"], on=0)
     assert b.call("GET", "/messages/pins", to_id=a.id, channel_type=1) == []
+
+
+def test_reactions_reach_both_sides_and_three_members_and_history_counts_them(stack: RunningStack) -> None:
+    a, b, c = User(stack), User(stack), User(stack)
+    befriend(a, b)
+    befriend(a, c)
+    group = a.call("POST", "/groups/store", name="e2e react", info="about stamps", avatar="https://x/a.png",
+                   theme="t", select_user=[b.id, c.id])
+    with a.socket() as a_socket, b.socket() as b_socket, c.socket() as c_socket:
+        for client in (a_socket, b_socket, c_socket):
+            frames(client, 10, 1)
+        sent = a.call("POST", "/messages/private", msg_client_id=client_id(), to_id=b.id, msg_type=1, message="hi")
+        frames(b_socket, 1)
+        assert b.call("POST", "/messages/react", to_id=a.id, id=sent["id"], emoji="👍🏽") == {
+            "id": sent["id"], "to_id": a.id, "channel_type": 1, "emoji": "👍🏽", "count": 1, "on": 1}
+        expected = {"msg_code": 1009, "id": sent["id"], "to_id": b.id, "channel_type": 1, "emoji": "👍🏽",
+                    "count": 1, "form_id": b.id, "on": 1, "reactions": [{"emoji": "👍🏽", "count": 1}]}
+        for client in (a_socket, b_socket):
+            assert [f for f in frames(client, 1) if f["msg_code"] == 1009] == [expected]
+        bad = answer(b, "POST", "/messages/react", to_id=a.id, id=sent["id"], emoji="👍👍")
+        assert bad["code"] == 1000 and "emoji" in bad["message"]
+        in_group = a.call("POST", "/messages/group", msg_client_id=client_id(), to_id=group["id"], msg_type=1,
+                          message="vote")
+        for client in (a_socket, b_socket, c_socket):
+            frames(client, 1)
+        c.call("POST", "/messages/react", to_id=group["id"], channel_type=2, id=in_group["id"], emoji="👨‍👩‍👧‍👦")
+        for client in (a_socket, b_socket, c_socket):
+            assert [f for f in frames(client, 1) if f["msg_code"] == 1009] == [{
+                "msg_code": 1009, "id": in_group["id"], "to_id": group["id"], "channel_type": 2,
+                "emoji": "👨‍👩‍👧‍👦", "count": 1, "form_id": c.id, "on": 1,
+                "reactions": [{"emoji": "👨‍👩‍👧‍👦", "count": 1}]}]
+    (item,) = [m for m in a.call("GET", "/messages", to_id=b.id)["list"] if m["id"] == sent["id"]]
+    assert item["reactions"] == [{"emoji": "👍🏽", "count": 1, "me": 0}]
+    group_item = c.call("GET", "/messages/groups", to_id=group["id"])["list"][-1]
+    assert group_item["reactions"] == [{"emoji": "👨‍👩‍👧‍👦", "count": 1, "me": 1}]
