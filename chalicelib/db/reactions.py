@@ -90,36 +90,33 @@ def react(conversation: str, seq: int, emoji: str, user_id: int, on: bool, now: 
         ":from": {"N": str(about["form_id"])}, ":to": {"N": str(about["to_id"])},
         ":ch": {"N": str(about["channel_type"])}, ":max": {"N": str(max_emoji)}, ":yes": {"N": "1"},
         ":no": {"N": "0"}}
-    common = "SET #T = :T, #seq = :seq, #by = :by, #em = :emoji_s, #on = :on, #from = :from, #to = :to, #ch = :ch"
+    sets = "SET #T = :T, #seq = :seq, #by = :by, #em = :emoji_s, #on = :on, #from = :from, #to = :to, #ch = :ch"
     if on:
-        change = f"{common} ADD #u :me, #e :emoji"
+        verb = "ADD #u :me, #e :emoji"
         allowed = "(NOT contains(#u, :by)) AND (attribute_not_exists(#e) OR contains(#e, :emoji_s) OR size(#e) < :max)"
     else:
-        change = f"{common} DELETE #u :me"
+        verb = "DELETE #u :me"
         allowed = "contains(#u, :by)"
+
+    def change(announced: bool) -> str:
+        """An announced write closes the frame gate (`gate` = now) and its frame is pushed (`ann` 1)."""
+        return f"{sets}, {'#gate = :now, #ann = :yes' if announced else '#ann = :no'} {verb}"
+
     gate_open = "(attribute_not_exists(#gate) OR #gate <= :open)"
-    refused, after = _update(conversation, seq, _with_gate(change, announced=True), names, values,
+    refused, after = _update(conversation, seq, change(True), names, values,
                              f"{allowed} AND {gate_open}")
     if refused is not None:
         if not _allowed(refused, emoji, user_id, on, max_emoji):
             if on and user_id not in _users(refused, emoji):
                 raise TooManyEmoji()
             return Change(len(_users(refused, emoji)), changed=False)
-        refused, after = _update(conversation, seq, _with_gate(change, announced=False), names, values, allowed)
+        refused, after = _update(conversation, seq, change(False), names, values, allowed)
         if refused is not None:  # changed between the two writes: decide again
             raise conflicts.LostRace("the reactions changed meanwhile")
     count = len(_users(after, emoji))
     if not on and count == 0:
         _forget_emoji(conversation, seq, emoji)
     return Change(count, changed=True)
-
-
-def _with_gate(change: str, *, announced: bool) -> str:
-    """The change, plus the frame gate: an announced write closes it (`gate` = now)."""
-    set_part, _, rest = change.partition(" ADD ") if " ADD " in change else change.partition(" DELETE ")
-    verb = "ADD" if " ADD " in change else "DELETE"
-    gate = ", #gate = :now, #ann = :yes" if announced else ", #ann = :no"
-    return f"{set_part}{gate} {verb} {rest}"
 
 
 def _allowed(item: dict[str, Any], emoji: str, user_id: int, on: bool, max_emoji: int) -> bool:
