@@ -7,7 +7,7 @@ from chalice import Blueprint
 
 from chalicelib.http.routing import Call, endpoint
 from chalicelib.http.schema import display_text, enum, integer, obj, string
-from chalicelib.services import friends
+from chalicelib.services import blocks, friends
 
 bp = Blueprint(__name__)
 
@@ -16,6 +16,11 @@ RECORD_ID = obj({"id": integer()}, required=["id"])
 NEW_REQUEST = obj({"to_id": integer(), "information": display_text(min_length=1, max_length=200)},
                   required=["to_id", "information"])
 ANSWER = obj({"id": integer(), "status": enum(1, 2, description="1 accept, 2 reject")}, required=["id", "status"])
+BLOCK = obj({"user_id": integer(description="the user to block")}, required=["user_id"])
+ANSWER_TEXT = {"type": "string"}
+BLOCKED_USER = obj({"id": integer(), "name": ANSWER_TEXT, "avatar": ANSWER_TEXT, "blocked": enum(0, 1)})
+BLOCKED_LIST = {"type": "array", "items": obj({"id": integer(), "name": ANSWER_TEXT, "avatar": ANSWER_TEXT,
+                                               "created_at": {"type": "string", "description": "when I blocked them"}})}
 SEARCH = obj({"email": string(max_length=254, description="exact email, or a name prefix when it has no @"),
               "name": string(max_length=20, description="case-insensitive name prefix")})
 
@@ -23,6 +28,23 @@ SEARCH = obj({"email": string(max_length=254, description="exact email, or a nam
 @endpoint(bp, "/friends", ["GET", "POST"], summary="My friends with `Users`, pinned first")
 def list_friends(call: Call) -> Any:
     return friends.list_friends(call.user_id)
+
+
+@endpoint(bp, "/friends/block", ["POST"], schema=BLOCK, response=BLOCKED_USER,
+          summary="Block a user: they cannot send me private messages or friend requests, nor find me in userQuery")
+def block_user(call: Call) -> Any:
+    return blocks.block(call.user_id, call.params["user_id"])
+
+
+@endpoint(bp, "/friends/block/{user_id}", ["DELETE"], schema=BLOCK, response=BLOCKED_USER,
+          summary="Unblock a user I blocked")
+def unblock_user(call: Call) -> Any:
+    return blocks.unblock(call.user_id, call.params["user_id"])
+
+
+@endpoint(bp, "/friends/blocked", ["GET"], response=BLOCKED_LIST, summary="Users I blocked, newest first")
+def blocked_users(call: Call) -> Any:
+    return blocks.blocked(call.user_id)
 
 
 @endpoint(bp, "/friends/{id}", ["GET"], schema=USER_ID,

@@ -17,11 +17,13 @@ class ConversationHead:
     last_sender: int
     last_send_time: float
     last_recalled_msg_type: int = 0
+    blocked_by: frozenset[int] = frozenset()  # private pairs: who of the two blocks the other (db/blocks.py)
 
 
 def head_record(item: Conversation) -> ConversationHead:
     return ConversationHead(item.PK, int(item.last_seq), item.last_content, int(item.last_msg_type),
-                            int(item.last_sender), float(item.last_send_time), int(item.last_recalled_msg_type))
+                            int(item.last_sender), float(item.last_send_time), int(item.last_recalled_msg_type),
+                            frozenset(int(user_id) for user_id in item.blocked_by or ()))
 
 
 def heads(conversation_keys: Iterable[str]) -> dict[str, ConversationHead]:

@@ -7,7 +7,7 @@ from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.db import conflicts, keys, outbox, sessions
-from chalicelib.db.models import FriendRequest, Friendship, Item, PendingRequestGuard
+from chalicelib.db.models import Block, FriendRequest, Friendship, Item, PendingRequestGuard
 from chalicelib.db.outbox import Delivery
 from chalicelib.db.sessions import SessionRecord
 from chalicelib.db.transactions import failed_conditions, transaction
@@ -45,6 +45,7 @@ class Relation:
     friendship: FriendRow | None
     my_pending: int | None
     their_pending: int | None
+    blocks_me: bool = False  # the other user blocks me (db/blocks.py)
 
 
 class Conflict(Exception):
@@ -83,22 +84,27 @@ def friend_ids_among(user_id: int, candidates: list[int]) -> set[int]:
 
 def relation(me: int, other: int) -> Relation:
     friendship = my_pending = their_pending = None
+    blocks_me = False
     for item in Item.batch_get([(keys.user_pk(me), keys.friend_sk(other)),
                                 (keys.user_pk(me), keys.pending_request_sk(other)),
-                                (keys.user_pk(other), keys.pending_request_sk(me))]):
-        if isinstance(item, Friendship):
+                                (keys.user_pk(other), keys.pending_request_sk(me)),
+                                (keys.user_pk(other), keys.block_sk(me))]):
+        if isinstance(item, Block):
+            blocks_me = True
+        elif isinstance(item, Friendship):
             friendship = _row(item)
         elif isinstance(item, PendingRequestGuard) and item.PK == keys.user_pk(me):
             my_pending = int(item.record_id)
         elif isinstance(item, PendingRequestGuard):
             their_pending = int(item.record_id)
-    return Relation(friendship, my_pending, their_pending)
+    return Relation(friendship, my_pending, their_pending, blocks_me)
 
 
 @conflicts.retrying()
 def create_request(record: RequestRecord, notify: list[Delivery]) -> None:
-    """Both copies and the pending guard, only if neither side already asked and they are not friends; `notify`
-    goes to the outbox in the same transaction (as for every change below)."""
+    """Both copies and the pending guard, only if neither side already asked, they are not friends and the target
+    does not block the requester; `notify` goes to the outbox in the same transaction (as for every change
+    below)."""
     me, other = record.form_id, record.to_id
 
     def copy_for(owner: int) -> FriendRequest:
@@ -115,6 +121,7 @@ def create_request(record: RequestRecord, notify: list[Delivery]) -> None:
                                condition=PendingRequestGuard.PK.does_not_exist())
             tx.condition_check(Friendship, keys.user_pk(me), keys.friend_sk(other),
                                condition=Friendship.PK.does_not_exist())
+            tx.condition_check(Block, keys.user_pk(other), keys.block_sk(me), condition=Block.PK.does_not_exist())
             tx.save(copy_for(me))
             tx.save(copy_for(other))
             outbox.add(tx, keys.private_conversation(me, other), notify, record.created_at)

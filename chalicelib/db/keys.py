@@ -87,6 +87,13 @@ def friend_sk(other_id: int) -> str:
 
 
 FRIEND_PREFIX = "FRIEND#"
+BLOCK_PREFIX = "BLOCK#"
+
+
+def block_sk(blocked_id: int) -> str:
+    """In the blocker's partition: "my blocked users" is one Query, "does X block me" one key."""
+    return f"{BLOCK_PREFIX}{blocked_id}"
+
 REQUEST_PREFIX = "REQ#"
 
 
@@ -137,6 +144,37 @@ def outbox_sk(ordering_key: str) -> str:
 
 def message_sk(seq_number: int) -> str:
     return f"{MESSAGE_PREFIX}{seq(seq_number)}"
+
+
+def message_edits_prefix(seq_number: int) -> str:
+    return f"EDIT#{seq(seq_number)}#"
+
+
+def message_edit_sk(seq_number: int, version: int) -> str:
+    """A previous version of message `seq_number` (0: as sent), in the conversation's partition, oldest first."""
+    return f"{message_edits_prefix(seq_number)}{version:03d}"
+
+
+PIN_PREFIX = "PIN#"
+PIN_BOARD_SK = "PINS"
+
+
+def pin_sk(seq_number: int) -> str:
+    """A pinned message, in the conversation's partition."""
+    return f"{PIN_PREFIX}{seq(seq_number)}"
+
+
+REACTIONS_PREFIX = "REACT#"
+
+
+def reactions_sk(seq_number: int) -> str:
+    """A message's reactions (who reacted with which emoji), in the conversation's partition, in history order."""
+    return f"{REACTIONS_PREFIX}{seq(seq_number)}"
+
+
+def reacted_attribute(emoji: str) -> str:
+    """The attribute of a Reactions item holding the ids of the users who reacted with `emoji` (a number set)."""
+    return f"u:{emoji}"
 
 
 def client_message_pk(sender_id: int, msg_client_id: int) -> str:

@@ -37,6 +37,8 @@ class MessageRecord:
     recalled_at: float = 0
     notice: str = ""
     recalled_by: int = 0
+    edited_at: float = 0
+    edit_count: int = 0
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,7 @@ class SendContext:
     relation_found: bool
     sender: User | None
     group_members: int = 0  # when asked for: the group's member count, who a group send fans out to
+    blocked_by: frozenset[int] = frozenset()  # private pairs: who of the two blocks the other (db/blocks.py)
 
 
 def new_msg_id(now_ms: int) -> int:
@@ -62,6 +65,7 @@ def record_of(item: Message) -> MessageRecord:
         msg_type=int(item.msg_type), content=item.content, data=item.data, send_time=float(item.send_time),
         sender_name=item.sender_name, sender_avatar=item.sender_avatar, recalled_at=float(item.recalled_at),
         notice=item.notice or "", recalled_by=int(item.recalled_by or 0),
+        edited_at=float(item.edited_at or 0), edit_count=int(item.edit_count or 0),
     )
 
 
@@ -77,6 +81,7 @@ def send_context(conversation: str, sender_id: int, msg_client_id: int, relation
     if group is not None:
         wanted.append(group)
     last_seq, claimed, relation_found, sender, group_members = 0, None, relation is None, None, 0
+    blocked_by: frozenset[int] = frozenset()
     for item in Item.batch_get(wanted, consistent_read=True):
         key = (item.PK, item.SK)
         if key == relation:
@@ -87,21 +92,26 @@ def send_context(conversation: str, sender_id: int, msg_client_id: int, relation
             sender = profile_record(item)
         elif isinstance(item, Conversation):
             last_seq = int(item.last_seq)
+            blocked_by = frozenset(int(user_id) for user_id in item.blocked_by or ())
         elif isinstance(item, ClientMessageClaim):
             claimed = (item.conversation, int(item.seq))
-    return SendContext(last_seq, claimed, relation_found, sender, group_members)
+    return SendContext(last_seq, claimed, relation_found, sender, group_members, blocked_by)
 
 
-def append(message: MessageRecord, expected_last_seq: int, sender: User) -> None:
+def append(message: MessageRecord, expected_last_seq: int, sender: User, refused_by: int | None = None) -> None:
     """Message, conversation head and idempotency claim in one transaction, only if nobody got there first
-    (LostRace otherwise: another send took the next sequence or claimed this client id).
+    (LostRace otherwise: another send took the next sequence or claimed this client id, or `refused_by` blocked
+    the sender meanwhile: the head names them in `blocked_by`).
 
     The request token is new for each call, so botocore's retries of this very request are recognised by
     DynamoDB as the same transaction, and no two different appends can ever share one.
     """
     head = Conversation(message.conversation, keys.CONVERSATION_META_SK)
-    head_condition = (Conversation.PK.does_not_exist() if expected_last_seq == 0
+    # a block written before the pair's first message leaves a head at sequence 0
+    head_condition = ((Conversation.PK.does_not_exist() | (Conversation.last_seq == 0)) if expected_last_seq == 0
                       else Conversation.last_seq == expected_last_seq)
+    if refused_by is not None:
+        head_condition &= ~Conversation.blocked_by.contains(refused_by)
     item = Message(
         message.conversation, keys.message_sk(message.seq), seq=message.seq, msg_id=message.msg_id,
         msg_client_id=message.msg_client_id, form_id=message.form_id, to_id=message.to_id,
@@ -190,7 +200,7 @@ def recall(message: MessageRecord, now: float, notice: str, *, recalled_by: int,
     if not_before is not None:
         condition &= Message.send_time >= not_before
     actions: list[Action] = [Message.recalled_at.set(now), Message.recalled_by.set(recalled_by),
-                             Message.content.set(notice), Message.data.set("")]
+                             Message.content.set(notice), Message.data.set(""), Message.change.set("recall")]
     if is_last:
         try:
             with transaction() as tx:

@@ -9,6 +9,7 @@ import os
 from pynamodb.attributes import (
     DiscriminatorAttribute,
     NumberAttribute,
+    NumberSetAttribute,
     UnicodeAttribute,
     UnicodeSetAttribute,
 )
@@ -215,6 +216,8 @@ class Conversation(Item, discriminator="Conversation"):
     last_sender = NumberAttribute(default=0)
     last_send_time = NumberAttribute(default=0)
     last_recalled_msg_type = NumberAttribute(default=0)  # the last message was recalled: its original type
+    # private pairs: who of the two blocks the other (chalicelib/db/blocks.py); every private send reads it here
+    blocked_by = NumberSetAttribute(null=True)
 
 
 class Message(Item, discriminator="Message"):
@@ -235,6 +238,51 @@ class Message(Item, discriminator="Message"):
     recalled_at = NumberAttribute(default=0)
     recalled_by = NumberAttribute(null=True)  # set with recalled_at: the recall frame names who recalled
     notice = UnicodeAttribute(null=True)  # group notices (msg_type 6): join, leave, removed, owner, dissolved
+    # what the last change to a stored message was ("recall", "edit"), so the delivery knows which frame it makes
+    change = UnicodeAttribute(null=True)
+    edited_at = NumberAttribute(null=True)
+    edit_count = NumberAttribute(null=True)  # previous versions kept as MessageEdit items (db/edits.py)
+
+
+class MessageEdit(Item, discriminator="MessageEdit"):
+    """A previous version of an edited message, in its conversation's partition (db/edits.py)."""
+
+    seq = NumberAttribute()
+    version = NumberAttribute()  # 0: the text as sent
+    content = UnicodeAttribute()
+    written_at = NumberAttribute()  # when this version was sent or written by an edit
+    replaced_at = NumberAttribute()
+
+
+class Pin(Item, discriminator="Pin"):
+    """A pinned message, in its conversation's partition (db/pins.py)."""
+
+    seq = NumberAttribute()
+    pinned_by = NumberAttribute()
+    pinned_at = NumberAttribute()
+
+
+class PinBoard(Item, discriminator="PinBoard"):
+    """How many messages of the conversation are pinned: the limit's condition (apart from the head, which every
+    send writes)."""
+
+    pinned = NumberAttribute(default=0)
+
+
+class Reactions(Item, discriminator="Reactions"):
+    """One message's reactions (db/reactions.py): besides these, one number set per emoji (`u:<emoji>`, the users who
+    reacted with it), written and read with the low-level client because PynamoDB has no dynamic attributes."""
+
+    seq = NumberAttribute()
+    emoji = UnicodeSetAttribute(null=True, attr_name="e")  # the distinct emoji (at most 20)
+
+
+class Block(Item, discriminator="Block"):
+    """A user the partition's user blocked (mirrored in the pair's Conversation.blocked_by, in one transaction)."""
+
+    blocker_id = NumberAttribute()
+    blocked_id = NumberAttribute()
+    created_at = NumberAttribute()
 
 
 class ClientMessageClaim(Item, discriminator="ClientMessageClaim"):
@@ -330,10 +378,12 @@ __all__ = [
     "ConnectionSet",
     "Counter",
     "DeliveryProgress",
+    "Block",
     "BotMemory",
     "ClientMessageClaim",
     "Conversation",
     "Message",
+    "MessageEdit",
     "EmailCodes",
     "Group",
     "GroupInvite",
@@ -352,6 +402,9 @@ __all__ = [
     "NameClaim",
     "Outbox",
     "PendingEvent",
+    "Pin",
+    "PinBoard",
+    "Reactions",
     "ServerGroup",
     "UserProfile",
 ]

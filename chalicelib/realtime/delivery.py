@@ -1,7 +1,9 @@
 """The delivery function: the table's stream records in, frames out, in stream order per conversation.
 
 Every frame that follows a write is produced here from the committed item's image: a new Message is a chat frame
-(private: to the peer; group: to the members), a Message whose recall committed is a recall frame, and an Outbox
+(private: to the peer; group: to the members), a change to a stored Message is the frame of the change it wrote
+(`change`: a recall 1007, an edit 1008; to both sides or the members), a reaction the frame gate announced is 1009
+(both sides or the members), and an Outbox
 item carries its own (recipient, frame) pairs. Other items are ignored. Every item lives in the partition of the
 conversation it concerns, and the stream keeps each partition's records in commit order.
 
@@ -21,8 +23,9 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from chalicelib import clock, metrics
-from chalicelib.db import connections, groups, outbox, pending
-from chalicelib.db.messages import record_of
+from chalicelib.clock import wire_time
+from chalicelib.db import connections, groups, outbox, pending, reactions
+from chalicelib.db.messages import MessageRecord, record_of
 from chalicelib.db.models import Item, Message, Outbox
 from chalicelib.db.sessions import GROUP
 from chalicelib.logs import log_event, log_exception
@@ -121,9 +124,11 @@ class _Plans:
         if record.get("eventName") not in ("INSERT", "MODIFY") or not image:
             return []
         kind = (image.get("T") or {}).get("S")
-        if kind not in _PRODUCERS:
+        if kind not in _PRODUCERS and kind not in _RAW_PRODUCERS:
             return []
         try:
+            if kind in _RAW_PRODUCERS:
+                return _RAW_PRODUCERS[kind](image, self.members_of)
             return _PRODUCERS[kind](Item.from_raw_data(image), record["eventName"], self.members_of)
         except Exception:
             log_exception("working out a record's frames failed", sequence=_sequence(record))
@@ -182,12 +187,23 @@ def _message_frames(item: Item, event_name: str, members_of: MembersOf) -> list[
             return [(member, frames.chat(shaped, sender, member)) for member in members_of(message.to_id)]
         # to the recipient only, as in the origin: the sender's client draws its own bubble from the send's answer
         return [] if message.to_id == BOT_ID else [(message.to_id, frames.chat(shaped, sender))]
-    if not message.recalled_at:
+    frame = _change_frame(item, message, shaped)
+    if frame is None:
         return []
-    frame = frames.recalled(shaped, message.recalled_by)
     if message.channel_type == GROUP:
         return [(member, frame) for member in members_of(message.to_id)]
     return [(user_id, frame) for user_id in (message.to_id, message.form_id) if user_id != BOT_ID]
+
+
+def _change_frame(item: Message, message: MessageRecord, shaped: dict[str, Any]) -> dict[str, Any] | None:
+    """What a committed change to a stored message says, from the `change` it wrote (a recall written before
+    `change` existed has only `recalled_at`)."""
+    change = item.change or ("recall" if message.recalled_at else "")
+    if change == "recall":
+        return frames.recalled(shaped, message.recalled_by)
+    if change == "edit" and not message.recalled_at:
+        return frames.edited(shaped, wire_time(message.edited_at))
+    return None
 
 
 def _outbox_frames(item: Item, event_name: str, members_of: MembersOf) -> list[Delivery]:
@@ -197,3 +213,22 @@ def _outbox_frames(item: Item, event_name: str, members_of: MembersOf) -> list[D
 
 _PRODUCERS: dict[str, Callable[[Item, str, MembersOf], list[Delivery]]] = {
     "Message": _message_frames, "Outbox": _outbox_frames}
+
+
+def _reaction_frames(image: dict[str, Any], members_of: MembersOf) -> list[Delivery]:
+    """A reaction write the frame gate announced (db/reactions.py); the others are carried by the next frame."""
+    if (image.get("ann") or {}).get("N") != "1":
+        return []
+    summary = reactions.summary_of(image, 0)
+    emoji = image["em"]["S"]
+    to_id, channel_type = int(image["to_id"]["N"]), int(image["channel_type"]["N"])
+    frame = frames.reaction(int(image["seq"]["N"]), to_id, channel_type, emoji, summary.counts.get(emoji, 0),
+                            int(image["by"]["N"]), int(image["on"]["N"]),
+                            [{"emoji": name, "count": count} for name, count in summary.counts.items()])
+    if channel_type == GROUP:
+        return [(member, frame) for member in members_of(to_id)]
+    return [(user_id, frame) for user_id in (to_id, int(image["form_id"]["N"])) if user_id != BOT_ID]
+
+
+# items whose frames need attributes PynamoDB does not model (a reaction's per-emoji sets): the raw image
+_RAW_PRODUCERS: dict[str, Callable[[dict[str, Any], MembersOf], list[Delivery]]] = {"Reactions": _reaction_frames}

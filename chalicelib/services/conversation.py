@@ -18,6 +18,7 @@ from chalicelib.security import limits
 
 APPEND_ATTEMPTS = 12  # racing sends take the next sequence from each other: re-read and try again
 DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE = 50, 100
+BLOCKED_BY_PEER = "对方已将你拉黑 (this user has blocked you), so you cannot send them messages"
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,8 @@ def post(*, conversation: str, sender_id: int, to_id: int, channel_type: int, ms
             return Posted(original, context.sender, created=original.msg_id in attempted)
         if not context.relation_found:
             raise Forbidden(refusal)
+        if channel_type != GROUP and to_id in context.blocked_by:
+            raise Forbidden(BLOCKED_BY_PEER)
         if context.sender is None:
             raise InvalidInput("sender does not exist")
         if counted and not spent:
@@ -98,7 +101,7 @@ def post(*, conversation: str, sender_id: int, to_id: int, channel_type: int, ms
             sender_name=context.sender.name, sender_avatar=context.sender.avatar, notice=notice,
         )
         attempted.add(record.msg_id)
-        messages.append(record, context.last_seq, context.sender)
+        messages.append(record, context.last_seq, context.sender, None if channel_type == GROUP else to_id)
         return Posted(record, context.sender, created=True)
 
     return attempt()

@@ -5,7 +5,7 @@ from typing import Any
 
 from chalicelib import clock
 from chalicelib.clock import wire_time
-from chalicelib.db import connections, counters, friends, keys, sessions, users
+from chalicelib.db import blocks, connections, counters, friends, keys, sessions, users
 from chalicelib.db.friends import ACCEPTED, PENDING, REJECTED, Conflict, FriendRow, RequestRecord
 from chalicelib.db.sessions import PRIVATE, SessionRecord
 from chalicelib.db.users import User
@@ -19,6 +19,7 @@ from chalicelib.ws import frames
 SEARCH_LIMIT = 5
 SEARCH_CANDIDATES = 25
 ONLINE, OFFLINE = frames.ONLINE_STATUS_ONLINE, frames.ONLINE_STATUS_OFFLINE
+BLOCKED_REQUEST = "对方已将你拉黑 (this user has blocked you), so you cannot send them friend requests"
 
 
 def list_friends(me: int) -> list[dict[str, Any]]:
@@ -76,6 +77,8 @@ def send_request(me: int, to_id: int, information: str) -> dict[str, Any]:
         if target is None:
             raise InvalidInput("user does not exist")
         relation = friends.relation(me, to_id)
+        if relation.blocks_me:
+            raise Forbidden(BLOCKED_REQUEST)
         if relation.friendship is not None:
             raise InvalidInput("you are already friends")
         if relation.my_pending is not None:
@@ -168,7 +171,8 @@ def delete_request(me: int, record_id: int) -> None:
 
 
 def search_users(me: int, query: str) -> list[dict[str, Any]]:
-    """Users I can add: exact email, or case-insensitive name prefix; never me or my friends; at most 5."""
+    """Users I can add: exact email, or case-insensitive name prefix; never me, my friends or those who block me;
+    at most 5."""
     query = query.strip()
     if not query:
         return []
@@ -179,7 +183,7 @@ def search_users(me: int, query: str) -> list[dict[str, Any]]:
     else:
         candidates = users.user_ids_by_name_prefix(query, SEARCH_CANDIDATES)
     candidates = [user_id for user_id in dict.fromkeys(candidates) if user_id != me]
-    excluded = friends.friend_ids_among(me, candidates)
+    excluded = blocks.hidden_from_search(me, candidates)
     chosen = [user_id for user_id in candidates if user_id not in excluded][:SEARCH_LIMIT]
     profiles = users.get_users(chosen)
     return [{"id": user.id, "name": user.name, "email": user.email if "@" in query else "", "avatar": user.avatar,

@@ -16,6 +16,7 @@ from chalicelib.db import (
     groups,
     keys,
     messages,
+    reactions,
     sessions,
     throttles,
     users,
@@ -27,7 +28,7 @@ from chalicelib.errors import Forbidden, InvalidInput
 from chalicelib.security import limits
 from chalicelib.security.passwords import hash_password, verify_password
 from chalicelib.services import conversation
-from chalicelib.services.shapes import group_object, session_row, user_object
+from chalicelib.services.shapes import edit_fields, group_object, reaction_list, session_row, user_object
 from chalicelib.ws import frames
 
 NOT_A_MEMBER = "你不是此群成员了... (you are not a member of this group)"
@@ -324,6 +325,7 @@ def _history_item(message: MessageRecord) -> dict[str, Any]:
             "RecalledMsgType": conversation.recalled_type(message),
             "MessageId": message.msg_id, "ClientMessageId": message.msg_client_id, "FormId": message.form_id,
             "GroupId": message.to_id, "Recalled": 1 if message.recalled_at else 0, "Notice": message.notice,
+            **edit_fields(message),
             "Users": {"id": message.form_id, "name": message.sender_name, "email": "",
                       "avatar": message.sender_avatar}}
 
@@ -333,7 +335,9 @@ def history(me: int, *, group_id: int, page: int | None, page_size: int | None, 
     key = keys.group_conversation(group_id)
     found = conversation.history_page(key, me, GROUP, group_id, page, page_size, conversations.head(key),
                                       after_seq=member.joined_seq)
-    return {"list": [_history_item(item) for item in found.messages],
+    reacted = reactions.for_page(key, (item.seq for item in found.messages), me)
+    return {"list": [{**_history_item(item), "reactions": reaction_list(reacted.get(item.seq))}
+                     for item in found.messages],
             "mate": {"pageSize": found.size, "page": raw_page, "total": found.total}}
 
 

@@ -6,7 +6,7 @@ from typing import Any
 from chalicelib import clock
 from chalicelib.clock import wire_time
 from chalicelib.config import get_settings
-from chalicelib.db import contacts, friends, keys, sessions, users
+from chalicelib.db import contacts, friends, keys, reactions, sessions, users
 from chalicelib.db.contacts import Contacts
 from chalicelib.db.messages import MessageRecord
 from chalicelib.db.sessions import GROUP, PRIVATE
@@ -16,7 +16,7 @@ from chalicelib.security import limits
 from chalicelib.services import bot, conversation, groups
 from chalicelib.services.after_commit import after_commit
 from chalicelib.services.bot import BOT_ID
-from chalicelib.services.shapes import user_brief
+from chalicelib.services.shapes import edit_fields, reaction_list, user_brief
 from chalicelib.ws import frames
 
 NOT_FRIENDS = "非好友关系,不能聊天... (you are not friends, so you cannot chat)"
@@ -54,7 +54,7 @@ def _history_item(message: MessageRecord, viewer: Contacts) -> dict[str, Any]:
             "form_id": message.form_id, "to_id": message.to_id, "is_read": 1,
             "msg_type": conversation.shown_type(message), "status": 1, "data": message.data, "msg_id": message.msg_id,
             "channel_type": message.channel_type, "recalled": 1 if message.recalled_at else 0,
-            "recalled_msg_type": conversation.recalled_type(message),
+            "recalled_msg_type": conversation.recalled_type(message), **edit_fields(message),
             "Users": {"id": message.form_id, "name": message.sender_name, "email": viewer.email_of(message.form_id),
                       "avatar": message.sender_avatar}}
 
@@ -65,7 +65,9 @@ def history(me: int, *, to_id: int, page: int | None, page_size: int | None, raw
     key = keys.private_conversation(me, to_id)
     viewer, head = contacts.read(me, [me, to_id], key)
     found = conversation.history_page(key, me, PRIVATE, to_id, page, page_size, head)
-    return {"list": [_history_item(item, viewer) for item in found.messages],
+    reacted = reactions.for_page(key, (item.seq for item in found.messages), me)
+    return {"list": [{**_history_item(item, viewer), "reactions": reaction_list(reacted.get(item.seq))}
+                     for item in found.messages],
             "mate": {"pageSize": found.size, "page": raw_page, "total": found.total}}
 
 

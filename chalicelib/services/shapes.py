@@ -7,6 +7,8 @@ from chalicelib.clock import wire_time
 from chalicelib.db.conversations import ConversationHead
 from chalicelib.db.friends import FriendRow, RequestRecord
 from chalicelib.db.groups import GroupRecord
+from chalicelib.db.messages import MessageRecord
+from chalicelib.db.reactions import Summary
 from chalicelib.db.sessions import SessionRecord
 from chalicelib.db.users import User
 
@@ -71,3 +73,17 @@ def session_row(session: SessionRecord, peer: User | None, head: ConversationHea
             "recalled_msg_type": shown.last_recalled_msg_type if shown else 0,
         },
     }
+
+
+def edit_fields(message: MessageRecord) -> dict[str, Any]:
+    """Private history: `edited` 1 once the text was edited, `edited_at` the last edit ("" when never)."""
+    return {"edited": 1 if message.edit_count else 0,
+            "edited_at": wire_time(message.edited_at) if message.edited_at else ""}
+
+
+def reaction_list(summary: Summary | None) -> list[dict[str, Any]]:
+    """History's `reactions` of a message: `[{emoji, count, me}]`, most used first."""
+    if summary is None:
+        return []
+    return [{"emoji": emoji, "count": count, "me": 1 if emoji in summary.mine else 0}
+            for emoji, count in sorted(summary.counts.items(), key=lambda pair: (-pair[1], pair[0]))]

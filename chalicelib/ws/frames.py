@@ -23,6 +23,8 @@ def error_frame(message: str) -> dict[str, Any]:
 
 FRIEND_REMOVED = 1006
 MESSAGE_RECALLED = 1007
+MESSAGE_EDITED = 1008
+MESSAGE_REACTION = 1009
 
 
 def friend_event(code: int, record: dict[str, Any], users: dict[str, Any], **extra: Any) -> dict[str, Any]:
@@ -57,6 +59,21 @@ def recalled(message: dict[str, Any], recalled_by: int) -> dict[str, Any]:
     return {"msg_code": MESSAGE_RECALLED, "id": message["id"], "msg_id": message["msg_id"],
             "form_id": message["form_id"], "to_id": message["to_id"], "channel_type": message["channel_type"],
             "recalled_by": recalled_by}
+
+
+def edited(message: dict[str, Any], edited_at: str) -> dict[str, Any]:
+    """Both sides of a private conversation, or every member: the message's new text (the web client ignores it)."""
+    return {"msg_code": MESSAGE_EDITED, "id": message["id"], "msg_id": message["msg_id"],
+            "form_id": message["form_id"], "to_id": message["to_id"], "channel_type": message["channel_type"],
+            "content": message["message"], "edited_at": edited_at}
+
+
+def reaction(seq: int, to_id: int, channel_type: int, emoji: str, count: int, by: int, on: int,
+             counts: list[dict[str, Any]]) -> dict[str, Any]:
+    """A reaction changed (`form_id` reacted or took it back): `count` is the emoji's count now, `reactions` every
+    emoji's, so a frame left out by the one-a-second gate loses nothing."""
+    return {"msg_code": MESSAGE_REACTION, "id": seq, "to_id": to_id, "channel_type": channel_type, "emoji": emoji,
+            "count": count, "form_id": by, "on": on, "reactions": counts}
 
 
 def video(signal: dict[str, Any]) -> dict[str, Any]:

@@ -3,7 +3,9 @@
 Checked: both directions of every friendship; every session points at an existing user (private) or group
 (group); every active group has members, member_count equal to its members, exactly one owner, who is a member
 with role owner, and each member's user-side copy; a dissolved group has no members; each conversation head's
-last_seq equals its newest message and the sequence has no gap; every client-message claim has its message.
+last_seq equals its newest message and the sequence has no gap; every client-message claim has its message; every
+block is named in its pair's head and every name in a head's `blocked_by` has its block; a conversation's pin count
+equals its pins.
 Exit status 1 on any violation. The request paths never Scan: this runs after a load run or against `make run`.
 """
 from __future__ import annotations
@@ -41,6 +43,7 @@ def violations(items: list[dict[str, Any]]) -> list[str]:
     members: dict[str, list[dict[str, Any]]] = defaultdict(list)
     messages: dict[str, list[int]] = defaultdict(list)
     claims: list[dict[str, Any]] = []
+    pins: dict[str, int] = defaultdict(int)
     for (pk, sk), item in by_key.items():
         if pk.startswith("USER#") and sk.startswith("FRIEND#"):
             other = sk.removeprefix("FRIEND#")
@@ -61,6 +64,14 @@ def violations(items: list[dict[str, Any]]) -> list[str]:
             messages[pk].append(int(item["seq"]))
         elif pk.startswith("CLIENTMSG#") and sk == "CLAIM":
             claims.append(item)
+        elif pk.startswith("USER#") and sk.startswith("BLOCK#"):
+            blocker, blocked = int(pk.removeprefix("USER#")), int(sk.removeprefix("BLOCK#"))
+            low, high = sorted((blocker, blocked))
+            head = by_key.get((f"CONV#P#{low}#{high}", "META")) or {}
+            if str(blocker) not in {str(user_id) for user_id in head.get("blocked_by", ())}:
+                found.append(f"block {pk} → {blocked} is not in the pair's head")
+        elif pk.startswith("CONV#") and sk.startswith("PIN#"):
+            pins[pk] += 1
     for (pk, sk), meta in by_key.items():
         if pk.startswith("GROUP#") and sk == "META":
             found += _group_violations(pk, meta, members.get(pk, []), by_key, users)
@@ -71,6 +82,12 @@ def violations(items: list[dict[str, Any]]) -> list[str]:
                 found.append(f"conversation {pk} head last_seq {meta.get('last_seq')} but newest message {newest}")
             if seqs != list(range(1, len(seqs) + 1)):
                 found.append(f"conversation {pk} sequence has gaps or repeats ({len(seqs)} messages, max {newest})")
+            for blocker in meta.get("blocked_by", ()):
+                others = [part for part in pk.removeprefix("CONV#P#").split("#") if part != str(blocker)]
+                if not others or (f"USER#{blocker}", f"BLOCK#{others[0]}") not in by_key:
+                    found.append(f"conversation {pk} names {blocker} in blocked_by without their block")
+        elif pk.startswith("CONV#") and sk == "PINS" and int(meta.get("pinned", 0)) != pins.get(pk, 0):
+            found.append(f"conversation {pk} counts {meta.get('pinned')} pins but has {pins.get(pk, 0)}")
     for claim in claims:
         if int(claim["seq"]) not in messages.get(claim["conversation"], []):
             found.append(f"claim {claim['PK']} has no message ({claim['conversation']} seq {claim['seq']})")

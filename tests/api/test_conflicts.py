@@ -160,6 +160,43 @@ def _invite_revoke(client, users):
     return lambda: delete(client, f"/invite/{token}", a["token"])
 
 
+def _block(client, users):
+    a, b, _ = users
+    return lambda: post_form(client, "/friends/block", {"user_id": b["id"]}, a["token"])
+
+
+def _unblock(client, users):
+    a, b, _ = users
+    assert post_form(client, "/friends/block", {"user_id": b["id"]}, a["token"]).json_body["code"] == 200
+    return lambda: delete(client, f"/friends/block/{b['id']}", a["token"])
+
+
+def _edit(client, users):
+    a, b, _ = users
+    befriend(client, a, b)
+    sent = post_form(client, "/messages/private", {"msg_client_id": 3, "to_id": b["id"], "msg_type": 1,
+                                                   "message": "helo"}, a["token"]).json_body["data"]
+    return lambda: post_form(client, "/messages/edit", {"to_id": b["id"], "id": sent["id"], "content": "hello"},
+                             a["token"])
+
+
+def _pin(client, users):
+    a, b, _ = users
+    befriend(client, a, b)
+    sent = post_form(client, "/messages/private", {"msg_client_id": 4, "to_id": b["id"], "msg_type": 1,
+                                                   "message": "pin me"}, a["token"]).json_body["data"]
+    return lambda: post_form(client, "/messages/pin", {"to_id": b["id"], "id": sent["id"]}, a["token"])
+
+
+def _react(client, users):
+    a, b, _ = users
+    befriend(client, a, b)
+    sent = post_form(client, "/messages/private", {"msg_client_id": 5, "to_id": b["id"], "msg_type": 1,
+                                                   "message": "react"}, a["token"]).json_body["data"]
+    return lambda: post_form(client, "/messages/react", {"to_id": a["id"], "id": sent["id"], "emoji": "👍"},
+                             b["token"])
+
+
 PATHS: dict[str, Callable[..., Callable[[], Any]]] = {
     "friend request": _friend_request, "friend accept": _friend_accept, "friend reject": _friend_reject,
     "friend delete": _friend_delete, "group create": _group_create, "group join": _group_join,
@@ -167,6 +204,7 @@ PATHS: dict[str, Callable[..., Callable[[], Any]]] = {
     "group send": _group_send, "private send": _private_send, "registration": _registration,
     "email code": _email_code, "session change": _session_change, "server create": _server_create,
     "server remove": _server_remove, "invite create": _invite_create, "invite revoke": _invite_revoke,
+    "block": _block, "unblock": _unblock, "edit": _edit, "pin": _pin, "react": _react,
 }
 
 

@@ -5,7 +5,7 @@ import time
 
 from chalicelib.db import keys
 from chalicelib.db.models import Friendship
-from tests.support.factories import befriend, get, post_form, register
+from tests.support.factories import befriend, check_token_once, get, post_form, register
 
 ROUTES = ("/friends", "/sessions", "/friends/record")
 
@@ -63,3 +63,42 @@ def test_opening_a_session_reads_profile_friendship_and_head_in_one_batch(client
     assert opened["code"] == 200
     assert dict(aws_calls.calls) == {"dynamodb.BatchGetItem": 2, "dynamodb.UpdateItem": 1,
                                      "dynamodb.TransactWriteItems": 1}
+
+
+def test_block_unblock_and_the_blocked_list_cost(client, aws_calls):
+    """Block: the target's profile, the blocker's quota, one transaction (the Block item and the pair's head).
+    Unblock: one transaction (no quota: it undoes a block that took one). The list: one Query and one BatchGetItem
+    of profiles per 100. A private send the block refuses reads what every send reads (one BatchGetItem) and writes
+    nothing."""
+    a, b = register(client), register(client)
+    befriend(client, a, b)
+    aws_calls.reset()
+    assert post_form(client, "/friends/block", {"user_id": b["id"]}, a["token"]).json_body["code"] == 200
+    assert dict(aws_calls.calls) == {"dynamodb.GetItem": 1, "dynamodb.UpdateItem": 1,
+                                     "dynamodb.TransactWriteItems": 1}
+    aws_calls.reset()
+    assert get(client, "/friends/blocked", a["token"]).json_body["code"] == 200
+    assert dict(aws_calls.calls) == {"dynamodb.Query": 1, "dynamodb.BatchGetItem": 1}
+    aws_calls.reset()
+    refused = post_form(client, "/messages/private", {"msg_client_id": 7, "to_id": a["id"], "msg_type": 1,
+                                                      "message": "hi"}, b["token"]).json_body
+    assert refused["code"] == 1003
+    assert dict(aws_calls.calls) == {"dynamodb.BatchGetItem": 1}
+    aws_calls.reset()
+    assert client.http.delete(f"/friends/block/{b['id']}",
+                              headers={"authorization": f"Bearer {a['token']}"}).json_body["code"] == 200
+    assert dict(aws_calls.calls) == {"dynamodb.TransactWriteItems": 1}
+
+
+def test_user_query_hides_friends_and_blockers_in_one_batch(client, aws_calls):
+    """A name search: the quota, one GSI Query of candidates, one BatchGetItem telling friends and blockers (2
+    keys a candidate), one BatchGetItem of the profiles shown."""
+    me = register(client)
+    blocker = register(client, name=f"zz{me['name'][:8]}a")
+    register(client, name=f"zz{me['name'][:8]}b")
+    assert post_form(client, "/friends/block", {"user_id": me["id"]}, blocker["token"]).json_body["code"] == 200
+    check_token_once(client, me["token"])
+    aws_calls.reset()
+    found = get(client, "/friends/userQuery", me["token"], name=f"zz{me['name'][:8]}").json_body["data"]
+    assert [row["name"] for row in found] == [f"zz{me['name'][:8]}b"]
+    assert dict(aws_calls.calls) == {"dynamodb.UpdateItem": 1, "dynamodb.Query": 1, "dynamodb.BatchGetItem": 2}

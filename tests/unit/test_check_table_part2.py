@@ -1,0 +1,23 @@
+"""`make check-table` knows the invariants of blocks and pins."""
+from __future__ import annotations
+
+from infra.local.check_table import violations
+
+
+def head(pk, **extra):
+    return {"PK": pk, "SK": "META", "last_seq": 0, **extra}
+
+
+def test_a_block_and_its_head_agree():
+    items = [{"PK": "USER#3", "SK": "BLOCK#7"}, head("CONV#P#3#7", blocked_by={"3"})]
+    assert violations(items) == []
+    assert violations([items[0], head("CONV#P#3#7")]) == ["block USER#3 → 7 is not in the pair's head"]
+    assert violations([head("CONV#P#3#7", blocked_by={"7"})]) == [
+        "conversation CONV#P#3#7 names 7 in blocked_by without their block"]
+
+
+def test_the_pin_count_is_the_number_of_pins():
+    pins = [{"PK": "CONV#G#5", "SK": f"PIN#{n:012d}"} for n in (1, 2)]
+    assert violations([*pins, {"PK": "CONV#G#5", "SK": "PINS", "pinned": 2}]) == []
+    assert violations([*pins, {"PK": "CONV#G#5", "SK": "PINS", "pinned": 3}]) == [
+        "conversation CONV#G#5 counts 3 pins but has 2"]
