@@ -11,6 +11,7 @@ from pynamodb.expressions.update import Action
 
 from chalicelib.db import keys
 from chalicelib.db.conflicts import LostRace
+from chalicelib.db.message_extras import NO_EXTRAS, MessageExtras, extras_of
 from chalicelib.db.models import ClientMessageClaim, Conversation, Group, Item, Message, UserProfile, tag
 from chalicelib.db.transactions import failed_conditions, transaction
 from chalicelib.db.users import User, profile_record
@@ -37,6 +38,7 @@ class MessageRecord:
     recalled_at: float = 0
     notice: str = ""
     recalled_by: int = 0
+    extras: MessageExtras = NO_EXTRAS  # reply and mentions
 
 
 @dataclass(frozen=True)
@@ -61,7 +63,7 @@ def record_of(item: Message) -> MessageRecord:
         form_id=int(item.form_id), to_id=int(item.to_id), channel_type=int(item.channel_type),
         msg_type=int(item.msg_type), content=item.content, data=item.data, send_time=float(item.send_time),
         sender_name=item.sender_name, sender_avatar=item.sender_avatar, recalled_at=float(item.recalled_at),
-        notice=item.notice or "", recalled_by=int(item.recalled_by or 0),
+        notice=item.notice or "", recalled_by=int(item.recalled_by or 0), extras=extras_of(item),
     )
 
 
@@ -107,7 +109,7 @@ def append(message: MessageRecord, expected_last_seq: int, sender: User) -> None
         msg_client_id=message.msg_client_id, form_id=message.form_id, to_id=message.to_id,
         channel_type=message.channel_type, msg_type=message.msg_type, content=message.content, data=message.data,
         send_time=message.send_time, sender_name=sender.name, sender_avatar=sender.avatar,
-        notice=message.notice or None,
+        notice=message.notice or None, **message.extras.attributes(),
     )
     claim = ClientMessageClaim(keys.client_message_pk(message.form_id, message.msg_client_id), CLAIM_SK,
                                conversation=message.conversation, seq=message.seq,

@@ -9,6 +9,7 @@ import os
 from pynamodb.attributes import (
     DiscriminatorAttribute,
     NumberAttribute,
+    NumberSetAttribute,
     UnicodeAttribute,
     UnicodeSetAttribute,
 )
@@ -197,6 +198,7 @@ class Session(Item, discriminator="Session"):
     deleted_at = NumberAttribute(default=0)
     read_seq = NumberAttribute(default=0)
     history_from = NumberAttribute(default=0)  # a group session shows nothing up to this sequence (the join)
+    mention_seq = NumberAttribute(null=True)  # db/mentions.py: the newest message mentioning the owner by id
 
 
 class SessionIndex(Item, discriminator="SessionIndex"):
@@ -235,6 +237,10 @@ class Message(Item, discriminator="Message"):
     recalled_at = NumberAttribute(default=0)
     recalled_by = NumberAttribute(null=True)  # set with recalled_at: the recall frame names who recalled
     notice = UnicodeAttribute(null=True)  # group notices (msg_type 6): join, leave, removed, owner, dissolved
+    reply_to = NumberAttribute(null=True)  # db/message_extras.py: the message this one replies to
+    quote = UnicodeAttribute(null=True)  # JSON {form_id, msg_type, content}: the replied-to message when written
+    at_ids = NumberSetAttribute(null=True)  # the members mentioned
+    at_all = NumberAttribute(null=True)  # 1: every member is mentioned
 
 
 class ClientMessageClaim(Item, discriminator="ClientMessageClaim"):
@@ -259,6 +265,8 @@ class Group(Item, discriminator="Group"):
     created_at = NumberAttribute()
     member_count = NumberAttribute(default=0)
     active = NumberAttribute(default=0)
+    at_all_seq = NumberAttribute(null=True)  # db/mentions.py: the newest message mentioning every member
+    at_all_by = NumberAttribute(null=True)  # its sender
 
 
 class GroupMember(Item, discriminator="GroupMember"):

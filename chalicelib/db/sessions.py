@@ -33,6 +33,7 @@ class SessionRecord:
     deleted_at: float = 0
     read_seq: int = 0
     history_from: int = 0
+    mention_seq: int = 0  # db/mentions.py
 
     @property
     def peer_id(self) -> int:
@@ -46,6 +47,7 @@ def _record(item: Session) -> SessionRecord:
         name=item.name, avatar=item.avatar, note=item.note, top_status=int(item.top_status),
         top_time=float(item.top_time), status=int(item.status), deleted_at=float(item.deleted_at),
         read_seq=int(item.read_seq), history_from=int(item.history_from or 0),
+        mention_seq=int(item.mention_seq or 0),
     )
 
 

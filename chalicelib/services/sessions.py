@@ -7,6 +7,7 @@ from chalicelib import clock
 from chalicelib.db import contacts, conversations, counters, groups, keys, sessions
 from chalicelib.db.sessions import GROUP, PRIVATE, SessionRecord
 from chalicelib.errors import InvalidInput
+from chalicelib.services import references
 from chalicelib.services.shapes import group_object, session_row
 
 NOTE_MAX = 50
@@ -29,7 +30,9 @@ def list_sessions(me: int) -> list[dict[str, Any]] | dict[str, Any]:
     visible.sort(key=activity, reverse=True)
     return [session_row(session, peers.profiles.get(session.to_id), heads.get(session.conversation),
                         group_object(group_records[session.group_id]) if session.channel_type == GROUP else None,
-                        show_email=session.channel_type == PRIVATE and peers.may_see_email(session.to_id))
+                        show_email=session.channel_type == PRIVATE and peers.may_see_email(session.to_id),
+                        at_me=references.at_me(session, group_records.get(session.group_id)
+                                               if session.channel_type == GROUP else None))
             for session in visible] or {}
 
 

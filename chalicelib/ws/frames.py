@@ -43,14 +43,19 @@ def friend_removed(by_user: dict[str, Any]) -> dict[str, Any]:
     return {"msg_code": FRIEND_REMOVED, "form_id": by_user["id"], "users": by_user}
 
 
+CHAT_EXTRAS = ("reply_to", "reply", "at_ids", "at_all")
+
+
 def chat(message: dict[str, Any], sender: dict[str, Any], recipient_id: int = 0) -> dict[str, Any]:
     """§4.5/§4.6 chat push, plus the history `id`, `send_time` and the sender's profile; group notices add
-    their `notice` kind."""
+    their `notice` kind, replies `reply_to` and `reply`, mentions `at_ids` and `at_all` (services/references.py)."""
     notice = {"notice": message["notice"]} if "notice" in message else {}
+    extras = {name: message[name] for name in CHAT_EXTRAS if name in message}
     return {**notice, "msg_id": message["msg_id"], "msg_client_id": message["msg_client_id"], "msg_code": CHAT,
             "form_id": message["form_id"], "to_id": message["to_id"], "msg_type": message["msg_type"],
             "channel_type": message["channel_type"], "message": message["message"], "data": message["data"],
-            "send_time": message["send_time"], "id": message["id"], "user_id": recipient_id, "users": sender}
+            "send_time": message["send_time"], "id": message["id"], "user_id": recipient_id, "users": sender,
+            **extras}
 
 
 def recalled(message: dict[str, Any], recalled_by: int) -> dict[str, Any]:
