@@ -48,6 +48,7 @@ class MemberRecord:
     role: str
     joined_at: float
     joined_seq: int = 0
+    mute_until: float = 0  # db/mutes.py: the member's own mute of the group (-1 forever)
 
 
 @dataclass(frozen=True)
@@ -87,7 +88,7 @@ def _group(item: Group) -> GroupRecord:
 
 def _member(item: GroupMember) -> MemberRecord:
     return MemberRecord(int(item.group_id), int(item.user_id), item.role, float(item.joined_at),
-                        int(item.joined_seq or 0))
+                        int(item.joined_seq or 0), float(item.mute_until or 0))
 
 
 def _add_member_writes(tx: TransactWrite, group_id: int, member: NewMember, now: float, revive_session: bool) -> None:

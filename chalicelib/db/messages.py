@@ -13,6 +13,7 @@ from chalicelib.db import keys
 from chalicelib.db.conflicts import LostRace
 from chalicelib.db.message_extras import NO_EXTRAS, MessageExtras, extras_of
 from chalicelib.db.models import ClientMessageClaim, Conversation, Group, Item, Message, UserProfile, tag
+from chalicelib.db.mutes import NOT_SILENCED, Speaker, speaker_of
 from chalicelib.db.transactions import failed_conditions, transaction
 from chalicelib.db.users import User, profile_record
 
@@ -50,6 +51,7 @@ class SendContext:
     relation_found: bool
     sender: User | None
     group_members: int = 0  # when asked for: the group's member count, who a group send fans out to
+    speaker: Speaker = NOT_SILENCED  # a group sender's role and silences (services/mutes.py)
 
 
 def new_msg_id(now_ms: int) -> int:
@@ -79,19 +81,22 @@ def send_context(conversation: str, sender_id: int, msg_client_id: int, relation
     if group is not None:
         wanted.append(group)
     last_seq, claimed, relation_found, sender, group_members = 0, None, relation is None, None, 0
+    speaker = NOT_SILENCED
     for item in Item.batch_get(wanted, consistent_read=True):
         key = (item.PK, item.SK)
         if key == relation:
             relation_found = True
+            speaker = speaker_of(item, speaker)
         if isinstance(item, Group) and key == group:
             group_members = int(item.member_count)
+            speaker = speaker_of(item, speaker)
         if isinstance(item, UserProfile) and key == (keys.user_pk(sender_id), keys.PROFILE):
             sender = profile_record(item)
         elif isinstance(item, Conversation):
             last_seq = int(item.last_seq)
         elif isinstance(item, ClientMessageClaim):
             claimed = (item.conversation, int(item.seq))
-    return SendContext(last_seq, claimed, relation_found, sender, group_members)
+    return SendContext(last_seq, claimed, relation_found, sender, group_members, speaker)
 
 
 def append(message: MessageRecord, expected_last_seq: int, sender: User) -> None:

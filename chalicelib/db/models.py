@@ -199,6 +199,7 @@ class Session(Item, discriminator="Session"):
     read_seq = NumberAttribute(default=0)
     history_from = NumberAttribute(default=0)  # a group session shows nothing up to this sequence (the join)
     mention_seq = NumberAttribute(null=True)  # db/mentions.py: the newest message mentioning the owner by id
+    mute_until = NumberAttribute(null=True)  # db/mutes.py: the owner muted this conversation until then (-1 forever)
 
 
 class SessionIndex(Item, discriminator="SessionIndex"):
@@ -267,6 +268,7 @@ class Group(Item, discriminator="Group"):
     active = NumberAttribute(default=0)
     at_all_seq = NumberAttribute(null=True)  # db/mentions.py: the newest message mentioning every member
     at_all_by = NumberAttribute(null=True)  # its sender
+    mute_all = NumberAttribute(null=True)  # db/mutes.py: 1 while only the owner and admins may speak
 
 
 class GroupMember(Item, discriminator="GroupMember"):
@@ -277,6 +279,8 @@ class GroupMember(Item, discriminator="GroupMember"):
     role = UnicodeAttribute()
     joined_at = NumberAttribute()
     joined_seq = NumberAttribute(default=0)  # the group's last sequence at the join: history starts after it
+    silenced_until = NumberAttribute(null=True)  # db/mutes.py: an owner or admin silenced this member until then
+    mute_until = NumberAttribute(null=True)  # db/mutes.py: the member's own mute of the group (a copy of its session's)
 
 
 class GroupMembership(Item, discriminator="GroupMembership"):

@@ -34,6 +34,7 @@ class SessionRecord:
     read_seq: int = 0
     history_from: int = 0
     mention_seq: int = 0  # db/mentions.py
+    mute_until: float = 0  # db/mutes.py: -1 forever
 
     @property
     def peer_id(self) -> int:
@@ -47,7 +48,7 @@ def _record(item: Session) -> SessionRecord:
         name=item.name, avatar=item.avatar, note=item.note, top_status=int(item.top_status),
         top_time=float(item.top_time), status=int(item.status), deleted_at=float(item.deleted_at),
         read_seq=int(item.read_seq), history_from=int(item.history_from or 0),
-        mention_seq=int(item.mention_seq or 0),
+        mention_seq=int(item.mention_seq or 0), mute_until=float(item.mute_until or 0),
     )
 
 

@@ -17,7 +17,7 @@ from chalicelib.db.sessions import GROUP
 from chalicelib.db.users import User
 from chalicelib.errors import Forbidden, InvalidInput
 from chalicelib.security import limits
-from chalicelib.services import references
+from chalicelib.services import mutes, references
 
 APPEND_ATTEMPTS = 12  # racing sends take the next sequence from each other: re-read and try again
 DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE = 50, 100
@@ -87,6 +87,7 @@ def post(*, conversation: str, sender_id: int, to_id: int, channel_type: int, ms
             raise Forbidden(refusal)
         if context.sender is None:
             raise InvalidInput("sender does not exist")
+        mutes.check_may_speak(context.speaker, clock.now())
         if extras is not None and not resolved:
             resolved.append(extras())
         found = resolved[0] if resolved else NO_EXTRAS

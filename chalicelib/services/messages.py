@@ -94,6 +94,6 @@ def video(me: int, *, to_id: int, signal: str, data: str | None) -> dict[str, An
     caller = users.get_user(me)
     payload = {"form_id": me, "to_id": to_id, "message": "视频请求..." if signal == "invite" else signal,
                "send_time": wire_time(clock.now()), "users": user_brief(caller), "type": signal, "data": data or ""}
-    if push_live(to_id, frames.video(payload)) == 0:
+    if push_live([to_id], frames.video(payload)) == 0:
         raise InvalidInput("用户不在线 (the user is offline)")
     return payload

@@ -23,6 +23,7 @@ def error_frame(message: str) -> dict[str, Any]:
 
 FRIEND_REMOVED = 1006
 MESSAGE_RECALLED = 1007
+TYPING = 1010
 
 
 def friend_event(code: int, record: dict[str, Any], users: dict[str, Any], **extra: Any) -> dict[str, Any]:
@@ -89,3 +90,8 @@ def too_many_frames(wait: str) -> dict[str, Any]:
 def session_created(session: dict[str, Any]) -> dict[str, Any]:
     """§4.7: the recipient's own new group session, with `Groups`."""
     return {"msg_code": SESSION, "sessions": session}
+
+
+def typing(form_id: int, to_id: int, channel_type: int, user: dict[str, Any]) -> dict[str, Any]:
+    """1010: `form_id` is typing to `to_id` (the recipient, or the group); `users` is `{id, name}` of the typist."""
+    return {"msg_code": TYPING, "form_id": form_id, "to_id": to_id, "channel_type": channel_type, "users": user}

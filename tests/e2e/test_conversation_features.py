@@ -1,6 +1,9 @@
-"""Beyond the origin, part 1, over the local stack with real HTTP and WebSockets: replies, mentions."""
+"""Beyond the origin, part 1, over the local stack with real HTTP and WebSockets: replies, mentions, mute,
+typing."""
 from __future__ import annotations
 
+import json
+import time
 from typing import Any
 
 import pytest
@@ -122,3 +125,91 @@ def test_mentions_mark_the_mentioned_sessions_until_read(stack: RunningStack) ->
         assert [(item["Message"], item["at_ids"], item["at_all"]) for item in listed[-2:]] == [
             ("@c hi", [c.id], 0), ("meeting at 8", [], 1)]
         assert group_session(c, group["id"])["at_me"] == 0
+
+
+def test_mute_a_conversation_and_silence_members(stack: RunningStack) -> None:
+    owner, b, c = User(stack), User(stack), User(stack)
+    befriend(owner, b)
+    befriend(owner, c)
+    group = owner.call("POST", "/groups/store", name="mute", info="about stamps", avatar="https://x/a.png",
+                       theme="t", select_user=[b.id, c.id])
+    with owner.socket() as o_socket, b.socket() as b_socket, c.socket() as c_socket:
+        for client in (o_socket, b_socket, c_socket):
+            frames(client, 20, 1)
+        # c mutes the group for an hour, and its private chat with the owner for ever
+        until = int(time.time()) + 3600
+        c.call("PUT", f"/sessions/{group_session(c, group['id'])['id']}", mute_until=until)
+        (private,) = [s for s in c.call("GET", "/sessions") if s["to_id"] == owner.id]
+        c.call("PUT", f"/sessions/{private['id']}", mute_until=-1)
+        assert (group_session(c, group["id"])["mute_until"], group_session(c, group["id"])["muted"]) == (until, 1)
+        sent = b.call("POST", "/messages/group", msg_client_id=1, to_id=group["id"], msg_type=1, message="quiet?")
+        for client in (o_socket, b_socket):
+            (frame,) = chats(frames(client, 1))
+            assert frame["id"] == sent["id"] and "muted" not in frame
+        (frame,) = chats(frames(c_socket, 1))
+        assert (frame["id"], frame["message"], frame["muted"]) == (sent["id"], "quiet?", 1)
+        owner.call("POST", "/messages/private", msg_client_id=2, to_id=c.id, msg_type=1, message="psst")
+        (frame,) = chats(frames(c_socket, 1))
+        assert (frame["message"], frame["form_id"], frame["muted"]) == ("psst", owner.id, 1)
+        # the owner silences b for five minutes: a notice to everyone, b's send refused
+        names = {row["user_id"]: row["users"]["name"]
+                 for row in owner.call("GET", f"/groups/users/{group['id']}")["group_users"]}
+        silenced = owner.call("POST", f"/groups/{group['id']}/mute", user_id=b.id, seconds=300)
+        assert silenced["user_id"] == b.id and silenced["silenced_until"] >= int(time.time()) + 290
+        for client in (o_socket, b_socket, c_socket):
+            (notice,) = chats(frames(client, 1))
+            assert (notice["msg_type"], notice["notice"], notice["form_id"]) == (6, "mute", owner.id)
+            assert notice["message"] == f"{names[b.id]} 被 {names[owner.id]} 禁言 5 分钟"
+        refusal = refused(b, "/messages/group", msg_client_id=3, to_id=group["id"], msg_type=1, message="hey")
+        assert refusal["code"] == 1003 and refusal["message"].startswith("you are silenced in this group for ")
+        assert refusal["data"] == {}
+        # the whole group: only the owner speaks; c is refused too
+        assert owner.call("POST", f"/groups/{group['id']}/mute", all=1) == {"group_id": group["id"], "all": 1}
+        for client in (o_socket, b_socket, c_socket):
+            (notice,) = chats(frames(client, 1))
+            assert (notice["notice"], notice["message"]) == ("mute", f"{names[owner.id]} 开启了全员禁言")
+        assert refused(c, "/messages/group", msg_client_id=4, to_id=group["id"], msg_type=1, message="hi") == {
+            "code": 1003, "message": "the whole group is silenced: only the owner and admins may speak", "data": {}}
+        owner.call("POST", "/messages/group", msg_client_id=5, to_id=group["id"], msg_type=1, message="owner only")
+        assert [f["message"] for f in chats(frames(b_socket, 1))] == ["owner only"]
+        frames(o_socket, 1), frames(c_socket, 1)
+        owner.call("POST", f"/groups/{group['id']}/mute", all=0)
+        owner.call("POST", f"/groups/{group['id']}/mute", user_id=b.id, seconds=0)
+        for client in (o_socket, b_socket, c_socket):
+            assert [f["notice"] for f in chats(frames(client, 2))] == ["mute", "mute"]
+        b.call("POST", "/messages/group", msg_client_id=6, to_id=group["id"], msg_type=1, message="free")
+        assert [f["message"] for f in chats(frames(o_socket, 1))] == ["free"]
+    listed = owner.call("GET", "/messages/groups", to_id=group["id"])["list"]
+    assert [item["Notice"] for item in listed if item["MsgType"] == 6][-4:] == ["mute"] * 4
+
+
+def test_typing_is_relayed_live_to_the_friend_and_the_members(stack: RunningStack) -> None:
+    owner, b, c, stranger = User(stack), User(stack), User(stack), User(stack)
+    befriend(owner, b)
+    befriend(owner, c)
+    group = owner.call("POST", "/groups/store", name="typing", info="about stamps", avatar="https://x/a.png",
+                       theme="t", select_user=[b.id, c.id])
+    names = {row["user_id"]: row["users"]["name"]
+             for row in owner.call("GET", f"/groups/users/{group['id']}")["group_users"]}
+    with owner.socket() as o_socket, owner.socket() as o_other, b.socket() as b_socket, c.socket() as c_socket, \
+            stranger.socket() as s_socket:
+        for client in (o_socket, o_other, b_socket, c_socket, s_socket):
+            frames(client, 20, 1)
+        o_socket.send(json.dumps({"msg_code": 1010, "to_id": b.id, "channel_type": 1}))
+        assert frames(b_socket, 1) == [{"msg_code": 1010, "form_id": owner.id, "to_id": b.id, "channel_type": 1,
+                                        "users": {"id": owner.id, "name": names[owner.id]}}]
+        o_socket.send(json.dumps({"msg_code": 1010, "to_id": b.id, "channel_type": 1}))  # within 3 s: paced
+        b_socket.send(json.dumps({"msg_code": 1010, "to_id": group["id"], "channel_type": 2}))
+        expected = {"msg_code": 1010, "form_id": b.id, "to_id": group["id"], "channel_type": 2,
+                    "users": {"id": b.id, "name": names[b.id]}}
+        assert frames(c_socket, 1) == [expected]
+        assert frames(o_socket, 1) == frames(o_other, 1) == [expected]
+        assert frames(b_socket, 1, 1) == []  # the paced one never came, and b's own never comes back
+        s_socket.send(json.dumps({"msg_code": 1010, "to_id": b.id, "channel_type": 1}))
+        s_socket.send(json.dumps({"msg_code": 1010, "to_id": "b", "channel_type": 1}))
+        refusal = "typing frame: you can only type to a friend or in a group you are a member of"
+        assert frames(s_socket, 2) == [{"msg_code": 500, "message": refusal},
+                                       {"msg_code": 500, "message": "typing frame: to_id must be a positive integer"}]
+        assert frames(b_socket, 1, 0.5) == [] and frames(o_socket, 1, 0.5) == []
+    assert [item["Message"] for item in owner.call("GET", "/messages/groups", to_id=group["id"])["list"]
+            if item["MsgType"] != 6] == []  # nothing stored
