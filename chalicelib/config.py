@@ -53,6 +53,7 @@ QUOTA_DEFAULTS: dict[str, tuple[int, int]] = {
     "ws_frames": (30, 10_000),  # per connection: the web client's heartbeat is one frame in 10 s (8,640 a day)
     "connects": (30, 300),  # new WebSocket connections of an account (each starts a new frame bucket)
     "typing": (1_000, 2_000),  # typing notices relayed: a unit per recipient (a group's members, at most 99)
+    "read_receipts": (200, 1_000),  # read receipts pushed (1011): one each, at most one a second per conversation
 }
 
 

@@ -7,8 +7,8 @@ from chalice import Blueprint
 
 from chalicelib.errors import InvalidInput
 from chalicelib.http.routing import Call, endpoint
-from chalicelib.http.schema import array, display_text, enum, integer, obj, string
-from chalicelib.services import group_mutes, groups
+from chalicelib.http.schema import array, display_text, enum, integer, obj, string, validate
+from chalicelib.services import group_mutes, groups, receipts
 
 bp = Blueprint(__name__)
 
@@ -85,6 +85,19 @@ def mute(call: Call) -> Any:
     if "seconds" not in p:
         raise InvalidInput("seconds is required with user_id")
     return group_mutes.silence(call.user_id, p["id"], user_id=p["user_id"], seconds=p["seconds"])
+
+
+READS = obj({"id": integer(description="the group id (path); the message's history id is the query's `id`")},
+            required=["id"])
+MESSAGE_ID = obj({"id": integer(description="the message's history id")}, required=["id"])
+
+
+@endpoint(bp, "/groups/{id}/reads", ["GET"], schema=READS,
+          summary="Members only: how many members read message `?id=` (and who, for groups of up to 100)")
+def reads(call: Call) -> Any:
+    query = call.request.query_params
+    message = validate(MESSAGE_ID, {"id": query.get("id") if query else None})
+    return receipts.group_reads(call.user_id, call.params["id"], message["id"])
 
 
 @endpoint(bp, "/invite/{id}", ["POST"], schema=INVITE,

@@ -69,6 +69,7 @@ class UserProfile(Item, discriminator="User"):
     user_type = NumberAttribute(default=0)
     created_at = NumberAttribute()
     last_login_time = NumberAttribute(default=0)
+    read_receipts = NumberAttribute(null=True)  # db/receipts.py: 0 turns read receipts off (absent: on)
 
 
 class EmailLogin(Item, discriminator="EmailLogin"):

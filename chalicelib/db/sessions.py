@@ -155,14 +155,16 @@ def set_fields(owner_id: int, session_id: int, *, top_status: int | None = None,
 
 
 @conflicts.retrying()
-def mark_read(owner_id: int, channel_type: int, peer_id: int, seq: int) -> None:
-    """Move the read position forward only (never back), if the owner has that session."""
+def mark_read(owner_id: int, channel_type: int, peer_id: int, seq: int) -> bool:
+    """Move the read position forward only (never back), if the owner has that session; True when it moved."""
     try:
         _key(owner_id, channel_type, peer_id).update(
             actions=[Session.read_seq.set(seq)], condition=Session.PK.exists() & (Session.read_seq < seq))
     except UpdateError as error:
         if error.cause_response_code != "ConditionalCheckFailedException":
             raise
+        return False
+    return True
 
 
 @conflicts.retrying()

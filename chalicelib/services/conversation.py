@@ -119,6 +119,7 @@ class Page:
     messages: list[MessageRecord]  # ascending
     size: int
     total: int
+    read_to: int = 0  # the read position this page moved mine to (0: it did not move)
 
 
 def history_page(conversation_key: str, me: int, channel_type: int, peer_id: int, page: int | None,
@@ -128,9 +129,9 @@ def history_page(conversation_key: str, me: int, channel_type: int, peer_id: int
     page moves my read position to its newest message."""
     size = min(page_size or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
     newest_first = messages.history(conversation_key, page, size, after_seq)
-    if page is None and newest_first:
-        sessions.mark_read(me, channel_type, peer_id, newest_first[0].seq)
-    return Page(list(reversed(newest_first)), size, max(0, (head.last_seq if head else 0) - after_seq))
+    moved = page is None and bool(newest_first) and sessions.mark_read(me, channel_type, peer_id, newest_first[0].seq)
+    return Page(list(reversed(newest_first)), size, max(0, (head.last_seq if head else 0) - after_seq),
+                newest_first[0].seq if moved else 0)
 
 
 def recall(conversation_key: str, seq: int, me: int, *, moderator: bool, group_id: int | None = None

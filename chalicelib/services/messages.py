@@ -13,7 +13,7 @@ from chalicelib.db.sessions import GROUP, PRIVATE
 from chalicelib.errors import Forbidden, InvalidInput
 from chalicelib.realtime.push import push_live
 from chalicelib.security import limits
-from chalicelib.services import bot, conversation, groups, references
+from chalicelib.services import bot, conversation, groups, receipts, references
 from chalicelib.services.after_commit import after_commit
 from chalicelib.services.bot import BOT_ID
 from chalicelib.services.shapes import user_brief
@@ -55,9 +55,9 @@ def send(me: int, *, to_id: int, channel_type: int, msg_type: int, message: str,
     return shaped
 
 
-def _history_item(message: MessageRecord, viewer: Contacts, extras: dict[str, Any]) -> dict[str, Any]:
+def _history_item(message: MessageRecord, viewer: Contacts, extras: dict[str, Any], is_read: int) -> dict[str, Any]:
     return {"id": message.seq, "msg": message.content, "created_at": wire_time(message.send_time),
-            "form_id": message.form_id, "to_id": message.to_id, "is_read": 1,
+            "form_id": message.form_id, "to_id": message.to_id, "is_read": is_read,
             "msg_type": conversation.shown_type(message), "status": 1, "data": message.data, "msg_id": message.msg_id,
             "channel_type": message.channel_type, "recalled": 1 if message.recalled_at else 0,
             "recalled_msg_type": conversation.recalled_type(message),
@@ -69,10 +69,16 @@ def history(me: int, *, to_id: int, page: int | None, page_size: int | None, raw
     """Only ever the caller's own conversation with `to_id`; `Users.email` is mine, and the peer's while we are
     friends (the web client's profile popup shows it)."""
     key = keys.private_conversation(me, to_id)
-    viewer, head = contacts.read(me, [me, to_id], key)
+    viewer, head = contacts.read(me, [me, to_id], key, read_positions=to_id)
     found = conversation.history_page(key, me, PRIVATE, to_id, page, page_size, head)
     shown = references.history_fields(found.messages)
-    return {"list": [_history_item(item, viewer, shown.get(item.seq, {})) for item in found.messages],
+    receipts_on = receipts.enabled(viewer.profiles.get(me), viewer.profiles.get(to_id))
+    read_seqs = {**viewer.read_seqs, me: max(viewer.read_seqs.get(me, 0), found.read_to)}
+    if found.read_to and receipts_on:
+        receipts.push_read(me, to_id, found.read_to)
+    return {"list": [_history_item(item, viewer, shown.get(item.seq, {}),
+                                   receipts.is_read(item.to_id, item.seq, read_seqs, receipts_on))
+                     for item in found.messages],
             "mate": {"pageSize": found.size, "page": raw_page, "total": found.total}}
 
 

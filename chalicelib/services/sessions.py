@@ -4,12 +4,12 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib import clock
-from chalicelib.db import contacts, conversations, counters, groups, keys, sessions
+from chalicelib.db import contacts, conversations, counters, groups, keys, sessions, users
 from chalicelib.db import mutes as db_mutes
 from chalicelib.db.mutes import FOREVER
 from chalicelib.db.sessions import GROUP, PRIVATE, SessionRecord
 from chalicelib.errors import InvalidInput
-from chalicelib.services import mutes, references
+from chalicelib.services import mutes, receipts, references
 from chalicelib.services.shapes import group_object, session_row
 
 NOTE_MAX = 50
@@ -75,7 +75,19 @@ def update_session(me: int, session_id: int, *, top_status: int | None, note: st
             me, session_id, top_status=top_status, top_time=clock.now() if top_status is not None else None,
             note=note, read_seq=read_seq):
         raise InvalidInput("session not found")
+    if read_seq:
+        _receipt(me, session_id, read_seq)
     return {}
+
+
+def _receipt(me: int, session_id: int, read_seq: int) -> None:
+    """A private session's read position was set: the peer may get a read receipt (services/receipts.py)."""
+    peer = sessions.peer_of(me, session_id)
+    if peer is None or peer[0] != PRIVATE:
+        return
+    profiles = users.get_users([me, peer[1]])
+    if receipts.enabled(profiles.get(me), profiles.get(peer[1])):
+        receipts.push_read(me, peer[1], read_seq)
 
 
 def delete_session(me: int, session_id: int) -> None:

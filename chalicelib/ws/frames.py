@@ -24,6 +24,7 @@ def error_frame(message: str) -> dict[str, Any]:
 FRIEND_REMOVED = 1006
 MESSAGE_RECALLED = 1007
 TYPING = 1010
+READ = 1011
 
 
 def friend_event(code: int, record: dict[str, Any], users: dict[str, Any], **extra: Any) -> dict[str, Any]:
@@ -95,3 +96,8 @@ def session_created(session: dict[str, Any]) -> dict[str, Any]:
 def typing(form_id: int, to_id: int, channel_type: int, user: dict[str, Any]) -> dict[str, Any]:
     """1010: `form_id` is typing to `to_id` (the recipient, or the group); `users` is `{id, name}` of the typist."""
     return {"msg_code": TYPING, "form_id": form_id, "to_id": to_id, "channel_type": channel_type, "users": user}
+
+
+def read(*, to_id: int, form_id: int, channel_type: int, read_seq: int) -> dict[str, Any]:
+    """1011 to `to_id`: `form_id` has read our conversation up to `read_seq` (a history id)."""
+    return {"msg_code": READ, "to_id": to_id, "form_id": form_id, "channel_type": channel_type, "read_seq": read_seq}

@@ -1,5 +1,5 @@
 """Beyond the origin, part 1, over the local stack with real HTTP and WebSockets: replies, mentions, mute,
-typing."""
+typing, read receipts."""
 from __future__ import annotations
 
 import json
@@ -213,3 +213,37 @@ def test_typing_is_relayed_live_to_the_friend_and_the_members(stack: RunningStac
         assert frames(b_socket, 1, 0.5) == [] and frames(o_socket, 1, 0.5) == []
     assert [item["Message"] for item in owner.call("GET", "/messages/groups", to_id=group["id"])["list"]
             if item["MsgType"] != 6] == []  # nothing stored
+
+
+def test_read_receipts_private_and_group(stack: RunningStack) -> None:
+    owner, b, c = User(stack), User(stack), User(stack)
+    befriend(owner, b)
+    befriend(owner, c)
+    group = owner.call("POST", "/groups/store", name="reads", info="about stamps", avatar="https://x/a.png",
+                       theme="t", select_user=[b.id, c.id])
+    with owner.socket() as o_socket, b.socket() as b_socket:
+        frames(o_socket, 20, 1), frames(b_socket, 20, 1)
+        first = owner.call("POST", "/messages/private", msg_client_id=1, to_id=b.id, msg_type=1, message="one")
+        second = owner.call("POST", "/messages/private", msg_client_id=2, to_id=b.id, msg_type=1, message="two")
+        assert [f["id"] for f in chats(frames(b_socket, 2))] == [first["id"], second["id"]]
+        assert [item["is_read"] for item in b.call("GET", "/messages", to_id=owner.id)["list"]] == [1, 1]
+        assert frames(o_socket, 1) == [{"msg_code": 1011, "to_id": owner.id, "form_id": b.id, "channel_type": 1,
+                                        "read_seq": second["id"]}]
+        assert [item["is_read"] for item in owner.call("GET", "/messages", to_id=b.id)["list"]] == [1, 1]
+        frames(b_socket, 1, 1)  # the owner's own read: a receipt for b
+        assert b.call("PUT", "/user", read_receipts=0) == {"read_receipts": 0}
+        third = owner.call("POST", "/messages/private", msg_client_id=3, to_id=b.id, msg_type=1, message="three")
+        frames(b_socket, 1)
+        time.sleep(1.1)  # past b's one-second pace: what follows is silent because receipts are off, not paced
+        b.call("GET", "/messages", to_id=owner.id)
+        assert frames(o_socket, 1, 1) == []  # off: nothing pushed
+        assert owner.call("GET", "/messages", to_id=b.id)["list"][-1]["id"] == third["id"]
+        assert owner.call("GET", "/messages", to_id=b.id)["list"][-1]["is_read"] == 1  # off: the origin's value
+        sent = owner.call("POST", "/messages/group", msg_client_id=4, to_id=group["id"], msg_type=1, message="all")
+        b.call("GET", "/messages/groups", to_id=group["id"])
+        c.call("PUT", "/user", read_receipts=1)
+        c.call("GET", "/messages/groups", to_id=group["id"])
+        reads = owner.call("GET", f"/groups/{group['id']}/reads", id=sent["id"])
+        # b turned receipts off: left out; c read it
+        assert reads == {"id": sent["id"], "read": 1, "unread": 0, "read_ids": [c.id], "unread_ids": []}
+        assert [f["msg_code"] for f in frames(o_socket, 5, 1)] == [200]  # the group message; no group receipts

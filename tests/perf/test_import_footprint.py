@@ -38,4 +38,5 @@ def test_import_creates_no_client_and_pulls_nothing_heavy():
     assert result["clients"] == []
     loaded = {name.split(".")[0] for name in result["modules"]}
     assert not loaded & set(FORBIDDEN), loaded & set(FORBIDDEN)
-    assert len(result["modules"]) <= 450
+    # 460: issue 24 added eleven small modules of its own (replies, mentions, mutes, typing, receipts), no dependency
+    assert len(result["modules"]) <= 460

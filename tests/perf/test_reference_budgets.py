@@ -50,8 +50,9 @@ def test_history_reads_quoted_messages_only_when_they_are_off_the_page(client, s
     send(client, b, a["id"], "answer", 2, reply_to=1)
     aws_calls.reset()
     get(client, "/messages", a["token"], to_id=b["id"], pageSize=2)
-    # as any first page: the page, one batch (head, profiles, friendship), the read mark
-    assert request_calls(aws_calls) == {"dynamodb.Query": 1, "dynamodb.BatchGetItem": 1, "dynamodb.UpdateItem": 1}
+    # as any first page that moves my read position: the page, one batch (head, profiles, friendship, both read
+    # positions), the read mark, then b's read receipt (its pace, my quota, b's connections)
+    assert request_calls(aws_calls) == {"dynamodb.Query": 1, "dynamodb.BatchGetItem": 2, "dynamodb.UpdateItem": 3}
     aws_calls.reset()
     get(client, "/messages", a["token"], to_id=b["id"], pageSize=1)
     # the quoted message is on an older page: one BatchGetItem of the quoted messages for the whole page
@@ -81,3 +82,20 @@ def test_mentions_cost_one_batched_read_and_one_write_and_the_sessions_list_noth
     (session,) = [s for s in get(client, "/sessions", c["token"]).json_body["data"] if s["group_id"] == group["id"]]
     assert session["at_me"] == 1
     assert request_calls(aws_calls) == sessions_before  # at_me is read from the items the list reads anyway
+
+
+def test_read_receipts_cost_and_group_reads(client, sender, aws_calls):
+    owner, b = register(client), register(client)
+    befriend(client, owner, b)
+    group = make_group(client, owner, [b])
+    sent = send(client, owner, group["id"], "read me", 1, channel_type=2)
+    (session,) = [s for s in get(client, "/sessions", owner["token"]).json_body["data"] if s["to_id"] == b["id"]]
+    aws_calls.reset()
+    post_form(client, f"/sessions/{session['id']}", {"read_seq": 1}, owner["token"], method="put")
+    # the session's index and the write (as before), then the receipt: the index again, both profiles (their
+    # settings), the pace and the quota, b's connections
+    assert request_calls(aws_calls) == {"dynamodb.GetItem": 2, "dynamodb.UpdateItem": 3, "dynamodb.BatchGetItem": 2}
+    aws_calls.reset()
+    get(client, f"/groups/{group['id']}/reads", b["token"], id=sent["id"])
+    # the members (one Query), then the message, their sessions and profiles (one BatchGetItem per 100 keys)
+    assert request_calls(aws_calls) == {"dynamodb.Query": 1, "dynamodb.BatchGetItem": 1}
