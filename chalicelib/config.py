@@ -41,6 +41,8 @@ class Quota:
     per_day: int
 
 
+TYPING_MAX_RECIPIENTS = 99  # typing is relayed in groups of up to 100 members (services/typing_relay.py)
+
 # name → (default capacity, default units a day, what one unit is). A person never meets these; a script at once.
 QUOTA_DEFAULTS: dict[str, tuple[int, int]] = {
     "messages": (20_000, 40_000),  # sends, recalls, call signals, new groups: 10 + KiB × (1 + recipients)
@@ -50,6 +52,8 @@ QUOTA_DEFAULTS: dict[str, tuple[int, int]] = {
     "user_searches": (30, 1000),
     "ws_frames": (30, 10_000),  # per connection: the web client's heartbeat is one frame in 10 s (8,640 a day)
     "connects": (30, 300),  # new WebSocket connections of an account (each starts a new frame bucket)
+    "typing": (1_000, 2_000),  # typing notices relayed: a unit per recipient (a group's members, at most 99)
+    "read_receipts": (200, 1_000),  # read receipts pushed (1011): one each, at most one a second per conversation
 }
 
 
@@ -162,7 +166,8 @@ def load_settings(environ: Mapping[str, str] = os.environ) -> Settings:
         quotas=_quotas(environ, {"messages": 10 + -(-4 * _int(environ, "MESSAGE_MAX_CHARS", 5000) // 1024)
                                  * (1 + _int(environ, "GROUP_SIZE_LIMIT", 500)),
                                  "uploads": 1 + -(-_int(environ, "MAX_PRESIGNED_UPLOAD_BYTES", 100 * 1024 * 1024)
-                                                  // (1024 * 1024))}),
+                                                  // (1024 * 1024)),
+                                 "typing": TYPING_MAX_RECIPIENTS}),
     )
 
 

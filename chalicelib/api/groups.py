@@ -5,9 +5,10 @@ from typing import Any
 
 from chalice import Blueprint
 
+from chalicelib.errors import InvalidInput
 from chalicelib.http.routing import Call, endpoint
-from chalicelib.http.schema import array, display_text, enum, integer, obj, string
-from chalicelib.services import groups
+from chalicelib.http.schema import array, display_text, enum, integer, obj, string, validate
+from chalicelib.services import group_mutes, groups, receipts
 
 bp = Blueprint(__name__)
 
@@ -65,6 +66,38 @@ def group_users(call: Call) -> Any:
           summary="Leave a group (ownership passes on; the last member dissolves it)")
 def leave(call: Call) -> Any:
     return groups.leave(call.user_id, call.params["id"])
+
+MUTE = obj({"id": integer(), "user_id": integer(description="the member to silence"),
+            "seconds": integer(minimum=0, maximum=group_mutes.MAX_SILENCE_SECONDS,
+                               description="how long (0 lifts the silence), at most 30 days"),
+            "all": enum(0, 1, description="instead of user_id: 1 silences the whole group, 0 lifts it")},
+           required=["id"])
+
+
+@endpoint(bp, "/groups/{id}/mute", ["POST"], schema=MUTE,
+          summary="Owner or admin: silence a member for `seconds`, or the whole group (`all`); members get a notice")
+def mute(call: Call) -> Any:
+    p = call.params
+    if ("all" in p) == ("user_id" in p):
+        raise InvalidInput("send either user_id (with seconds) or all")
+    if "all" in p:
+        return group_mutes.silence_all(call.user_id, p["id"], on=p["all"] == 1)
+    if "seconds" not in p:
+        raise InvalidInput("seconds is required with user_id")
+    return group_mutes.silence(call.user_id, p["id"], user_id=p["user_id"], seconds=p["seconds"])
+
+
+READS = obj({"id": integer(description="the group id (path); the message's history id is the query's `id`")},
+            required=["id"])
+MESSAGE_ID = obj({"id": integer(description="the message's history id")}, required=["id"])
+
+
+@endpoint(bp, "/groups/{id}/reads", ["GET"], schema=READS,
+          summary="Members only: how many members read message `?id=` (and who, for groups of up to 100)")
+def reads(call: Call) -> Any:
+    query = call.request.query_params
+    message = validate(MESSAGE_ID, {"id": query.get("id") if query else None})
+    return receipts.group_reads(call.user_id, call.params["id"], message["id"])
 
 
 @endpoint(bp, "/invite/{id}", ["POST"], schema=INVITE,

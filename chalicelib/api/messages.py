@@ -7,7 +7,7 @@ from chalice import Blueprint
 
 from chalicelib.errors import InvalidInput
 from chalicelib.http.routing import Call, endpoint
-from chalicelib.http.schema import enum, integer, obj, string
+from chalicelib.http.schema import array, enum, integer, obj, string
 from chalicelib.services import edits, groups, messages, pins, reactions
 
 bp = Blueprint(__name__)
@@ -19,6 +19,9 @@ SEND_FIELDS = {
     "msg_type": enum(1, 2, 3, 4, description="1 text, 2 voice, 3 file, 4 image"),
     "message": string(min_length=1, max_length=20000, description="text or a file URL (limit MESSAGE_MAX_CHARS)"),
     "data": string(max_length=2048, description="optional extra payload, at most 2 KB"),
+    "reply_to": integer(description="the history id of the message of this conversation this one replies to"),
+    "at_ids": array(integer(), max_items=50, description="group sends: the members mentioned (at most 50)"),
+    "at_all": enum(0, 1, description="group sends: 1 mentions every member (the owner and admins only)"),
 }
 SEND = obj(SEND_FIELDS, required=["msg_client_id", "to_id", "msg_type", "message"])
 HISTORY = obj({"to_id": integer(), "page": integer(description="id cursor: messages with id below it"),
@@ -74,7 +77,8 @@ def _send(call: Call, default_channel: int) -> Any:
     if data is not None and len(data.encode("utf-8")) > 2048:
         raise InvalidInput("data must be at most 2 KB")
     return messages.send(call.user_id, to_id=p["to_id"], channel_type=p.get("channel_type", default_channel),
-                         msg_type=p["msg_type"], message=p["message"], data=data, msg_client_id=p["msg_client_id"])
+                         msg_type=p["msg_type"], message=p["message"], data=data, msg_client_id=p["msg_client_id"],
+                         reply_to=p.get("reply_to"), at_ids=p.get("at_ids"), at_all=p.get("at_all", 0))
 
 
 @endpoint(bp, "/messages/private", ["POST"], schema=SEND, summary="Send a message (channel_type 1 by default)")

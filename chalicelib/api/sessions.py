@@ -16,7 +16,9 @@ SESSION_ID = obj({"id": integer()}, required=["id"])
 OPEN = obj({"id": integer(), "type": enum(1, 2, description="channel type: 1 private, 2 group")},
            required=["id", "type"])
 CHANGE = obj({"id": integer(), "top_status": enum(0, 1), "note": display_text(max_length=NOTE_MAX),
-              "read_seq": integer(minimum=0)}, required=["id"])
+              "read_seq": integer(minimum=0),
+              "mute_until": integer(minimum=-1, description="mute for me until then (unix seconds); 0 unmutes, -1 "
+                                    "for ever; frames still arrive, marked muted: 1")}, required=["id"])
 
 
 @endpoint(bp, "/sessions", ["GET"], summary="My sessions: pinned first, then most recent; `{}` when empty")
@@ -29,11 +31,12 @@ def open_session(call: Call) -> Any:
     return sessions.open_session(call.user_id, call.params["id"], call.params["type"])
 
 
-@endpoint(bp, "/sessions/{id}", ["PUT"], schema=CHANGE, summary="Pin/unpin, set a note, or mark read up to read_seq")
+@endpoint(bp, "/sessions/{id}", ["PUT"], schema=CHANGE,
+          summary="Pin/unpin, set a note, mark read up to read_seq, or mute")
 def update_session(call: Call) -> Any:
     p = call.params
     return sessions.update_session(call.user_id, p["id"], top_status=p.get("top_status"), note=p.get("note"),
-                                   read_seq=p.get("read_seq"))
+                                   read_seq=p.get("read_seq"), mute_until=p.get("mute_until"))
 
 
 @endpoint(bp, "/sessions/{id}", ["DELETE"], schema=SESSION_ID, summary="Remove one of my sessions")

@@ -37,6 +37,8 @@ class GroupRecord:
     hot: int
     created_at: float
     member_count: int
+    at_all_seq: int = 0  # db/mentions.py: the newest message mentioning every member, and its sender
+    at_all_by: int = 0
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,7 @@ class MemberRecord:
     role: str
     joined_at: float
     joined_seq: int = 0
+    mute_until: float = 0  # db/mutes.py: the member's own mute of the group (-1 forever)
 
 
 @dataclass(frozen=True)
@@ -80,12 +83,12 @@ class Conflict(Exception):
 def _group(item: Group) -> GroupRecord:
     return GroupRecord(int(item.group_id), int(item.owner_id), item.name, item.info, item.avatar, item.theme,
                        int(item.is_pwd), item.password_hash, int(item.hot), float(item.created_at),
-                       int(item.member_count))
+                       int(item.member_count), int(item.at_all_seq or 0), int(item.at_all_by or 0))
 
 
 def _member(item: GroupMember) -> MemberRecord:
     return MemberRecord(int(item.group_id), int(item.user_id), item.role, float(item.joined_at),
-                        int(item.joined_seq or 0))
+                        int(item.joined_seq or 0), float(item.mute_until or 0))
 
 
 def _add_member_writes(tx: TransactWrite, group_id: int, member: NewMember, now: float, revive_session: bool) -> None:

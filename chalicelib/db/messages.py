@@ -11,7 +11,9 @@ from pynamodb.expressions.update import Action
 
 from chalicelib.db import keys
 from chalicelib.db.conflicts import LostRace
+from chalicelib.db.message_extras import NO_EXTRAS, MessageExtras, extras_of
 from chalicelib.db.models import ClientMessageClaim, Conversation, Group, Item, Message, UserProfile, tag
+from chalicelib.db.mutes import NOT_SILENCED, Speaker, speaker_of
 from chalicelib.db.transactions import failed_conditions, transaction
 from chalicelib.db.users import User, profile_record
 
@@ -39,6 +41,7 @@ class MessageRecord:
     recalled_by: int = 0
     edited_at: float = 0
     edit_count: int = 0
+    extras: MessageExtras = NO_EXTRAS  # reply and mentions
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,7 @@ class SendContext:
     sender: User | None
     group_members: int = 0  # when asked for: the group's member count, who a group send fans out to
     blocked_by: frozenset[int] = frozenset()  # private pairs: who of the two blocks the other (db/blocks.py)
+    speaker: Speaker = NOT_SILENCED  # a group sender's role and silences (services/mutes.py)
 
 
 def new_msg_id(now_ms: int) -> int:
@@ -65,7 +69,7 @@ def record_of(item: Message) -> MessageRecord:
         msg_type=int(item.msg_type), content=item.content, data=item.data, send_time=float(item.send_time),
         sender_name=item.sender_name, sender_avatar=item.sender_avatar, recalled_at=float(item.recalled_at),
         notice=item.notice or "", recalled_by=int(item.recalled_by or 0),
-        edited_at=float(item.edited_at or 0), edit_count=int(item.edit_count or 0),
+        edited_at=float(item.edited_at or 0), edit_count=int(item.edit_count or 0), extras=extras_of(item),
     )
 
 
@@ -82,12 +86,15 @@ def send_context(conversation: str, sender_id: int, msg_client_id: int, relation
         wanted.append(group)
     last_seq, claimed, relation_found, sender, group_members = 0, None, relation is None, None, 0
     blocked_by: frozenset[int] = frozenset()
+    speaker = NOT_SILENCED
     for item in Item.batch_get(wanted, consistent_read=True):
         key = (item.PK, item.SK)
         if key == relation:
             relation_found = True
+            speaker = speaker_of(item, speaker)
         if isinstance(item, Group) and key == group:
             group_members = int(item.member_count)
+            speaker = speaker_of(item, speaker)
         if isinstance(item, UserProfile) and key == (keys.user_pk(sender_id), keys.PROFILE):
             sender = profile_record(item)
         elif isinstance(item, Conversation):
@@ -95,7 +102,7 @@ def send_context(conversation: str, sender_id: int, msg_client_id: int, relation
             blocked_by = frozenset(int(user_id) for user_id in item.blocked_by or ())
         elif isinstance(item, ClientMessageClaim):
             claimed = (item.conversation, int(item.seq))
-    return SendContext(last_seq, claimed, relation_found, sender, group_members, blocked_by)
+    return SendContext(last_seq, claimed, relation_found, sender, group_members, blocked_by, speaker)
 
 
 def append(message: MessageRecord, expected_last_seq: int, sender: User, refused_by: int | None = None) -> None:
@@ -117,7 +124,7 @@ def append(message: MessageRecord, expected_last_seq: int, sender: User, refused
         msg_client_id=message.msg_client_id, form_id=message.form_id, to_id=message.to_id,
         channel_type=message.channel_type, msg_type=message.msg_type, content=message.content, data=message.data,
         send_time=message.send_time, sender_name=sender.name, sender_avatar=sender.avatar,
-        notice=message.notice or None,
+        notice=message.notice or None, **message.extras.attributes(),
     )
     claim = ClientMessageClaim(keys.client_message_pk(message.form_id, message.msg_client_id), CLAIM_SK,
                                conversation=message.conversation, seq=message.seq,

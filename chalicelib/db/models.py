@@ -69,6 +69,7 @@ class UserProfile(Item, discriminator="User"):
     user_type = NumberAttribute(default=0)
     created_at = NumberAttribute()
     last_login_time = NumberAttribute(default=0)
+    read_receipts = NumberAttribute(null=True)  # db/receipts.py: 0 turns read receipts off (absent: on)
 
 
 class EmailLogin(Item, discriminator="EmailLogin"):
@@ -198,6 +199,8 @@ class Session(Item, discriminator="Session"):
     deleted_at = NumberAttribute(default=0)
     read_seq = NumberAttribute(default=0)
     history_from = NumberAttribute(default=0)  # a group session shows nothing up to this sequence (the join)
+    mention_seq = NumberAttribute(null=True)  # db/mentions.py: the newest message mentioning the owner by id
+    mute_until = NumberAttribute(null=True)  # db/mutes.py: the owner muted this conversation until then (-1 forever)
 
 
 class SessionIndex(Item, discriminator="SessionIndex"):
@@ -242,6 +245,10 @@ class Message(Item, discriminator="Message"):
     change = UnicodeAttribute(null=True)
     edited_at = NumberAttribute(null=True)
     edit_count = NumberAttribute(null=True)  # previous versions kept as MessageEdit items (db/edits.py)
+    reply_to = NumberAttribute(null=True)  # db/message_extras.py: the message this one replies to
+    quote = UnicodeAttribute(null=True)  # JSON {form_id, msg_type, content}: the replied-to message when written
+    at_ids = NumberSetAttribute(null=True)  # the members mentioned
+    at_all = NumberAttribute(null=True)  # 1: every member is mentioned
 
 
 class MessageEdit(Item, discriminator="MessageEdit"):
@@ -307,6 +314,9 @@ class Group(Item, discriminator="Group"):
     created_at = NumberAttribute()
     member_count = NumberAttribute(default=0)
     active = NumberAttribute(default=0)
+    at_all_seq = NumberAttribute(null=True)  # db/mentions.py: the newest message mentioning every member
+    at_all_by = NumberAttribute(null=True)  # its sender
+    mute_all = NumberAttribute(null=True)  # db/mutes.py: 1 while only the owner and admins may speak
 
 
 class GroupMember(Item, discriminator="GroupMember"):
@@ -317,6 +327,8 @@ class GroupMember(Item, discriminator="GroupMember"):
     role = UnicodeAttribute()
     joined_at = NumberAttribute()
     joined_seq = NumberAttribute(default=0)  # the group's last sequence at the join: history starts after it
+    silenced_until = NumberAttribute(null=True)  # db/mutes.py: an owner or admin silenced this member until then
+    mute_until = NumberAttribute(null=True)  # db/mutes.py: the member's own mute of the group (a copy of its session's)
 
 
 class GroupMembership(Item, discriminator="GroupMembership"):

@@ -33,6 +33,8 @@ class SessionRecord:
     deleted_at: float = 0
     read_seq: int = 0
     history_from: int = 0
+    mention_seq: int = 0  # db/mentions.py
+    mute_until: float = 0  # db/mutes.py: -1 forever
 
     @property
     def peer_id(self) -> int:
@@ -46,6 +48,7 @@ def _record(item: Session) -> SessionRecord:
         name=item.name, avatar=item.avatar, note=item.note, top_status=int(item.top_status),
         top_time=float(item.top_time), status=int(item.status), deleted_at=float(item.deleted_at),
         read_seq=int(item.read_seq), history_from=int(item.history_from or 0),
+        mention_seq=int(item.mention_seq or 0), mute_until=float(item.mute_until or 0),
     )
 
 
@@ -152,14 +155,16 @@ def set_fields(owner_id: int, session_id: int, *, top_status: int | None = None,
 
 
 @conflicts.retrying()
-def mark_read(owner_id: int, channel_type: int, peer_id: int, seq: int) -> None:
-    """Move the read position forward only (never back), if the owner has that session."""
+def mark_read(owner_id: int, channel_type: int, peer_id: int, seq: int) -> bool:
+    """Move the read position forward only (never back), if the owner has that session; True when it moved."""
     try:
         _key(owner_id, channel_type, peer_id).update(
             actions=[Session.read_seq.set(seq)], condition=Session.PK.exists() & (Session.read_seq < seq))
     except UpdateError as error:
         if error.cause_response_code != "ConditionalCheckFailedException":
             raise
+        return False
+    return True
 
 
 @conflicts.retrying()

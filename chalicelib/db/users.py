@@ -28,6 +28,7 @@ class User:
     user_type: int = 0
     created_at: float = 0
     last_login_time: float = 0
+    read_receipts: int = 1  # services/receipts.py
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,7 @@ def profile_record(profile: UserProfile) -> User:
         user_type=int(profile.user_type),
         created_at=float(profile.created_at),
         last_login_time=float(profile.last_login_time or 0),
+        read_receipts=0 if profile.read_receipts == 0 else 1,
     )
 
 

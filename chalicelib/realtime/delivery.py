@@ -27,8 +27,10 @@ from chalicelib.clock import wire_time
 from chalicelib.db import connections, groups, outbox, pending, reactions
 from chalicelib.db.messages import MessageRecord, record_of
 from chalicelib.db.models import Item, Message, Outbox
+from chalicelib.db.mutes import in_force
 from chalicelib.db.sessions import GROUP
 from chalicelib.logs import log_event, log_exception
+from chalicelib.realtime import mute_marks
 from chalicelib.realtime.push import Deadline, Owed, Recipients, Replays, Undelivered, deliver, encode
 from chalicelib.services import conversation
 from chalicelib.services.bot import BOT_ID
@@ -53,10 +55,12 @@ def handle(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     plans = _Plans()
     planned = [plans.plan(record) for record in records]
     recipients = {user_id for deliveries in planned if deliveries for user_id, _ in deliveries}
+    now = clock.now()
     reach, read_back = connections.reach(
-        recipients, clock.now(), consistent=True,
-        also=[pending.progress_key(_sequence(records[0]))] if recipients else [])
+        recipients, now, consistent=True,
+        also=[pending.progress_key(_sequence(records[0])), *mute_marks.session_keys(planned)] if recipients else [])
     owed_before = pending.progress_of(read_back)
+    mute_marks.mark(planned, plans.muted | mute_marks.muted_sessions(read_back, now))
     live = Recipients(reach)
     replays = Replays(deadline)
     owed: dict[int, Owed] = {}  # record index → recipients it still owes (empty: done)
@@ -118,6 +122,7 @@ class _Plans:
 
     def __init__(self) -> None:
         self._members: dict[int, list[int]] = {}
+        self.muted: mute_marks.Muted = set()  # (member, GROUP, group) for members who muted the group
 
     def plan(self, record: dict[str, Any]) -> list[Delivery] | None:
         image = (record.get("dynamodb") or {}).get("NewImage")
@@ -136,7 +141,10 @@ class _Plans:
 
     def members_of(self, group_id: int) -> list[int]:
         if group_id not in self._members:
-            self._members[group_id] = [member.user_id for member in groups.members(group_id)]
+            found = groups.members(group_id)
+            self._members[group_id] = [member.user_id for member in found]
+            now = clock.now()
+            self.muted |= {(member.user_id, GROUP, group_id) for member in found if in_force(member.mute_until, now)}
         return self._members[group_id]
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -10,11 +11,13 @@ from chalicelib.clock import wire_time
 from chalicelib.config import get_settings
 from chalicelib.db import conflicts, messages, sessions
 from chalicelib.db.conversations import ConversationHead
+from chalicelib.db.message_extras import NO_EXTRAS, MessageExtras
 from chalicelib.db.messages import MessageRecord
 from chalicelib.db.sessions import GROUP
 from chalicelib.db.users import User
 from chalicelib.errors import Forbidden, InvalidInput
 from chalicelib.security import limits
+from chalicelib.services import mutes, references
 
 APPEND_ATTEMPTS = 12  # racing sends take the next sequence from each other: re-read and try again
 DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE = 50, 100
@@ -35,7 +38,7 @@ def message_shape(message: MessageRecord) -> dict[str, Any]:
     return {"id": message.seq, "msg_id": message.msg_id, "msg_client_id": message.msg_client_id, "msg_code": 200,
             "form_id": message.form_id, "to_id": message.to_id, "msg_type": message.msg_type,
             "channel_type": message.channel_type, "message": message.content, "send_time": wire_time(message.send_time),
-            "data": message.data, "user_id": 0, **notice}
+            "data": message.data, "user_id": 0, **notice, **references.wire(message.extras)}
 
 
 def shown_type(message: MessageRecord) -> int:
@@ -53,7 +56,8 @@ def sender_brief(message: MessageRecord) -> dict[str, Any]:
 
 def post(*, conversation: str, sender_id: int, to_id: int, channel_type: int, msg_type: int, content: str,
          data: str | None, msg_client_id: int, relation: tuple[str, str] | None, refusal: str,
-         data_from_sender: bool = False, notice: str = "", counted: bool = False) -> Posted:
+         data_from_sender: bool = False, notice: str = "", counted: bool = False,
+         extras: Callable[[], MessageExtras] | None = None) -> Posted:
     """Store a message with the conversation's next sequence; a retry of the same client id returns the original.
 
     `relation` is the item that must exist for the sender to post here (friendship or membership); without it
@@ -61,10 +65,12 @@ def post(*, conversation: str, sender_id: int, to_id: int, channel_type: int, ms
     server's JSON of the sender profile, never the client's. A `counted` send takes its units from the sender's
     `messages` quota (limits.message_units: its size and recipients, the peer or every member of the group) once
     its checks passed and
-    before anything is stored; a retry of a stored send takes none.
+    before anything is stored; a retry of a stored send takes none. `extras` (services/references.py) checks and
+    reads a reply's target and the mentions once the sender may post, before the quota is taken.
     """
     attempted: set[int] = set()  # msg_ids of this call's own attempts
     spent: list[bool] = []
+    resolved: list[MessageExtras] = []
 
     @conflicts.retrying(APPEND_ATTEMPTS)
     def attempt() -> Posted:
@@ -84,8 +90,12 @@ def post(*, conversation: str, sender_id: int, to_id: int, channel_type: int, ms
             raise Forbidden(BLOCKED_BY_PEER)
         if context.sender is None:
             raise InvalidInput("sender does not exist")
+        mutes.check_may_speak(context.speaker, clock.now())
+        if extras is not None and not resolved:
+            resolved.append(extras())
+        found = resolved[0] if resolved else NO_EXTRAS
         if counted and not spent:
-            recipients = context.group_members if channel_type == GROUP else 1
+            recipients = (context.group_members if channel_type == GROUP else 1) + references.extra_recipients(found)
             limits.spend("messages", sender_id, limits.message_units(recipients, content + (data or "")),
                          "too many messages")
             spent.append(True)
@@ -98,7 +108,7 @@ def post(*, conversation: str, sender_id: int, to_id: int, channel_type: int, ms
             conversation=conversation, seq=context.last_seq + 1, msg_id=messages.new_msg_id(int(now * 1000)),
             msg_client_id=msg_client_id, form_id=sender_id, to_id=to_id, channel_type=channel_type,
             msg_type=msg_type, content=content, data=payload, send_time=now,
-            sender_name=context.sender.name, sender_avatar=context.sender.avatar, notice=notice,
+            sender_name=context.sender.name, sender_avatar=context.sender.avatar, notice=notice, extras=found,
         )
         attempted.add(record.msg_id)
         messages.append(record, context.last_seq, context.sender, None if channel_type == GROUP else to_id)
@@ -112,6 +122,7 @@ class Page:
     messages: list[MessageRecord]  # ascending
     size: int
     total: int
+    read_to: int = 0  # the read position this page moved mine to (0: it did not move)
 
 
 def history_page(conversation_key: str, me: int, channel_type: int, peer_id: int, page: int | None,
@@ -121,9 +132,9 @@ def history_page(conversation_key: str, me: int, channel_type: int, peer_id: int
     page moves my read position to its newest message."""
     size = min(page_size or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
     newest_first = messages.history(conversation_key, page, size, after_seq)
-    if page is None and newest_first:
-        sessions.mark_read(me, channel_type, peer_id, newest_first[0].seq)
-    return Page(list(reversed(newest_first)), size, max(0, (head.last_seq if head else 0) - after_seq))
+    moved = page is None and bool(newest_first) and sessions.mark_read(me, channel_type, peer_id, newest_first[0].seq)
+    return Page(list(reversed(newest_first)), size, max(0, (head.last_seq if head else 0) - after_seq),
+                newest_first[0].seq if moved else 0)
 
 
 def recall(conversation_key: str, seq: int, me: int, *, moderator: bool, group_id: int | None = None

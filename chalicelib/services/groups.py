@@ -27,7 +27,8 @@ from chalicelib.db.sessions import GROUP, SessionRecord
 from chalicelib.errors import Forbidden, InvalidInput
 from chalicelib.security import limits
 from chalicelib.security.passwords import hash_password, verify_password
-from chalicelib.services import conversation
+from chalicelib.services import conversation, references
+from chalicelib.services.after_commit import after_commit
 from chalicelib.services.shapes import edit_fields, group_object, reaction_list, session_row, user_object
 from chalicelib.ws import frames
 
@@ -308,18 +309,24 @@ def revoke_invite(me: int, token: str) -> dict[str, Any]:
     return {"token": token, "group_id": invite.group_id, "revoked": 1}
 
 
-def send(me: int, *, group_id: int, msg_type: int, message: str, msg_client_id: int) -> dict[str, Any]:
+def send(me: int, *, group_id: int, msg_type: int, message: str, msg_client_id: int, reply_to: int | None = None,
+         at_ids: list[int] | None = None, at_all: int = 0) -> dict[str, Any]:
     """Members only; `data` is the server's copy of the sender profile, never the client's."""
+    key = keys.group_conversation(group_id)
     posted = conversation.post(
-        conversation=keys.group_conversation(group_id), sender_id=me, to_id=group_id, channel_type=GROUP,
+        conversation=key, sender_id=me, to_id=group_id, channel_type=GROUP,
         msg_type=msg_type, content=message, data=None, msg_client_id=msg_client_id,
         relation=(keys.group_pk(group_id), keys.member_sk(me)), refusal=NOT_A_MEMBER, data_from_sender=True,
-        counted=True)
+        counted=True,
+        extras=lambda: references.resolve(me, conversation=key, group_id=group_id, reply_to=reply_to,
+                                          at_ids=at_ids, at_all=at_all, not_a_member=NOT_A_MEMBER))
+    if posted.created:
+        after_commit("mentions", lambda: references.remember_mentions(posted.message))
     return conversation.message_shape(posted.message)
 
 
-def _history_item(message: MessageRecord) -> dict[str, Any]:
-    """§2.20: Go field names."""
+def _history_item(message: MessageRecord, extras: dict[str, Any]) -> dict[str, Any]:
+    """§2.20: Go field names; the extras (reply, mentions) keep their send-time names."""
     return {"Id": message.seq, "Message": message.content, "CreatedAt": wire_time(message.send_time),
             "Data": message.data, "SendTime": int(message.send_time), "MsgType": conversation.shown_type(message),
             "RecalledMsgType": conversation.recalled_type(message),
@@ -327,7 +334,7 @@ def _history_item(message: MessageRecord) -> dict[str, Any]:
             "GroupId": message.to_id, "Recalled": 1 if message.recalled_at else 0, "Notice": message.notice,
             **edit_fields(message),
             "Users": {"id": message.form_id, "name": message.sender_name, "email": "",
-                      "avatar": message.sender_avatar}}
+                      "avatar": message.sender_avatar}, **extras}
 
 
 def history(me: int, *, group_id: int, page: int | None, page_size: int | None, raw_page: str) -> dict[str, Any]:
@@ -336,7 +343,8 @@ def history(me: int, *, group_id: int, page: int | None, page_size: int | None, 
     found = conversation.history_page(key, me, GROUP, group_id, page, page_size, conversations.head(key),
                                       after_seq=member.joined_seq)
     reacted = reactions.for_page(key, (item.seq for item in found.messages), me)
-    return {"list": [{**_history_item(item), "reactions": reaction_list(reacted.get(item.seq))}
+    shown = references.history_fields(found.messages)
+    return {"list": [{**_history_item(item, shown.get(item.seq, {})), "reactions": reaction_list(reacted.get(item.seq))}
                      for item in found.messages],
             "mate": {"pageSize": found.size, "page": raw_page, "total": found.total}}
 

@@ -13,7 +13,7 @@ from chalicelib.db.sessions import GROUP, PRIVATE
 from chalicelib.errors import Forbidden, InvalidInput
 from chalicelib.realtime.push import push_live
 from chalicelib.security import limits
-from chalicelib.services import bot, conversation, groups
+from chalicelib.services import bot, conversation, groups, receipts, references
 from chalicelib.services.after_commit import after_commit
 from chalicelib.services.bot import BOT_ID
 from chalicelib.services.shapes import edit_fields, reaction_list, user_brief
@@ -29,17 +29,23 @@ def _private_relation(me: int, peer: int) -> tuple[str, str] | None:
 
 
 def send(me: int, *, to_id: int, channel_type: int, msg_type: int, message: str, data: str | None,
-         msg_client_id: int) -> dict[str, Any]:
+         msg_client_id: int, reply_to: int | None = None, at_ids: list[int] | None = None,
+         at_all: int = 0) -> dict[str, Any]:
+    """`reply_to` (any conversation) and `at_ids`/`at_all` (groups only) are checked by services/references.py."""
     if len(message) > get_settings().message_max_chars:
         raise InvalidInput(f"message must be at most {get_settings().message_max_chars} characters")
     if channel_type == GROUP:
-        return groups.send(me, group_id=to_id, msg_type=msg_type, message=message, msg_client_id=msg_client_id)
+        return groups.send(me, group_id=to_id, msg_type=msg_type, message=message, msg_client_id=msg_client_id,
+                           reply_to=reply_to, at_ids=at_ids, at_all=at_all)
     if to_id == me:
         raise InvalidInput("you cannot send a message to yourself")
+    key = keys.private_conversation(me, to_id)
     posted = conversation.post(
-        conversation=keys.private_conversation(me, to_id), sender_id=me, to_id=to_id, channel_type=PRIVATE,
+        conversation=key, sender_id=me, to_id=to_id, channel_type=PRIVATE,
         msg_type=msg_type, content=message, data=data, msg_client_id=msg_client_id,
-        relation=_private_relation(me, to_id), refusal=NOT_FRIENDS, counted=True)
+        relation=_private_relation(me, to_id), refusal=NOT_FRIENDS, counted=True,
+        extras=lambda: references.resolve(me, conversation=key, group_id=None, reply_to=reply_to, at_ids=at_ids,
+                                          at_all=at_all, not_a_member=NOT_FRIENDS))
     shaped = conversation.message_shape(posted.message)
     if posted.created:  # the delivery function pushes it to the recipient from the table's stream
         if to_id == BOT_ID:
@@ -49,24 +55,31 @@ def send(me: int, *, to_id: int, channel_type: int, msg_type: int, message: str,
     return shaped
 
 
-def _history_item(message: MessageRecord, viewer: Contacts) -> dict[str, Any]:
+def _history_item(message: MessageRecord, viewer: Contacts, extras: dict[str, Any], is_read: int) -> dict[str, Any]:
     return {"id": message.seq, "msg": message.content, "created_at": wire_time(message.send_time),
-            "form_id": message.form_id, "to_id": message.to_id, "is_read": 1,
+            "form_id": message.form_id, "to_id": message.to_id, "is_read": is_read,
             "msg_type": conversation.shown_type(message), "status": 1, "data": message.data, "msg_id": message.msg_id,
             "channel_type": message.channel_type, "recalled": 1 if message.recalled_at else 0,
             "recalled_msg_type": conversation.recalled_type(message), **edit_fields(message),
             "Users": {"id": message.form_id, "name": message.sender_name, "email": viewer.email_of(message.form_id),
-                      "avatar": message.sender_avatar}}
+                      "avatar": message.sender_avatar}, **extras}
 
 
 def history(me: int, *, to_id: int, page: int | None, page_size: int | None, raw_page: str) -> dict[str, Any]:
     """Only ever the caller's own conversation with `to_id`; `Users.email` is mine, and the peer's while we are
     friends (the web client's profile popup shows it)."""
     key = keys.private_conversation(me, to_id)
-    viewer, head = contacts.read(me, [me, to_id], key)
+    viewer, head = contacts.read(me, [me, to_id], key, read_positions=to_id)
     found = conversation.history_page(key, me, PRIVATE, to_id, page, page_size, head)
     reacted = reactions.for_page(key, (item.seq for item in found.messages), me)
-    return {"list": [{**_history_item(item, viewer), "reactions": reaction_list(reacted.get(item.seq))}
+    shown = references.history_fields(found.messages)
+    receipts_on = receipts.enabled(viewer.profiles.get(me), viewer.profiles.get(to_id))
+    read_seqs = {**viewer.read_seqs, me: max(viewer.read_seqs.get(me, 0), found.read_to)}
+    if found.read_to and receipts_on:
+        receipts.push_read(me, to_id, found.read_to)
+    return {"list": [{**_history_item(item, viewer, shown.get(item.seq, {}),
+                                      receipts.is_read(item.to_id, item.seq, read_seqs, receipts_on)),
+                      "reactions": reaction_list(reacted.get(item.seq))}
                      for item in found.messages],
             "mate": {"pageSize": found.size, "page": raw_page, "total": found.total}}
 
@@ -89,6 +102,6 @@ def video(me: int, *, to_id: int, signal: str, data: str | None) -> dict[str, An
     caller = users.get_user(me)
     payload = {"form_id": me, "to_id": to_id, "message": "视频请求..." if signal == "invite" else signal,
                "send_time": wire_time(clock.now()), "users": user_brief(caller), "type": signal, "data": data or ""}
-    if push_live(to_id, frames.video(payload)) == 0:
+    if push_live([to_id], frames.video(payload)) == 0:
         raise InvalidInput("用户不在线 (the user is offline)")
     return payload

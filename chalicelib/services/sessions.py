@@ -4,9 +4,12 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib import clock
-from chalicelib.db import contacts, conversations, counters, groups, keys, sessions
+from chalicelib.db import contacts, conversations, counters, groups, keys, sessions, users
+from chalicelib.db import mutes as db_mutes
+from chalicelib.db.mutes import FOREVER
 from chalicelib.db.sessions import GROUP, PRIVATE, SessionRecord
 from chalicelib.errors import InvalidInput
+from chalicelib.services import mutes, receipts, references
 from chalicelib.services.shapes import group_object, session_row
 
 NOTE_MAX = 50
@@ -27,9 +30,13 @@ def list_sessions(me: int) -> list[dict[str, Any]] | dict[str, Any]:
         return session.top_status, max(head.last_send_time if head else 0, session.created_at)
 
     visible.sort(key=activity, reverse=True)
+    now = clock.now()
     return [session_row(session, peers.profiles.get(session.to_id), heads.get(session.conversation),
                         group_object(group_records[session.group_id]) if session.channel_type == GROUP else None,
-                        show_email=session.channel_type == PRIVATE and peers.may_see_email(session.to_id))
+                        show_email=session.channel_type == PRIVATE and peers.may_see_email(session.to_id),
+                        at_me=references.at_me(session, group_records.get(session.group_id)
+                                               if session.channel_type == GROUP else None),
+                        muted=mutes.muted(session.mute_until, now))
             for session in visible] or {}
 
 
@@ -53,14 +60,34 @@ def open_session(me: int, peer_id: int, channel_type: int) -> dict[str, Any]:
 
 
 def update_session(me: int, session_id: int, *, top_status: int | None, note: str | None,
-                   read_seq: int | None) -> dict[str, Any]:
-    if top_status is None and note is None and read_seq is None:
-        raise InvalidInput("nothing to change: send top_status, note or read_seq")
-    if not sessions.set_fields(me, session_id, top_status=top_status,
-                               top_time=clock.now() if top_status is not None else None, note=note,
-                               read_seq=read_seq):
+                   read_seq: int | None, mute_until: int | None = None) -> dict[str, Any]:
+    """`mute_until` (unix seconds, 0 unmutes, -1 forever) mutes the conversation for me: frames still arrive,
+    marked `muted: 1` (db/mutes.py)."""
+    if top_status is None and note is None and read_seq is None and mute_until is None:
+        raise InvalidInput("nothing to change: send top_status, note, read_seq or mute_until")
+    if mute_until is not None and mute_until not in (0, FOREVER) and mute_until <= clock.now():
+        raise InvalidInput("mute_until must be a time in the future (unix seconds), 0 to unmute or -1 for ever")
+    if mute_until is not None:
+        peer = sessions.peer_of(me, session_id)
+        if peer is None or not db_mutes.mute_session(me, *peer, mute_until):
+            raise InvalidInput("session not found")
+    if (top_status, note, read_seq) != (None, None, None) and not sessions.set_fields(
+            me, session_id, top_status=top_status, top_time=clock.now() if top_status is not None else None,
+            note=note, read_seq=read_seq):
         raise InvalidInput("session not found")
+    if read_seq:
+        _receipt(me, session_id, read_seq)
     return {}
+
+
+def _receipt(me: int, session_id: int, read_seq: int) -> None:
+    """A private session's read position was set: the peer may get a read receipt (services/receipts.py)."""
+    peer = sessions.peer_of(me, session_id)
+    if peer is None or peer[0] != PRIVATE:
+        return
+    profiles = users.get_users([me, peer[1]])
+    if receipts.enabled(profiles.get(me), profiles.get(peer[1])):
+        receipts.push_read(me, peer[1], read_seq)
 
 
 def delete_session(me: int, session_id: int) -> None:

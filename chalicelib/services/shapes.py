@@ -53,8 +53,10 @@ def group_object(group: GroupRecord) -> dict[str, Any]:
 
 
 def session_row(session: SessionRecord, peer: User | None, head: ConversationHead | None,
-                group: dict[str, Any] | None = None, *, show_email: bool = False) -> dict[str, Any]:
-    """`Users.email` is the peer's only when the viewer may see it (a friend's, as in the friend list)."""
+                group: dict[str, Any] | None = None, *, show_email: bool = False, at_me: int = 0,
+                muted: int = 0) -> dict[str, Any]:
+    """`Users.email` is the peer's only when the viewer may see it (a friend's, as in the friend list); `at_me`
+    (services/references.py) says a message mentioning me is unread, `muted` that my `mute_until` is in force."""
     last_seq = head.last_seq if head else 0
     shown = head if head and last_seq > session.history_from else None  # nothing from before a member's join
     return {
@@ -65,6 +67,7 @@ def session_row(session: SessionRecord, peer: User | None, head: ConversationHea
         "avatar": peer.avatar if peer else (group or {}).get("avatar", session.avatar), "status": session.status,
         "Users": user_object(peer, show_email=show_email), "Groups": group or dict(EMPTY_GROUP), "deleted_at": 0,
         "unread": max(0, last_seq - session.read_seq), "last_seq": last_seq, "read_seq": session.read_seq,
+        "at_me": at_me, "mute_until": int(session.mute_until), "muted": muted,
         "last_message": {
             "content": shown.last_content if shown else "",
             "msg_type": shown.last_msg_type if shown else 0,

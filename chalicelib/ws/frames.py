@@ -25,6 +25,8 @@ FRIEND_REMOVED = 1006
 MESSAGE_RECALLED = 1007
 MESSAGE_EDITED = 1008
 MESSAGE_REACTION = 1009
+TYPING = 1010
+READ = 1011
 
 
 def friend_event(code: int, record: dict[str, Any], users: dict[str, Any], **extra: Any) -> dict[str, Any]:
@@ -45,14 +47,19 @@ def friend_removed(by_user: dict[str, Any]) -> dict[str, Any]:
     return {"msg_code": FRIEND_REMOVED, "form_id": by_user["id"], "users": by_user}
 
 
+CHAT_EXTRAS = ("reply_to", "reply", "at_ids", "at_all")
+
+
 def chat(message: dict[str, Any], sender: dict[str, Any], recipient_id: int = 0) -> dict[str, Any]:
     """§4.5/§4.6 chat push, plus the history `id`, `send_time` and the sender's profile; group notices add
-    their `notice` kind."""
+    their `notice` kind, replies `reply_to` and `reply`, mentions `at_ids` and `at_all` (services/references.py)."""
     notice = {"notice": message["notice"]} if "notice" in message else {}
+    extras = {name: message[name] for name in CHAT_EXTRAS if name in message}
     return {**notice, "msg_id": message["msg_id"], "msg_client_id": message["msg_client_id"], "msg_code": CHAT,
             "form_id": message["form_id"], "to_id": message["to_id"], "msg_type": message["msg_type"],
             "channel_type": message["channel_type"], "message": message["message"], "data": message["data"],
-            "send_time": message["send_time"], "id": message["id"], "user_id": recipient_id, "users": sender}
+            "send_time": message["send_time"], "id": message["id"], "user_id": recipient_id, "users": sender,
+            **extras}
 
 
 def recalled(message: dict[str, Any], recalled_by: int) -> dict[str, Any]:
@@ -101,3 +108,13 @@ def too_many_frames(wait: str) -> dict[str, Any]:
 def session_created(session: dict[str, Any]) -> dict[str, Any]:
     """§4.7: the recipient's own new group session, with `Groups`."""
     return {"msg_code": SESSION, "sessions": session}
+
+
+def typing(form_id: int, to_id: int, channel_type: int, user: dict[str, Any]) -> dict[str, Any]:
+    """1010: `form_id` is typing to `to_id` (the recipient, or the group); `users` is `{id, name}` of the typist."""
+    return {"msg_code": TYPING, "form_id": form_id, "to_id": to_id, "channel_type": channel_type, "users": user}
+
+
+def read(*, to_id: int, form_id: int, channel_type: int, read_seq: int) -> dict[str, Any]:
+    """1011 to `to_id`: `form_id` has read our conversation up to `read_seq` (a history id)."""
+    return {"msg_code": READ, "to_id": to_id, "form_id": form_id, "channel_type": channel_type, "read_seq": read_seq}

@@ -9,13 +9,14 @@ from typing import Any
 from chalicelib import clock, metrics
 from chalicelib.config import get_settings
 from chalicelib.db import connections
-from chalicelib.errors import RateLimited, Unauthorized, wait_in_words
+from chalicelib.errors import AppError, RateLimited, Unauthorized, wait_in_words
 from chalicelib.http.auth import token_from
 from chalicelib.logs import log_event, log_exception
 from chalicelib.realtime import push
 from chalicelib.realtime.sender import get_sender, remember_endpoint
 from chalicelib.security import limits
 from chalicelib.security.tokens import Claims, decode_token
+from chalicelib.services import typing_relay
 from chalicelib.ws import frames
 
 MAX_FRAME_BYTES = 32 * 1024
@@ -128,13 +129,28 @@ def message(event: dict[str, Any]) -> dict[str, Any]:
         _reply(connection_id, frames.error_frame("malformed frame: send a JSON object with an integer msg_code"))
         _log(context, started, calls, code=frames.ERROR, replayed=replayed)
         return OK
+    if frame["msg_code"] == frames.TYPING:
+        code = _typing(connection_id, frame)
+        _log(context, started, calls, code=code, replayed=replayed)
+        return OK
     if frame["msg_code"] != frames.HEARTBEAT:
         _reply(connection_id, frames.error_frame(
-            "unsupported msg_code: the socket only takes heartbeats; send messages with POST /messages/private"))
+            "unsupported msg_code: the socket takes heartbeats (1004) and typing notices (1010); send messages with "
+            "POST /messages/private"))
         _log(context, started, calls, code=frames.ERROR, replayed=replayed)
         return OK
     _log(context, started, calls, code=frames.HEARTBEAT, replayed=replayed)
     return OK
+
+
+def _typing(connection_id: str, frame: dict[str, Any]) -> int:
+    """Relays a typing notice (services/typing_relay.py); a bad or refused one gets the error frame."""
+    try:
+        typing_relay.relay(connection_id, frame)
+    except AppError as refused:
+        _reply(connection_id, frames.error_frame(refused.message))
+        return frames.ERROR
+    return frames.TYPING
 
 
 def _close_flooding(connection_id: str, retry_after: int) -> None:

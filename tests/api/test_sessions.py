@@ -61,7 +61,7 @@ def test_pin_unpin_note_and_ordering(client):
 
 
 @pytest.mark.parametrize("fields, message", [
-    ({}, "nothing to change: send top_status, note or read_seq"),
+    ({}, "nothing to change: send top_status, note, read_seq or mute_until"),
     ({"top_status": 2}, "top_status must be one of 0, 1"),
     ({"note": "n" * 51}, "note must be at most 50 characters"),
     ({"read_seq": -1}, "read_seq must be at least 0"),

@@ -180,6 +180,20 @@ def worst_account_day(settings: object) -> list[Line]:
     }
     for name, (spent, usage) in simple.items():
         lines.append(Line(name, day[name], spent, day[name] * usage.dollars))
+    # a typing relay beyond its frame (counted under ws_frames): the sender, the relation, the pace and the quota,
+    # the recipients' connections (and a group's members), a post each; a unit is a recipient
+    typing_choices = [(f"typing relays to {recipients}", recipients,
+                       Usage(rru=2 + 2 + recipients / 2 + (recipients / 10 if recipients > 1 else 0), wru=2,
+                             ws_messages=recipients,
+                             lambda_gb_seconds=FRAME_GB * FRAME_SECONDS * (1 + recipients / 20)))
+                      for recipients in (1, 99)]
+    spent_on, dollars = _dearest(day["typing"], iter(typing_choices))
+    lines.append(Line("typing", day["typing"], spent_on, dollars))
+    # a read receipt beyond the read it follows: the session's index and both profiles (PUT /sessions), the pace
+    # and the quota, the peer's connections, one post
+    receipt = Usage(rru=1 + 1 + 0.5, wru=2, ws_messages=1, lambda_gb_seconds=API_GB * 0.02)
+    lines.append(Line("read_receipts", day["read_receipts"], "receipts pushed to a friend online",
+                      day["read_receipts"] * receipt.dollars))
     sockets = settings.max_connections_per_user  # type: ignore[attr-defined]
     frame = Usage(ws_messages=1, lambda_requests=1, lambda_gb_seconds=FRAME_GB * FRAME_SECONDS, wru=1)
     per_socket = frame * day["ws_frames"] + Usage(ws_minutes=24 * 60)

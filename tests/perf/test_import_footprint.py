@@ -38,4 +38,6 @@ def test_import_creates_no_client_and_pulls_nothing_heavy():
     assert result["clients"] == []
     loaded = {name.split(".")[0] for name in result["modules"]}
     assert not loaded & set(FORBIDDEN), loaded & set(FORBIDDEN)
-    assert len(result["modules"]) <= 460  # 458: part 2 (blocks, edits, pins, reactions) added 11 modules of its own
+    # issues 24 and 25 added small modules of their own (replies, mentions, mutes, typing, receipts; blocks, edits,
+    # pins, reactions), no dependency
+    assert len(result["modules"]) <= 475
