@@ -35,6 +35,15 @@ patch_moto()
 
 
 @pytest.fixture(autouse=True)
+def environment_kept():
+    """chalice's test client swaps `os.environ` for a patched copy around each request and puts back what it found:
+    two requests at once (the race tests) can leave a copy in place, which would outlive the test."""
+    original = os.environ
+    yield
+    os.environ = original  # noqa: B003  (putting back the very object chalice's client swapped out)
+
+
+@pytest.fixture(autouse=True)
 def strict_dynamodb():
     """Any request real DynamoDB would refuse fails the test that sent it."""
     take_refused()

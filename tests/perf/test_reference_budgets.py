@@ -50,13 +50,13 @@ def test_history_reads_quoted_messages_only_when_they_are_off_the_page(client, s
     send(client, b, a["id"], "answer", 2, reply_to=1)
     aws_calls.reset()
     get(client, "/messages", a["token"], to_id=b["id"], pageSize=2)
-    # as any first page that moves my read position: the page, one batch (head, profiles, friendship, both read
-    # positions), the read mark, then b's read receipt (its pace, my quota, b's connections)
-    assert request_calls(aws_calls) == {"dynamodb.Query": 1, "dynamodb.BatchGetItem": 2, "dynamodb.UpdateItem": 3}
+    # as any first page that moves my read position: the page and its reactions (2 Queries), one batch (head,
+    # profiles, friendship, both read positions), the read mark, then b's read receipt (its pace, my quota, b's sockets)
+    assert request_calls(aws_calls) == {"dynamodb.Query": 2, "dynamodb.BatchGetItem": 2, "dynamodb.UpdateItem": 3}
     aws_calls.reset()
     get(client, "/messages", a["token"], to_id=b["id"], pageSize=1)
     # the quoted message is on an older page: one BatchGetItem of the quoted messages for the whole page
-    assert request_calls(aws_calls) == {"dynamodb.Query": 1, "dynamodb.BatchGetItem": 2, "dynamodb.UpdateItem": 1}
+    assert request_calls(aws_calls) == {"dynamodb.Query": 2, "dynamodb.BatchGetItem": 2, "dynamodb.UpdateItem": 1}
 
 
 def test_mentions_cost_one_batched_read_and_one_write_and_the_sessions_list_nothing_more(client, sender, aws_calls):
