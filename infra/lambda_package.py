@@ -159,8 +159,12 @@ def _aarch64_wheel(dist_info: str, wheel_cache: Path) -> Path:
     name, _, version = dist_info.removesuffix(".dist-info").rpartition("-")
     prefix = f"{re.sub(r'[-_.]+', '_', name).lower()}-{version}-"
     python = f"{sys.version_info.major}.{sys.version_info.minor}"
-    found = sorted(path for path in wheel_cache.glob("*.whl")
-                   if path.name.lower().startswith(prefix) and "aarch64" in path.name and _fits(path.name, python))
+
+    def cached() -> list[Path]:
+        return sorted(path for path in wheel_cache.glob("*.whl")
+                      if path.name.lower().startswith(prefix) and "aarch64" in path.name and _fits(path.name, python))
+
+    found = cached()
     if not found:
         wheel_cache.mkdir(parents=True, exist_ok=True)
         result = subprocess.run(
@@ -168,8 +172,7 @@ def _aarch64_wheel(dist_info: str, wheel_cache: Path) -> Path:
              "--only-binary=:all:", "--platform", WHEEL_PLATFORM, "--python-version", python,
              "--implementation", "cp", "--dest", str(wheel_cache), f"{name}=={version}"],
             capture_output=True, text=True, timeout=300)
-        found = sorted(path for path in wheel_cache.glob("*.whl")
-                       if path.name.lower().startswith(prefix) and "aarch64" in path.name and _fits(path.name, python))
+        found = cached()
         if result.returncode != 0 or not found:
             raise PackagingError(f"no {WHEEL_PLATFORM} wheel of {name}=={version} for Python {python}: "
                                  f"{result.stderr[-2000:]}")
