@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from chalicelib import clock
 from chalicelib.db import keys
 from chalicelib.db.models import EmailCodes, EmailLogin, UserProfile
 from tests.support.factories import (
@@ -103,14 +104,21 @@ def test_resend_within_cooldown_is_rate_limited(client):
         f"please try again in {wait} seconds" if wait < 60 else "please try again in 1 minute")
 
 
-def test_daily_limit_per_address(client):
+def test_daily_limit_per_address(client, monkeypatch):
+    """The wait runs to UTC midnight, so the test's clock runs from today's noon (12 hours left, both sends on
+    one UTC day) whenever the suite runs."""
+    started, real = time.time(), clock.now
+    noon = started - started % 86400 + 43200
+    monkeypatch.setattr(clock, "now", lambda: noon + (real() - started))
     email = random_email()
     send_code(client, email)
     item = EmailCodes.get(keys.email_codes_pk(email), "CODES")
-    item.update(actions=[EmailCodes.day_count.set(10), EmailCodes.sent_at.set(time.time() - 3600)])
+    item.update(actions=[EmailCodes.day_count.set(10), EmailCodes.sent_at.set(clock.now() - 3600)])
     answer = post_form(client, "/auth/sendEmailCode", {"email": email, "email_type": 1})
     assert answer.status_code == 200 and answer.json_body["code"] == 429
-    assert "today" in answer.json_body["message"] and "hour" in answer.json_body["message"]
+    assert answer.json_body["message"] == (
+        "too many codes for this address today; please try again in 12 hours")
+    assert 43200 - 60 < int(answer.headers["Retry-After"]) <= 43200
 
 
 def age_last_send(email, seconds=3600):
