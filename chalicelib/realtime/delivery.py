@@ -128,13 +128,11 @@ class _Plans:
         image = (record.get("dynamodb") or {}).get("NewImage")
         if record.get("eventName") not in ("INSERT", "MODIFY") or not image:
             return []
-        kind = (image.get("T") or {}).get("S")
-        if kind not in _PRODUCERS and kind not in _RAW_PRODUCERS:
+        produce = PRODUCERS.get(str((image.get("T") or {}).get("S")))
+        if produce is None:
             return []
         try:
-            if kind in _RAW_PRODUCERS:
-                return _RAW_PRODUCERS[kind](image, self.members_of)
-            return _PRODUCERS[kind](Item.from_raw_data(image), record["eventName"], self.members_of)
+            return produce(image, record["eventName"], self.members_of)
         except Exception:
             log_exception("working out a record's frames failed", sequence=_sequence(record))
             return NOT_PLANNED
@@ -185,7 +183,8 @@ def _ordering_key(record: dict[str, Any]) -> str:
 MembersOf = Callable[[int], list[int]]
 
 
-def _message_frames(item: Item, event_name: str, members_of: MembersOf) -> list[Delivery]:
+def _message_frames(image: dict[str, Any], event_name: str, members_of: MembersOf) -> list[Delivery]:
+    item = Item.from_raw_data(image)
     assert isinstance(item, Message)
     message = record_of(item)
     shaped = conversation.message_shape(message)
@@ -214,16 +213,13 @@ def _change_frame(item: Message, message: MessageRecord, shaped: dict[str, Any])
     return None
 
 
-def _outbox_frames(item: Item, event_name: str, members_of: MembersOf) -> list[Delivery]:
+def _outbox_frames(image: dict[str, Any], event_name: str, members_of: MembersOf) -> list[Delivery]:
+    item = Item.from_raw_data(image)
     assert isinstance(item, Outbox)
     return outbox.deliveries_of(item) if event_name == "INSERT" else []
 
 
-_PRODUCERS: dict[str, Callable[[Item, str, MembersOf], list[Delivery]]] = {
-    "Message": _message_frames, "Outbox": _outbox_frames}
-
-
-def _reaction_frames(image: dict[str, Any], members_of: MembersOf) -> list[Delivery]:
+def _reaction_frames(image: dict[str, Any], event_name: str, members_of: MembersOf) -> list[Delivery]:
     """A reaction write the frame gate announced (db/reactions.py); the others are carried by the next frame."""
     if (image.get("ann") or {}).get("N") != "1":
         return []
@@ -238,5 +234,7 @@ def _reaction_frames(image: dict[str, Any], members_of: MembersOf) -> list[Deliv
     return [(user_id, frame) for user_id in (to_id, int(image["form_id"]["N"])) if user_id != BOT_ID]
 
 
-# items whose frames need attributes PynamoDB does not model (a reaction's per-emoji sets): the raw image
-_RAW_PRODUCERS: dict[str, Callable[[dict[str, Any], MembersOf], list[Delivery]]] = {"Reactions": _reaction_frames}
+# Each item type that makes frames, from the stream record's raw image (a reaction's per-emoji sets are attributes
+# PynamoDB does not model). The cloud stream's filter passes exactly these types (infra DELIVERED_ITEM_TYPES).
+PRODUCERS: dict[str, Callable[[dict[str, Any], str, MembersOf], list[Delivery]]] = {
+    "Message": _message_frames, "Outbox": _outbox_frames, "Reactions": _reaction_frames}

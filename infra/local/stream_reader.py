@@ -1,6 +1,7 @@
 """The table's DynamoDB stream read the way Lambda's event source mapping reads it, calling the real handler.
 
-Per shard, records go to the handler in stream order, in batches of at most `batch_size`, as Lambda-shaped events.
+Per shard, the records the mapping's filter passes (infra/delivery_filter.py) go to the handler in stream order,
+in batches of at most `batch_size`, as Lambda-shaped events.
 The handler's `batchItemFailures` checkpoint the batch before the first failed record, which is retried with
 everything after it at the next poll (Lambda's backoff); a handler that dies (raises) fails the whole batch, which is
 bisected at once; a record that fails `max_retries` + 1 times goes to `dead_letters` (the on-failure destination)
@@ -16,6 +17,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+
+from infra import delivery_filter
 
 Handler = Callable[[dict[str, Any], Any], Any]
 PAGE_SIZE = 1000  # GetRecords' most
@@ -33,7 +36,8 @@ class _Shard:
 
 class StreamReader:
     def __init__(self, streams: Any, stream_arn: str, handler: Handler, *, batch_size: int = 100,
-                 max_retries: int = 10, start_at: str = "TRIM_HORIZON", lag_seconds: float = 0) -> None:
+                 max_retries: int = 10, start_at: str = "TRIM_HORIZON", lag_seconds: float = 0,
+                 passes: Callable[[dict[str, Any]], bool] = delivery_filter.passes) -> None:
         self._streams = streams
         self._arn = stream_arn
         self._handler = handler
@@ -41,6 +45,7 @@ class StreamReader:
         self._max_retries = max_retries
         self._start_at = start_at
         self.lag_seconds = lag_seconds
+        self._passes = passes
         self._shards: dict[str, _Shard] = {}
         self.dead_letters: list[dict[str, Any]] = []
         self.invocations = 0
@@ -64,7 +69,8 @@ class StreamReader:
             while shard.iterator is not None:
                 page = self._streams.get_records(ShardIterator=shard.iterator, Limit=PAGE_SIZE)
                 shard.iterator = page.get("NextShardIterator")
-                shard.backlog.extend(lambda_record(record, self._arn) for record in page["Records"])
+                shard.backlog.extend(lambda_record(record, self._arn) for record in page["Records"]
+                                     if self._passes(record))
                 read += len(page["Records"])
                 if len(page["Records"]) < PAGE_SIZE:  # the shard's end: what comes next is read at the next poll
                     break

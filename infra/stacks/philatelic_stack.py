@@ -33,6 +33,7 @@ from aws_cdk import aws_sns_subscriptions as sns_subscriptions
 from aws_cdk import aws_sqs as sqs
 from chalice.cdk import Chalice
 from constructs import Construct
+from delivery_filter import PATTERN as DELIVERY_FILTER
 from lambda_package import package
 from stacks.settings import StageSettings
 
@@ -101,9 +102,6 @@ DELIVERY_BATCHING_WINDOW_SECONDS = 0
 # A backstop behind the retry limit (throttled invocations, say): a record still undelivered after 6 h goes to the
 # dead-letter queue so the shard catches up. The iterator-age alarm has paged long before; the stream keeps 24 h.
 DELIVERY_MAX_RECORD_AGE_SECONDS = 6 * 3600
-# Only items that make frames reach the function (what delivery.py's producers handle; the rest is ignored there
-# anyway): the connection, kept-frame, counter and session writes of every request would otherwise invoke it.
-DELIVERED_ITEM_TYPES = ("Message", "Outbox")
 ITERATOR_AGE_ALARM_SECONDS = 60
 
 # API Gateway's own error answers (unknown path, throttling, timeouts...) in the app's envelope.
@@ -369,8 +367,6 @@ class PhilatelicImStack(Stack):
         writes committed since the stream began are delivered instead of skipped; a message must never go unpushed
         because it was sent while CloudFormation was still creating the mapping. Its id stays fixed: a replaced
         mapping would start again from the oldest record kept (up to 24 h) and push those frames again."""
-        pattern = {"eventName": ["INSERT", "MODIFY"],
-                   "dynamodb": {"NewImage": {"T": {"S": list(DELIVERED_ITEM_TYPES)}}}}
         return lambda_.CfnEventSourceMapping(
             self, "DeliverStreamMapping",
             function_name=self.chalice.get_resource("Deliver").ref,
@@ -387,7 +383,8 @@ class PhilatelicImStack(Stack):
                 on_failure=lambda_.CfnEventSourceMapping.OnFailureProperty(
                     destination=self.dead_letters.queue_arn)),
             filter_criteria=lambda_.CfnEventSourceMapping.FilterCriteriaProperty(filters=[
-                lambda_.CfnEventSourceMapping.FilterProperty(pattern=json.dumps(pattern, separators=(",", ":")))]),
+                lambda_.CfnEventSourceMapping.FilterProperty(
+                    pattern=json.dumps(DELIVERY_FILTER, separators=(",", ":")))]),
         )
 
     def _configure_apis(self) -> None:

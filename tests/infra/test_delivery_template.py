@@ -72,7 +72,7 @@ def test_the_filter_passes_every_item_delivery_makes_frames_from(stack: Stack) -
     assert set(pattern) == {"eventName", "dynamodb"}
     assert set(pattern["eventName"]) == {"INSERT", "MODIFY"}
     assert pattern["dynamodb"] == {"NewImage": {"T": {"S": pattern["dynamodb"]["NewImage"]["T"]["S"]}}}
-    assert set(pattern["dynamodb"]["NewImage"]["T"]["S"]) == set(delivery._PRODUCERS)
+    assert set(pattern["dynamodb"]["NewImage"]["T"]["S"]) == set(delivery.PRODUCERS)
 
 
 def test_given_up_batches_go_to_an_encrypted_tls_only_queue(stack: Stack) -> None:

@@ -30,7 +30,8 @@ class OneShard:
 
 def record(sequence: str, seconds_ago: float) -> dict[str, Any]:
     written = datetime.datetime.fromtimestamp(time.time() - seconds_ago, datetime.UTC)
-    return {"eventName": "INSERT", "dynamodb": {"SequenceNumber": sequence, "ApproximateCreationDateTime": written}}
+    return {"eventName": "INSERT", "dynamodb": {"SequenceNumber": sequence, "ApproximateCreationDateTime": written,
+                                                "NewImage": {"T": {"S": "Message"}}}}
 
 
 def test_a_lagging_reader_hands_over_only_records_written_that_long_ago() -> None:
