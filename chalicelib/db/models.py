@@ -379,9 +379,12 @@ class DeliveryProgress(Item, discriminator="DeliveryProgress"):
 
 
 class PendingEvent(Item, discriminator="PendingEvent"):
-    """A frame kept for a user; replayed in SK order by the holder of the user's replay, deleted once posted."""
+    """A frame kept for a user; replayed in SK order by the holder of the user's replay, deleted once posted.
+    A replay whose post failed for some socket notes the sockets that took it (`got`) and counts the try."""
 
     frame = UnicodeAttribute()
+    got = UnicodeSetAttribute(null=True)
+    tries = NumberAttribute(null=True)
 
 
 __all__ = [

@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from pynamodb.exceptions import UpdateError
+from pynamodb.expressions.update import Action
 
 from chalicelib.db import conflicts, connections, keys
 from chalicelib.db.connections import Reach
@@ -43,6 +44,8 @@ class Pending:
     sort_key: str
     frame: str
     expires_at: float = 0
+    got: frozenset[str] = frozenset()  # connections that took it in a replay that stopped at it
+    tries: int = 0  # replays that stopped at it because a post failed
 
 
 def store(events: Iterable[tuple[int, str, str]], now_ms: int) -> None:
@@ -84,7 +87,8 @@ def list_for(user_id: int, now: float, limit: int = MAX_REPLAY) -> list[Pending]
 def page(user_id: int, limit: int = PAGE) -> list[Pending]:
     """The user's oldest kept frames, expired ones included (TTL deletes them late; a replayer deletes them
     unposted), so a full page means there may be more. One consistent Query."""
-    return [Pending(user_id, item.SK, item.frame, float(item.expires_at or 0))
+    return [Pending(user_id, item.SK, item.frame, float(item.expires_at or 0), frozenset(item.got or ()),
+                    int(item.tries or 0))
             for item in Item.query(keys.user_pk(user_id), Item.SK.startswith(keys.PENDING_PREFIX), limit=limit,
                                    consistent_read=True) if isinstance(item, PendingEvent)]
 
@@ -94,6 +98,19 @@ def forget(events: Iterable[Pending]) -> None:
     with PendingEvent.batch_write() as batch:
         for event in events:
             batch.delete(PendingEvent(keys.user_pk(event.user_id), event.sort_key))
+
+
+@conflicts.retrying()
+def note_failed_try(event: Pending, took: list[str]) -> None:
+    """A replay stopped at `event` because a post failed: the connections that took it are not posted it again,
+    and the try is counted. One UpdateItem; nothing when the frame was deleted meanwhile."""
+    actions: list[Action] = [PendingEvent.tries.add(1), *([PendingEvent.got.add(set(took))] if took else [])]
+    try:
+        PendingEvent(keys.user_pk(event.user_id), event.sort_key).update(
+            actions=actions, condition=PendingEvent.SK.exists())
+    except UpdateError as error:
+        if error.cause_response_code != "ConditionalCheckFailedException":
+            raise
 
 
 @conflicts.retrying()

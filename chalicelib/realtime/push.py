@@ -14,12 +14,14 @@ from chalicelib import clock
 from chalicelib.db import connections, pending
 from chalicelib.db.connections import LiveConnection, Reach
 from chalicelib.http.envelope import to_json
-from chalicelib.logs import log_exception
+from chalicelib.logs import log_event, log_exception
 from chalicelib.realtime.sender import MAX_PAYLOAD_BYTES, ConnectionGone, Sender, get_sender
 
 T = TypeVar("T")
 R = TypeVar("R")
 Owed = dict[int, list[str]]  # recipients still owed a frame → their connections that got it already
+POST_ATTEMPTS = 3  # a replay's posts of one frame to one connection (each already retried by the AWS client)
+MAX_REPLAYS_STOPPED = 5  # replays that may stop at a kept frame whose posts to some connection kept failing
 REPLAY_WORKERS = 16  # users replayed to at the same time; replays of different users never wait for each other
 
 
@@ -157,7 +159,10 @@ def replay(user_id: int, deadline: Deadline | None = None) -> int:
     """Post the user's kept frames to its live connections, oldest first, each once, then clear `kept`. Only the
     holder of the user's replay does; when another holds it, this returns at once (its holder lists again after
     any keeper that came meanwhile). A failed post or the deadline releases our hold (only ours) and leaves the
-    rest kept, in place, for the next replay: the user's next frame or connection.
+    rest kept, in place, for the next replay: the user's next frame or connection. A frame whose post failed for
+    some connection notes those that took it (`pending.note_failed_try`): the next replay posts it only to the
+    others, so every connection gets every frame once, in order; after MAX_REPLAYS_STOPPED such replays the failing
+    connections miss it (and the rest of that replay), so they cannot hold the user's other sockets back.
     Costs, when one page (25) holds everything: 1 UpdateItem (hold), 1 Query, the posts, 1 BatchWriteItem, 1
     UpdateItem (clear)."""
     deadline = deadline or Deadline()
@@ -176,11 +181,20 @@ def replay(user_id: int, deadline: Deadline | None = None) -> int:
                 posted.append(event)  # past its 15 days: deleted, not posted
                 continue
             data = event.frame.encode("utf-8")
-            outcomes = [(connection, _post(sender, connection, data)) for connection in targets]
-            _discard([connection for connection, outcome in outcomes if outcome == "gone"])
-            # a connection that missed this frame gets none after it (it would see them out of order)
-            targets = [connection for connection, outcome in outcomes if outcome == "ok"]
-            if targets:
+            took, gone, failing = _post_with_retries(sender, [connection for connection in targets
+                                                              if connection.connection_id not in event.got], data)
+            _discard(gone)
+            missed = {connection.connection_id for connection in gone + failing}
+            targets = [connection for connection in targets if connection.connection_id not in missed]
+            if failing:
+                if event.tries + 1 < MAX_REPLAYS_STOPPED:
+                    # it stays kept, and so does everything after it: the next replay posts it to the connections
+                    # that missed it, then the rest to all, in order
+                    _note_failed_try(event, took)
+                    break
+                log_event(error="a kept frame's posts kept failing: those connections miss it and the rest of "
+                          "this replay", user_id=user_id, connections=sorted(missed))
+            if took or event.got:
                 posted.append(event)
         if posted:
             pending.forget(posted)
@@ -260,6 +274,30 @@ def close_connections(targets: list[LiveConnection], frame: dict[str, Any]) -> N
         except Exception:  # it is forgotten below; API Gateway ends it at its lifetime anyway
             log_exception("closing a connection failed", connection=connection.connection_id)
     connections.discard(targets)
+
+
+def _note_failed_try(event: pending.Pending, took: list[str]) -> None:
+    try:
+        pending.note_failed_try(event, took)
+    except Exception:  # the next replay posts it to those connections again (the same frame, with its id)
+        log_exception("noting a replay's failed post failed", user_id=event.user_id)
+
+
+def _post_with_retries(sender: Sender, targets: list[LiveConnection],
+                       data: bytes) -> tuple[list[str], list[LiveConnection], list[LiveConnection]]:
+    """One frame to each target, a failed post tried again up to POST_ATTEMPTS in all: the ids of the connections
+    that took it, those found gone, those whose every post failed."""
+    took: list[str] = []
+    gone: list[LiveConnection] = []
+    failing = targets
+    for _ in range(POST_ATTEMPTS):
+        outcomes = [(connection, _post(sender, connection, data)) for connection in failing]
+        took += [connection.connection_id for connection, outcome in outcomes if outcome == "ok"]
+        gone += [connection for connection, outcome in outcomes if outcome == "gone"]
+        failing = [connection for connection, outcome in outcomes if outcome == "failed"]
+        if not failing:
+            break
+    return took, gone, failing
 
 
 def _post(sender: Sender, connection: LiveConnection, data: bytes) -> str:

@@ -242,3 +242,43 @@ def test_a_replay_out_of_time_posts_nothing_more_and_releases_its_hold(sender):
     assert sender.sent == [] and len(pending.list_for(9, time.time())) == 2
     assert push.replay(9, push.Deadline.after(10)) == 2  # the hold was released: the next replay takes it
     assert messages_at(sender, "c1") == ["m0", "m1"]
+
+
+def test_a_replay_post_failing_for_one_socket_loses_and_repeats_nothing(sender):
+    """Two sockets of one user; the first replay's post of m0 to "b" fails (API Gateway's 500): the replay stops
+    there, noting that "a" took m0. The next replay (here a newer frame's delivery) posts m0 to "b" only, then
+    the rest, newer frame last, to both: each socket gets every frame once, in order. A post that fails fewer
+    times than POST_ATTEMPTS is just tried again."""
+    keep(9, "m0", "m1")
+    connect("a", 9)
+    connect("b", 9)
+    sender.failing["b"] = push.POST_ATTEMPTS
+    assert push.replay(9) == 0
+    assert messages_at(sender, "a") == ["m0"] and messages_at(sender, "b") == []
+    assert len(pending.list_for(9, time.time())) == 2
+    deliver_now([(9, {"msg_code": 200, "message": "m2"})], key="000000000000002#0")
+    assert messages_at(sender, "a") == messages_at(sender, "b") == ["m0", "m1", "m2"]
+    assert pending.list_for(9, time.time()) == [] and pending.hold(9, "anyone", time.time()) is None
+
+
+def test_a_socket_whose_posts_keep_failing_stops_holding_back_the_others(sender):
+    """After MAX_REPLAYS_STOPPED replays failed on a frame, it counts as delivered (the failing socket misses it, as a
+    dead letter), and that socket gets nothing more from that replay: the user's other sockets move on."""
+    keep(9, "m0", "m1")
+    connect("a", 9)
+    connect("broken", 9)
+    sender.failing["broken"] = 10 ** 6
+    for _ in range(push.MAX_REPLAYS_STOPPED - 1):
+        assert push.replay(9) == 0
+    assert messages_at(sender, "a") == ["m0"]
+    assert push.replay(9) == 2
+    assert messages_at(sender, "a") == ["m0", "m1"] and messages_at(sender, "broken") == []
+    assert pending.list_for(9, time.time()) == []
+
+
+def test_a_replay_tries_a_failed_post_again_at_once(sender):
+    keep(9, "m0", "m1")
+    connect("a", 9)
+    sender.failing["a"] = push.POST_ATTEMPTS - 1
+    assert push.replay(9) == 2
+    assert messages_at(sender, "a") == ["m0", "m1"] and pending.list_for(9, time.time()) == []

@@ -17,12 +17,13 @@ def throttled(*_: Any, **__: Any) -> None:
 
 
 class RecordingSender:
-    """Stands in for the API Gateway management API: records frames, can play gone or slow connections."""
+    """Stands in for the API Gateway management API: records frames, can play gone, failing or slow connections."""
 
     def __init__(self, delay_seconds: float = 0.0) -> None:
         self.sent: list[tuple[str, dict[str, Any]]] = []
         self.closed: list[str] = []
         self.gone: set[str] = set()
+        self.failing: dict[str, int] = {}  # connection id → how many of its next posts fail (API Gateway's 500)
         self.delay_seconds = delay_seconds
         self._lock = threading.Lock()
 
@@ -32,6 +33,10 @@ class RecordingSender:
         if connection_id in self.gone:
             raise ConnectionGone(connection_id)
         with self._lock:
+            if self.failing.get(connection_id, 0) > 0:
+                self.failing[connection_id] -= 1
+                raise ClientError({"Error": {"Code": "InternalServerErrorException", "Message": "500"}},
+                                  "PostToConnection")
             self.sent.append((connection_id, json.loads(data)))
 
     def close(self, connection_id: str) -> None:
