@@ -139,3 +139,14 @@ def dynamodb_conflicts(aws, monkeypatch):
     monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call",
                         conflicting_api_call(faults, botocore.client.BaseClient._make_api_call))
     return faults
+
+
+@pytest.fixture
+def units(aws):
+    """DynamoDB's billed units (tests/support/capacity.py): `units["request"]` for the request's own calls,
+    `units["delivery"]` for the delivery the test pump runs after it. Clear with `units.clear()`."""
+    from tests.support.aws_calls import _uncounted
+    from tests.support.capacity import metering_units
+
+    with metering_units(lambda: "delivery" if _uncounted.get() else "request") as parts:
+        yield parts

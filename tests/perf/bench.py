@@ -229,6 +229,81 @@ def worst_day() -> None:
         print(line)
 
 
+def cost_per_million() -> None:
+    """List price per million operations (the stack's defaults: HTTP API, arm64) from the units the operations
+    really consume, metered as tests/perf/test_units.py gates them, with a line per service."""
+    from chalice.test import Client
+
+    from app import app
+    from chalicelib import aws as aws_clients
+    from chalicelib import clock
+    from chalicelib.db import groups as groups_db
+    from chalicelib.db.groups import MEMBER, OWNER, GroupRecord, NewMember
+    from chalicelib.db.table import create_table
+    from chalicelib.realtime.sender import use_sender
+    from chalicelib.ws import handlers
+    from tests.perf import cost_model
+    from tests.perf.test_messaging_budgets import settled_connection
+    from tests.perf.test_units import friends, send
+    from tests.support.aws_calls import _uncounted
+    from tests.support.capacity import Units, metering_units
+    from tests.support.factories import get, ws_event
+    from tests.support.fakes import RecordingSender
+    from tests.support.stream_pump import Pump, PumpingClient, table_stream
+
+    def measured(parts: dict[str, Units]) -> cost_model.Measured:
+        request, delivery = parts.get("request", Units()), parts.get("delivery", Units())
+        return cost_model.Measured(request.wru, request.rru, delivery.wru, delivery.rru)
+
+    with moto.mock_aws(), Client(app, stage_name="test") as plain, \
+            metering_units(lambda: "delivery" if _uncounted.get() else "request") as parts:
+        create_table()
+        aws_clients.client("sesv2").create_email_identity(EmailIdentity="philatelic.test")
+        use_sender(RecordingSender())
+        client = PumpingClient(plain, Pump(table_stream()))
+        a, b = friends(client)
+        parts.clear()
+        send(client, a, b["id"], "a message of a few words")
+        private = measured(parts)
+        now = clock.now()
+        group = GroupRecord(9050, a["id"], "fifty", "info", "", "", 0, None, 0, now, 50)
+        members = [a["id"]] + [60_000 + index for index in range(49)]
+        groups_db.create(group, [NewMember(uid, OWNER if uid == a["id"] else MEMBER, None) for uid in members],
+                         now, {})
+        for uid in members:
+            settled_connection(f"cost{uid}", uid)  # every member online (the dearer case is cost_model.recipient)
+        get(client, "/friends", a["token"])
+        parts.clear()
+        send(client, a, group.id, "a message of a few words", msg_client_id=2, path="/messages/group")
+        grouped = measured(parts)
+        parts.clear()
+        get(client, "/messages", b["token"], to_id=a["id"], page=2)
+        page = measured(parts)
+        parts.clear()
+        handlers.connect(ws_event("$connect", "cost", query={"token": a["token"]}))
+        connect = measured(parts)
+        parts.clear()
+        handlers.message(ws_event("$default", "cost", body='{"msg_code":1004}',
+                                  connected_at_ms=int(time.time() * 1000) - 60_000))
+        heartbeat = measured(parts)
+        parts.clear()
+        handlers.disconnect(ws_event("$disconnect", "cost"))
+        disconnect = measured(parts)
+    rows = [("private message", cost_model.message_cost(private, 1), private, 1e6),
+            ("group message to 50", cost_model.message_cost(grouped, 50), grouped, 1e6),
+            ("history page (cursor)", cost_model.page_cost(page), page, 1e6),
+            ("user-day (8 h socket, heartbeats)", cost_model.user_day_cost(connect, heartbeat, disconnect),
+             None, 1)]
+    print("Cost at list price (us-east-1, HTTP API, arm64; units metered by tests/support/capacity.py):")
+    for name, usage, units, times in rows:
+        per = "per million" if times == 1e6 else "per one"
+        spent = (f"  [{units.wru:g} WRU + {units.rru:g} RRU, delivery {units.delivery_wru:g} WRU + "
+                 f"{units.delivery_rru:g} RRU]" if units else "")
+        print(f"  {name:<36} ${usage.dollars * times:10.4f} {per}{spent}")
+        for service, dollars in cost_model.by_service(usage).items():
+            print(f"      {service:<32} ${dollars * times:10.4f}")
+
+
 def main(quick: bool) -> None:
     """`--quick` (run by tests/perf/test_bench.py in `make test`, so a broken bench fails CI): every part once, on
     smaller sizes and fewer runs; its figures are not the ones to quote."""
@@ -238,6 +313,7 @@ def main(quick: bool) -> None:
 
     logging.getLogger("philatelic").disabled = True
     worst_day()
+    cost_per_million()
     operations(extra_items=1_000 if quick else 10_000)
     fan_out_ratio()
     import_ratio(runs=2 if quick else 7)

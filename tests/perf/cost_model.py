@@ -12,14 +12,17 @@ from collections.abc import Iterator
 from dataclasses import dataclass, fields
 
 # https://aws.amazon.com/api-gateway/pricing/ — REST API calls (first 333 million a month), HTTP API calls (first
-# 300 million), WebSocket messages (per 32 KB, sent or received; first billion) and connection minutes
+# 300 million, per 512 KB), WebSocket messages (per 32 KB, sent or received; first billion) and connection minutes.
+# The stack's default front door (prod) is the HTTP API; a stage with apiType rest pays REST_REQUEST instead.
 REST_REQUEST = 3.50 / 1e6
-HTTP_API_REQUEST = 1.00 / 1e6  # not used by this stack (it deploys a REST API), kept to compare
+HTTP_API_REQUEST = 1.00 / 1e6
+API_REQUEST = HTTP_API_REQUEST
 WS_MESSAGE = 1.00 / 1e6
 WS_CONNECTION_MINUTE = 0.25 / 1e6
-# https://aws.amazon.com/lambda/pricing/ — x86, first 6 billion GB-seconds a month
+# https://aws.amazon.com/lambda/pricing/ — Arm (every function is arm64), first 7.5 billion GB-seconds a month
+# (x86: 0.0000166667)
 LAMBDA_REQUEST = 0.20 / 1e6
-LAMBDA_GB_SECOND = 0.0000166667
+LAMBDA_GB_SECOND = 0.0000133334
 # https://aws.amazon.com/dynamodb/pricing/on-demand/ — write/read request units (transactional ones count double,
 # a strongly consistent read of up to 4 KB is one unit, an eventually consistent one half), storage per GB-month
 DYNAMODB_WRU = 0.625 / 1e6
@@ -43,7 +46,7 @@ KIB = 1024
 
 @dataclass
 class Usage:
-    rest: float = 0
+    api: float = 0
     ws_messages: float = 0
     ws_minutes: float = 0
     lambda_requests: float = 0
@@ -63,7 +66,7 @@ class Usage:
 
     @property
     def dollars(self) -> float:
-        return (self.rest * REST_REQUEST + self.ws_messages * WS_MESSAGE + self.ws_minutes * WS_CONNECTION_MINUTE
+        return (self.api * API_REQUEST + self.ws_messages * WS_MESSAGE + self.ws_minutes * WS_CONNECTION_MINUTE
                 + self.lambda_requests * LAMBDA_REQUEST + self.lambda_gb_seconds * LAMBDA_GB_SECOND
                 + self.wru * DYNAMODB_WRU + self.rru * DYNAMODB_RRU + self.dynamodb_gb_months * DYNAMODB_GB_MONTH
                 + self.s3_puts * S3_PUT + self.s3_gb_months * S3_GB_MONTH + self.emails * SES_EMAIL)
@@ -71,7 +74,11 @@ class Usage:
 
 def api_request(seconds: float = API_SECONDS) -> Usage:
     """One HTTP request through API Gateway into the API function, with its one limiter write."""
-    return Usage(rest=1, lambda_requests=1, lambda_gb_seconds=API_GB * seconds, wru=1)
+    return _front_door(seconds) + Usage(wru=1)
+
+
+def _front_door(seconds: float = API_SECONDS) -> Usage:
+    return Usage(api=1, lambda_requests=1, lambda_gb_seconds=API_GB * seconds)
 
 
 def _kib_units(kib: int) -> int:
@@ -235,3 +242,50 @@ def report(lines: list[Line]) -> Iterator[str]:
     yield f"    {'total':<16} {'':>9}           {'':<58} ${sum(line.dollars for line in lines):.4f}"
 
 
+
+
+HEARTBEAT_SECONDS = 10  # the web client's heartbeat (origin contract §9)
+SOCKET_HOURS = 8
+
+
+@dataclass(frozen=True)
+class Measured:
+    """An operation's DynamoDB units as tests/perf/test_units.py meters them: the request's, then its delivery's."""
+    wru: float
+    rru: float
+    delivery_wru: float = 0
+    delivery_rru: float = 0
+
+
+def message_cost(measured: Measured, recipients: int, kib: int = 1) -> Usage:
+    """One message: the HTTP API request and its Lambda (API_SECONDS), its units, a month of keeping it, the
+    delivery's units and its share of a Lambda invocation (one record per batch, the dearest case), a post to each
+    recipient's socket."""
+    posts = -(-kib * KIB // (32 * KIB)) * recipients * SOCKETS_PER_RECIPIENT
+    return (_front_door() + Usage(wru=measured.wru, rru=measured.rru) + _stored_month(kib)
+            + Usage(lambda_requests=1, lambda_gb_seconds=DELIVERY_GB * DELIVERY_SECONDS_PER_RECORD,
+                    wru=measured.delivery_wru, rru=measured.delivery_rru, ws_messages=posts))
+
+
+def page_cost(measured: Measured) -> Usage:
+    return _front_door() + Usage(wru=measured.wru, rru=measured.rru)
+
+
+def user_day_cost(connect: Measured, heartbeat: Measured, disconnect: Measured) -> Usage:
+    """A logged-in user's day without messages: one socket open SOCKET_HOURS, a heartbeat every HEARTBEAT_SECONDS
+    (a WebSocket message in, the $default function, its units), opened and closed once."""
+    beats = SOCKET_HOURS * 3600 // HEARTBEAT_SECONDS
+    socket_function = Usage(lambda_requests=1, lambda_gb_seconds=FRAME_GB * FRAME_SECONDS)
+    return (Usage(ws_minutes=SOCKET_HOURS * 60)
+            + (socket_function + Usage(ws_messages=1, wru=heartbeat.wru, rru=heartbeat.rru)) * beats
+            + socket_function * 2 + Usage(wru=connect.wru + disconnect.wru, rru=connect.rru + disconnect.rru))
+
+
+def by_service(usage: Usage) -> dict[str, float]:
+    """Dollars per service, as a bill would list them."""
+    return {
+        "API Gateway HTTP API": usage.api * API_REQUEST,
+        "API Gateway WebSocket": usage.ws_messages * WS_MESSAGE + usage.ws_minutes * WS_CONNECTION_MINUTE,
+        "Lambda (arm64)": usage.lambda_requests * LAMBDA_REQUEST + usage.lambda_gb_seconds * LAMBDA_GB_SECOND,
+        "DynamoDB": usage.wru * DYNAMODB_WRU + usage.rru * DYNAMODB_RRU + usage.dynamodb_gb_months * DYNAMODB_GB_MONTH,
+    }
