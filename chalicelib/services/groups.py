@@ -28,7 +28,6 @@ from chalicelib.errors import Forbidden, InvalidInput
 from chalicelib.security import limits
 from chalicelib.security.passwords import hash_password, verify_password
 from chalicelib.services import conversation, references
-from chalicelib.services.after_commit import after_commit
 from chalicelib.services.shapes import edit_fields, group_object, reaction_list, session_row, user_object
 from chalicelib.ws import frames
 
@@ -320,8 +319,9 @@ def send(me: int, *, group_id: int, msg_type: int, message: str, msg_client_id: 
         counted=True,
         extras=lambda: references.resolve(me, conversation=key, group_id=group_id, reply_to=reply_to,
                                           at_ids=at_ids, at_all=at_all, not_a_member=NOT_A_MEMBER))
-    if posted.created:
-        after_commit("mentions", lambda: references.remember_mentions(posted.message))
+    # after the message committed, and again on every retry of its client id (the marks only move forward): a
+    # failure here answers an error, and the client's retry finds the stored message and writes them then
+    references.remember_mentions(posted.message)
     return conversation.message_shape(posted.message)
 
 

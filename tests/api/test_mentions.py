@@ -151,3 +151,27 @@ def test_each_mention_costs_a_recipient_of_the_messages_quota(client, monkeypatc
         assert group_send(client, owner, group["id"], "x")["code"] == 429
     finally:
         reset_caches()
+
+
+def test_a_mention_write_that_fails_is_done_by_the_send_retried_with_its_client_id(client, group_of_four,
+                                                                                      monkeypatch):
+    """The message commits first; its mention marks follow in the same request. When they fail (throttling that
+    outlasted the client's retries) the send answers an error instead of success, and the client's retry with the
+    same msg_client_id, which finds the stored message, writes them: a mention is never silently lost."""
+    from chalicelib.db import mentions
+    from tests.support.fakes import throttled
+
+    group, owner, b, c, d = group_of_four
+    real = mentions.mention_members
+    monkeypatch.setattr(mentions, "mention_members", throttled)
+    fields = {"msg_client_id": next(client_ids), "to_id": group["id"], "msg_type": 1, "message": "@c",
+              "channel_type": 2, "at_ids": [c["id"]]}
+    failed = post_form(client, "/messages/group", fields, b["token"])
+    assert failed.json_body["code"] != 200
+    assert [message.content for message in stored(group)][:1] == ["@c"]  # the message itself stands
+    assert at_me(client, c, group["id"]) == 0
+    monkeypatch.setattr(mentions, "mention_members", real)
+    retried = post_form(client, "/messages/group", fields, b["token"]).json_body
+    assert retried["code"] == 200 and retried["data"]["message"] == "@c"
+    assert [message.content for message in stored(group)].count("@c") == 1
+    assert at_me(client, c, group["id"]) == 1
