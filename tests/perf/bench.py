@@ -29,6 +29,9 @@ sys.path.insert(0, str(ROOT))
 
 import moto  # noqa: E402  (before any client exists)
 
+from infra.local.moto_patches import patch_moto  # noqa: E402
+
+patch_moto()  # the in-process parts run on the moto the tests use: isolation, strict checks, one-partition reads
 from tests.support.aws_calls import CallLog, counting_aws_calls  # noqa: E402
 
 IMPORT_PROBE = "import sys, time; sys.path.insert(0, '.'); sys.modules['cryptography'] = None; " \

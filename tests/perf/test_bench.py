@@ -11,7 +11,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]  # not imported from bench.py: it sets its own environment at import
 
 EXPECTED_LINES = ("Worst day at the default limits", "AWS calls per operation", "Fan-out to 100 connections",
-                  "Import time", "Deployment package", "Delivery through the table's stream", "Reconnect storm")
+                  "Import time", "Deployment package", "Cost at list price", "Delivery through the table's stream",
+                  "Reconnect storm")
 
 
 @pytest.mark.e2e
