@@ -1,10 +1,12 @@
 """Editing a text message: the new text on the message, the text it replaces kept as a MessageEdit item, and the
-conversation's preview when it is the last message, in one transaction conditioned on what the edit decided on."""
+conversation's preview when it is the last message, in one transaction conditioned on what the edit decided on
+(in a private conversation, the peer not blocking the editor, as a send is: db/blocks.py)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from pynamodb.exceptions import TransactWriteError
+from pynamodb.expressions.condition import Condition
 
 from chalicelib.db import keys
 from chalicelib.db.conflicts import LostRace
@@ -23,9 +25,11 @@ class Version:
     replaced_at: float
 
 
-def edit(message: MessageRecord, content: str, now: float, *, is_last: bool, not_before: float) -> None:
+def edit(message: MessageRecord, content: str, now: float, *, is_last: bool, not_before: float,
+         refused_by: int | None) -> None:
     """Raises LostRace when anything the edit decided on changed meanwhile (another edit took this version, a
-    recall, a newer last message): the caller reads again and decides again."""
+    recall, a newer last message, `refused_by` blocked the editor: the head names them in `blocked_by`): the caller
+    reads again and decides again."""
     count = message.edit_count
     condition = ((Message.form_id == message.form_id) & (Message.recalled_at == 0) & (Message.msg_type == TEXT)
                  & (Message.send_time >= not_before))
@@ -40,13 +44,21 @@ def edit(message: MessageRecord, content: str, now: float, *, is_last: bool, not
                 Message.change.set("edit")], condition=condition)
             tx.save(previous, condition=MessageEdit.PK.does_not_exist())
             if is_last:
+                last = Conversation.last_seq == message.seq
                 tx.update(Conversation(message.conversation, keys.CONVERSATION_META_SK),
                           actions=[Conversation.last_content.set(content[:200])],
-                          condition=Conversation.last_seq == message.seq)
+                          condition=last if refused_by is None else last & _not_blocked_by(refused_by))
+            elif refused_by is not None:  # one action per item in a transaction: the head is checked, not written
+                tx.condition_check(Conversation, message.conversation, keys.CONVERSATION_META_SK,
+                                   condition=_not_blocked_by(refused_by))
     except TransactWriteError as error:
         if failed_conditions(error):
             raise LostRace("the message changed meanwhile") from error
         raise
+
+
+def _not_blocked_by(user_id: int) -> Condition:
+    return ~Conversation.blocked_by.contains(user_id)
 
 
 def versions(conversation: str, seq: int) -> list[Version]:

@@ -8,11 +8,15 @@ from pynamodb.exceptions import TransactWriteError
 
 from chalicelib.db import conflicts, keys
 from chalicelib.db.messages import MessageRecord, record_of
-from chalicelib.db.models import Item, Message, Pin, PinBoard, tag
+from chalicelib.db.models import Conversation, Item, Message, Pin, PinBoard, tag
 from chalicelib.db.transactions import failed_conditions, transaction
 
 
 class PinsFull(Exception):
+    pass
+
+
+class Blocked(Exception):
     pass
 
 
@@ -28,12 +32,16 @@ class PinRecord:
 
 
 @conflicts.retrying()
-def pin(conversation: str, seq: int, by: int, now: float, limit: int) -> bool:
+def pin(conversation: str, seq: int, by: int, now: float, limit: int, refused_by: int | None) -> bool:
     """False when it was pinned already (nothing written); PinsFull when `limit` are pinned; Recalled when the
-    message was recalled meanwhile."""
+    message was recalled meanwhile; Blocked when `refused_by` blocks `by` (the head names them in `blocked_by`,
+    as for a send: db/blocks.py)."""
     try:
         with transaction() as tx:
             tx.condition_check(Message, conversation, keys.message_sk(seq), condition=Message.recalled_at == 0)
+            if refused_by is not None:
+                tx.condition_check(Conversation, conversation, keys.CONVERSATION_META_SK,
+                                   condition=~Conversation.blocked_by.contains(refused_by))
             tx.save(Pin(conversation, keys.pin_sk(seq), seq=seq, pinned_by=by, pinned_at=now),
                     condition=Pin.PK.does_not_exist())
             tx.update(PinBoard(conversation, keys.PIN_BOARD_SK), actions=[tag(PinBoard), PinBoard.pinned.add(1)],
@@ -42,8 +50,12 @@ def pin(conversation: str, seq: int, by: int, now: float, limit: int) -> bool:
         failed = failed_conditions(error)
         if not failed:
             raise
-        # PynamoDB sends condition checks, then puts, then updates: 0 the message, 1 the pin, 2 the board
-        if 1 in failed:
+        # PynamoDB sends condition checks, then puts, then updates: the message, the head (when checked), the pin,
+        # the board
+        checks = 1 if refused_by is None else 2
+        if checks == 2 and 1 in failed:
+            raise Blocked() from error
+        if checks in failed:
             return False
         if 0 in failed:
             raise Recalled() from error

@@ -2,10 +2,13 @@
 
 Every frame that follows a write is produced here from the committed item's image: a new Message is a chat frame
 (private: to the peer; group: to the members), a change to a stored Message is the frame of the change it wrote
-(`change`: a recall 1007, an edit 1008; to both sides or the members), a reaction the frame gate announced is 1009
-(both sides or the members), and an Outbox
-item carries its own (recipient, frame) pairs. Other items are ignored. Every item lives in the partition of the
-conversation it concerns, and the stream keeps each partition's records in commit order.
+(`change`: a recall 1007, an edit 1008; to both sides or the members), a reaction change is 1009 with the counts
+it committed (both sides or the members), and an Outbox item carries its own (recipient, frame) pairs. Other items
+are ignored. Every item lives in the partition of the conversation it concerns, and the stream keeps each
+partition's records in commit order.
+
+A burst of reactions to one message is pushed once per batch: of a message's reaction records in a batch, only the
+newest makes frames, since its counts include every older one's (`_superseded_reactions`).
 
 A batch is delivered in three steps: its frames are planned (a group's members read once per batch), the connection
 sets of all their recipients (with their kept-frames marks) and the record a failed attempt at this batch may have
@@ -53,7 +56,8 @@ def handle(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     deadline = Deadline(context)
     records = event.get("Records") or []
     plans = _Plans()
-    planned = [plans.plan(record) for record in records]
+    superseded = _superseded_reactions(records)
+    planned = [[] if index in superseded else plans.plan(record) for index, record in enumerate(records)]
     recipients = {user_id for deliveries in planned if deliveries for user_id, _ in deliveries}
     now = clock.now()
     reach, read_back = connections.reach(
@@ -117,6 +121,21 @@ def _save_progress(records: list[dict[str, Any]], failed: int, owed: dict[int, O
         log_exception("recording a failed batch's progress failed", sequence=_sequence(records[failed]))
 
 
+def _superseded_reactions(records: list[dict[str, Any]]) -> set[int]:
+    """The reaction records a newer record of the same message in this batch follows: they make no frames. Nothing
+    is lost on a retry: the failure reported is the earliest record not delivered, so the retry starts at or before
+    the newer record (it stands after them), or the newer record was delivered already."""
+    changes = [(index, _item_key(record)) for index, record in enumerate(records) if _is_reaction_change(record)]
+    newest = {item: index for index, item in changes}
+    return {index for index, item in changes if newest[item] != index}
+
+
+def _is_reaction_change(record: dict[str, Any]) -> bool:
+    image = (record.get("dynamodb") or {}).get("NewImage") or {}
+    return (record.get("eventName") in ("INSERT", "MODIFY") and (image.get("T") or {}).get("S") == "Reactions"
+            and "by" in image)
+
+
 class _Plans:
     """Works out each record's frames; a group's members are read once per batch."""
 
@@ -167,6 +186,11 @@ def _conversation_pool() -> ThreadPoolExecutor:
 
 def _partition(record: dict[str, Any]) -> str:
     return str((((record.get("dynamodb") or {}).get("Keys") or {}).get("PK") or {}).get("S", ""))
+
+
+def _item_key(record: dict[str, Any]) -> tuple[str, str]:
+    stored_key = (record.get("dynamodb") or {}).get("Keys") or {}
+    return _partition(record), str((stored_key.get("SK") or {}).get("S", ""))
 
 
 def _sequence(record: dict[str, Any]) -> str:
@@ -220,8 +244,9 @@ def _outbox_frames(image: dict[str, Any], event_name: str, members_of: MembersOf
 
 
 def _reaction_frames(image: dict[str, Any], event_name: str, members_of: MembersOf) -> list[Delivery]:
-    """A reaction write the frame gate announced (db/reactions.py); the others are carried by the next frame."""
-    if (image.get("ann") or {}).get("N") != "1":
+    """A reaction change, with the counts it committed (db/reactions.py); the write that forgets an emoji after its
+    last reaction was taken back removed `by`: it changes no count, and makes no frame."""
+    if "by" not in image:
         return []
     summary = reactions.summary_of(image, 0)
     emoji = image["em"]["S"]

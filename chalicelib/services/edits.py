@@ -47,7 +47,8 @@ def edit(me: int, *, to_id: int, channel_type: int, seq: int, content: str) -> d
         if not spent:
             limits.spend("messages", me, limits.message_units(located.recipients, content), "too many message actions")
             spent.append(True)
-        edits.edit(message, content, now, is_last=located.is_last, not_before=now - EDIT_WINDOW_SECONDS)
+        edits.edit(message, content, now, is_last=located.is_last, not_before=now - EDIT_WINDOW_SECONDS,
+                   refused_by=located.refused_by)
         return _answer(me, message.to_id, channel_type, seq, content, now, message.edit_count + 1)
 
     return attempt()

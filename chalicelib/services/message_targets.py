@@ -28,6 +28,11 @@ class Located:
         return self.target.group_members if self.channel_type == GROUP else 1
 
     @property
+    def refused_by(self) -> int | None:
+        """Whose block refuses my changes of this message: the private peer; nobody in a group."""
+        return None if self.channel_type == GROUP else self.to_id
+
+    @property
     def is_last(self) -> bool:
         return self.target.head is not None and self.target.head.last_seq == self.message.seq
 
@@ -50,7 +55,8 @@ def locate(me: int, to_id: int, channel_type: int, seq: int, also: Iterable[Key]
 
 
 def refuse_if_blocked(located: Located) -> None:
-    """A private peer who blocks me gets nothing more from me through this conversation."""
+    """A private peer who blocks me gets nothing more from me through this conversation. As it was read: a write
+    that must not follow a block committed since carries `refused_by` into its conditions."""
     head = located.target.head
-    if located.channel_type != GROUP and head is not None and located.to_id in head.blocked_by:
+    if located.refused_by is not None and head is not None and located.refused_by in head.blocked_by:
         raise Forbidden(BLOCKED_BY_PEER)

@@ -17,6 +17,7 @@ from chalicelib.errors import Forbidden, InvalidInput
 from chalicelib.security import limits
 from chalicelib.services import conversation
 from chalicelib.services.after_commit import after_commit
+from chalicelib.services.conversation import BLOCKED_BY_PEER
 from chalicelib.services.groups import NOT_A_MEMBER
 from chalicelib.services.message_targets import locate, refuse_if_blocked
 from chalicelib.services.shapes import edit_fields
@@ -49,7 +50,9 @@ def pin(me: int, *, to_id: int, channel_type: int, seq: int, on: int) -> dict[st
     notice = f"{name} 置顶了一条消息"
     limits.spend("messages", me, limits.message_units(located.recipients, notice), "too many message actions")
     try:
-        created = pins.pin(located.conversation, seq, me, clock.now(), MAX_PINS)
+        created = pins.pin(located.conversation, seq, me, clock.now(), MAX_PINS, located.refused_by)
+    except pins.Blocked as blocked:  # blocked since it was read
+        raise Forbidden(BLOCKED_BY_PEER) from blocked
     except pins.PinsFull as full:
         raise InvalidInput(f"at most {MAX_PINS} messages can be pinned in a conversation") from full
     except pins.Recalled as recalled:

@@ -1,11 +1,10 @@
 """Reactions: one per user per emoji, at most 20 distinct emoji a message, each a single emoji grapheme. Members
-(both sides of a private conversation) get frame 1009 with the current count, at most one a second per message
-(db/reactions.py); history items carry `reactions: [{emoji, count, me}]`, one Query per page."""
+(both sides of a private conversation) get frame 1009 with the counts each change committed (db/reactions.py);
+history items carry `reactions: [{emoji, count, me}]`, one Query per page."""
 from __future__ import annotations
 
 from typing import Any
 
-from chalicelib import clock
 from chalicelib.db import reactions
 from chalicelib.errors import InvalidInput
 from chalicelib.http.emoji import is_single_emoji
@@ -27,7 +26,7 @@ def react(me: int, *, to_id: int, channel_type: int, seq: int, emoji: str, on: i
     refuse_if_blocked(located)
     limits.spend("messages", me, limits.message_units(located.recipients, emoji), "too many message actions")
     try:
-        change = reactions.react(located.conversation, seq, emoji, me, bool(on), clock.now(), MAX_EMOJI,
+        change = reactions.react(located.conversation, seq, emoji, me, bool(on), MAX_EMOJI,
                                  {"form_id": message.form_id, "to_id": message.to_id,
                                   "channel_type": message.channel_type})
     except reactions.TooManyEmoji as full:

@@ -78,7 +78,7 @@ def edited(message: dict[str, Any], edited_at: str) -> dict[str, Any]:
 def reaction(seq: int, to_id: int, channel_type: int, emoji: str, count: int, by: int, on: int,
              counts: list[dict[str, Any]]) -> dict[str, Any]:
     """A reaction changed (`form_id` reacted or took it back): `count` is the emoji's count now, `reactions` every
-    emoji's, so a frame left out by the one-a-second gate loses nothing."""
+    emoji's, so the frame of a burst's newest change carries what the older ones' would have."""
     return {"msg_code": MESSAGE_REACTION, "id": seq, "to_id": to_id, "channel_type": channel_type, "emoji": emoji,
             "count": count, "form_id": by, "on": on, "reactions": counts}
 

@@ -8,6 +8,8 @@ from types import SimpleNamespace
 
 import pytest
 
+from chalicelib.db import blocks, keys
+from chalicelib.db import edits as edits_db
 from chalicelib.services import edits as edits_service
 from tests.api.test_blocks import block
 from tests.api.test_conflicts import table_items
@@ -164,6 +166,47 @@ def test_a_peer_who_blocked_me_gets_no_edits(client, pair):
     assert block(client, b, a["id"])["code"] == 200
     answer = edit(client, a, b["id"], sent["id"], "hi!")
     assert answer["code"] == 1003 and "has blocked you" in answer["message"]
+
+
+def blocking_first(monkeypatch, module, name, blocker, blocked):
+    """`module.name` (a write the service makes after its reads) runs only once `blocker` blocked `blocked`: the
+    block commits between the service's read and its write."""
+    write = getattr(module, name)
+
+    def blocked_first(*args, **kwargs):
+        assert blocks.block(blocker["id"], blocked["id"], time.time())
+        return write(*args, **kwargs)
+
+    monkeypatch.setattr(module, name, blocked_first)
+
+
+def without_the_block(items, blocker, blocked):
+    """The table as it was before `blocker` blocked `blocked`: their Block item and the head's `blocked_by` left
+    out."""
+    head = (keys.private_conversation(blocker["id"], blocked["id"]), keys.CONVERSATION_META_SK)
+    rest = {key: item for key, item in not_limits(items).items()
+            if key not in (head, (keys.user_pk(blocker["id"]), keys.block_sk(blocked["id"])))}
+    assert items[head].pop("blocked_by") == {"NS": [str(blocker["id"])]}
+    return {**rest, head: items[head]}
+
+
+@pytest.mark.parametrize("last", [True, False])
+def test_an_edit_meeting_a_block_committed_after_its_read_is_refused_and_changes_nothing(
+        client, sender, pair, monkeypatch, last):
+    """The last message's edit writes the conversation's preview, an earlier one's does not: either way the head
+    must not name me in `blocked_by` when the edit commits."""
+    a, b = pair
+    online(b["id"], "b-socket")
+    sent = send(client, a, b["id"], "hi")
+    if not last:
+        send(client, a, b["id"], "after")
+    before = not_limits(table_items())
+    frames_before = len(sender.frames_for("b-socket"))
+    blocking_first(monkeypatch, edits_db, "edit", b, a)
+    answer = edit(client, a, b["id"], sent["id"], "hi!")
+    assert answer["code"] == 1003 and "has blocked you" in answer["message"], answer
+    assert without_the_block(table_items(), b, a) == before
+    assert sender.frames_for("b-socket")[frames_before:] == []
 
 
 @pytest.mark.parametrize("fields, message", [

@@ -7,10 +7,12 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from chalicelib.db import keys
+from chalicelib.db import pins as pins_db
 from chalicelib.db.models import PinBoard
+from chalicelib.services.conversation import BLOCKED_BY_PEER
 from tests.api.test_blocks import block
 from tests.api.test_conflicts import table_items
-from tests.api.test_edits import not_limits, send
+from tests.api.test_edits import blocking_first, not_limits, send, without_the_block
 from tests.api.test_groups import group_send, make_group
 from tests.support.factories import befriend, get, online, post_form, register
 
@@ -147,6 +149,19 @@ def test_a_peer_who_blocked_me_gets_no_pin_notice_from_me(client, pair):
     assert block(client, b, a["id"])["code"] == 200
     assert pin(client, a, b["id"], sent["id"])["code"] == 1003
     assert pin(client, b, a["id"], sent["id"])["code"] == 200  # the blocker may
+
+
+def test_a_pin_meeting_a_block_committed_after_its_read_is_refused_and_changes_nothing(client, sender, pair,
+                                                                                      monkeypatch):
+    a, b = pair
+    online(b["id"], "b-socket")
+    sent = send(client, b, a["id"], "hi")
+    before = not_limits(table_items())
+    frames_before = len(sender.frames_for("b-socket"))
+    blocking_first(monkeypatch, pins_db, "pin", b, a)
+    assert pin(client, a, b["id"], sent["id"]) == {"code": 1003, "message": BLOCKED_BY_PEER, "data": {}}
+    assert without_the_block(table_items(), b, a) == before  # no pin, no board, no notice
+    assert sender.frames_for("b-socket")[frames_before:] == []
 
 
 @pytest.mark.parametrize("fields, message", [

@@ -1,5 +1,5 @@
-"""Reactions: counts exact under 20 users at once, one per user per emoji, at most 20 emoji, the frame gate, the
-emoji validator, history fields, bad inputs."""
+"""Reactions: counts exact under 20 users at once, one per user per emoji, at most 20 emoji, every change pushed
+with its counts, the emoji validator, history fields, bad inputs."""
 from __future__ import annotations
 
 import threading
@@ -7,7 +7,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from chalicelib.db import reactions as reactions_db
+from chalicelib import clock
+from chalicelib.db import keys
 from chalicelib.http.emoji import is_single_emoji
 from tests.api.test_blocks import block
 from tests.api.test_conflicts import table_items
@@ -28,13 +29,7 @@ def pair(client):
     return a, b
 
 
-@pytest.fixture
-def gate_always_open(monkeypatch):
-    """Every reaction announced, to see each frame (the gate is tested on its own below)."""
-    monkeypatch.setattr(reactions_db, "GATE_SECONDS", -10**9)
-
-
-def test_a_reaction_reaches_both_sides_and_history_shows_counts_and_mine(client, sender, pair, gate_always_open):
+def test_a_reaction_reaches_both_sides_and_history_shows_counts_and_mine(client, sender, pair):
     a, b = pair
     online(a["id"], "a-socket")
     online(b["id"], "b-socket")
@@ -59,7 +54,7 @@ def test_a_reaction_reaches_both_sides_and_history_shows_counts_and_mine(client,
     assert item["reactions"] == [{"emoji": "🇨🇳", "count": 1, "me": 1}]
 
 
-def test_group_members_react_and_see_reactions(client, sender, pair, gate_always_open):
+def test_group_members_react_and_see_reactions(client, sender, pair):
     a, b = pair
     c = register(client)
     befriend(client, a, c)
@@ -76,7 +71,7 @@ def test_group_members_react_and_see_reactions(client, sender, pair, gate_always
     assert react(client, outsider, group["id"], sent["id"], channel_type=2)["code"] == 1003
 
 
-def test_twenty_users_at_once_count_exactly(client, sender, gate_always_open):
+def test_twenty_users_at_once_count_exactly(client, sender):
     owner = register(client)
     people = [register(client) for _ in range(20)]
     for person in people:
@@ -117,18 +112,39 @@ def test_at_most_twenty_different_emoji(client, pair):
     assert react(client, b, a["id"], sent["id"], emoji[20])["data"]["count"] == 1  # its place was freed
 
 
-def test_a_burst_sends_one_frame_a_second_and_each_frame_carries_the_counts(client, sender, pair):
+def reaction_frames(sender, socket, since=0):
+    return [frame for frame in sender.frames_for(socket)[since:] if frame["msg_code"] == 1009]
+
+
+def test_reactions_within_one_second_each_reach_the_peer_and_the_last_carries_the_final_counts(
+        client, sender, pair, monkeypatch):
     a, b = pair
     online(b["id"], "b-socket")
     sent = send(client, a, b["id"], "hi")
+    moment = clock.now()
+    monkeypatch.setattr(clock, "now", lambda: moment)  # every reaction below in the same instant
     frames_before = len(sender.frames_for("b-socket"))
-    for each in ("👍", "😀", "🎉"):
-        assert react(client, a, b["id"], sent["id"], each)["code"] == 200
-    reaction_frames = [frame for frame in sender.frames_for("b-socket")[frames_before:] if frame["msg_code"] == 1009]
-    assert len(reaction_frames) == 1  # the burst's first; the others are in the next frame and in history
-    assert reaction_frames[0]["reactions"] == [{"emoji": "👍", "count": 1}]
-    (item,) = get(client, "/messages", b["token"], to_id=a["id"]).json_body["data"]["list"]
-    assert sorted(r["emoji"] for r in item["reactions"]) == sorted(["👍", "😀", "🎉"])
+    assert react(client, a, b["id"], sent["id"], "👍")["data"]["count"] == 1
+    assert react(client, b, a["id"], sent["id"], "👍")["data"]["count"] == 2
+    assert [(frame["form_id"], frame["count"], frame["reactions"])
+            for frame in reaction_frames(sender, "b-socket", frames_before)] == [
+        (a["id"], 1, [{"emoji": "👍", "count": 1}]), (b["id"], 2, [{"emoji": "👍", "count": 2}])]
+
+
+def test_taking_back_the_last_of_an_emoji_is_one_frame(client, sender, pair):
+    """The write that then forgets the emoji changes no count and makes no frame of its own."""
+    a, b = pair
+    online(b["id"], "b-socket")
+    sent = send(client, a, b["id"], "hi")
+    react(client, a, b["id"], sent["id"], "👍")
+    react(client, a, b["id"], sent["id"], "🎉")
+    frames_before = len(sender.frames_for("b-socket"))
+    assert react(client, a, b["id"], sent["id"], "👍", on=0)["data"]["count"] == 0
+    assert reaction_frames(sender, "b-socket", frames_before) == [{
+        "msg_code": 1009, "id": sent["id"], "to_id": b["id"], "channel_type": 1, "emoji": "👍", "count": 0,
+        "form_id": a["id"], "on": 0, "reactions": [{"emoji": "🎉", "count": 1}]}]
+    (stored,) = [item for (_, sort_key), item in table_items().items() if sort_key == keys.reactions_sk(sent["id"])]
+    assert stored["e"] == {"SS": ["🎉"]} and "by" not in stored
 
 
 def test_a_peer_who_blocked_me_gets_no_reactions_and_recalled_messages_take_none(client, pair):

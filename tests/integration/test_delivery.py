@@ -5,7 +5,7 @@ import json
 
 from chalicelib.realtime import delivery
 from chalicelib.realtime.sender import use_sender
-from chalicelib.services import messages
+from chalicelib.services import messages, reactions
 from tests.perf.test_messaging_budgets import delivery_calls, pair_of_friends, settled_connection, stream_events
 
 
@@ -100,3 +100,63 @@ def test_records_of_other_items_cost_nothing(client, sender, deliver, aws_calls)
     assert sum(len(event["Records"]) for event in events) > 0
     assert delivery_calls(aws_calls, events) == {}
     assert sender.sent == []
+
+
+def reaction_counts(sender, connection_id):
+    return [{each["emoji"]: each["count"] for each in frame["reactions"]} for frame in sender.frames_for(connection_id)
+            if frame["msg_code"] == 1009]
+
+
+def test_a_batch_pushes_each_message_s_newest_reaction_counts_once(client, sender, deliver):
+    """Four reactions to one message and one to another, in one batch: one frame per message and connection, the
+    newest counts."""
+    a, b = pair_of_friends(client)
+    settled_connection("a0", a)
+    settled_connection("b0", b)
+    first = messages.send(a, to_id=b, channel_type=1, msg_type=1, message="one", data=None, msg_client_id=1)["id"]
+    second = messages.send(a, to_id=b, channel_type=1, msg_type=1, message="two", data=None, msg_client_id=2)["id"]
+    stream_events(deliver)
+    reactions.react(b, to_id=a, channel_type=1, seq=first, emoji="👍", on=1)
+    reactions.react(a, to_id=b, channel_type=1, seq=first, emoji="👍", on=1)
+    reactions.react(b, to_id=a, channel_type=1, seq=second, emoji="🎉", on=1)
+    reactions.react(a, to_id=b, channel_type=1, seq=first, emoji="🎉", on=1)
+    reactions.react(b, to_id=a, channel_type=1, seq=first, emoji="👍", on=0)
+    batch = one_batch(deliver)
+    assert len(batch["Records"]) == 5
+    assert delivery.handle(batch) == {"batchItemFailures": []}
+    for connection_id in ("a0", "b0"):
+        pushed = sender.frames_for(connection_id)
+        assert [(frame["id"], frame["form_id"], frame["emoji"], frame["on"]) for frame in pushed] == [
+            (second, b, "🎉", 1), (first, b, "👍", 0)]
+        assert reaction_counts(sender, connection_id) == [{"🎉": 1}, {"👍": 1, "🎉": 1}]
+
+
+def test_a_retry_after_a_failure_between_two_reactions_still_pushes_the_newest_counts(client, sender, deliver):
+    """The first reaction makes no frame (the second carries its count); the chat message between them fails for
+    b0, so the conversation stops there and the retry starts there: both sockets get the message once, then the
+    second reaction's counts."""
+    a, b = pair_of_friends(client)
+    settled_connection("b0", b)
+    settled_connection("b1", b)
+    sent = messages.send(a, to_id=b, channel_type=1, msg_type=1, message="hi", data=None, msg_client_id=1)["id"]
+    stream_events(deliver)
+    reactions.react(a, to_id=b, channel_type=1, seq=sent, emoji="👍", on=1)
+    messages.send(a, to_id=b, channel_type=1, msg_type=1, message="between", data=None, msg_client_id=2)
+    reactions.react(b, to_id=a, channel_type=1, seq=sent, emoji="👍", on=1)
+    batch = one_batch(deliver)
+    between = next(record for record in batch["Records"]
+                   if record["dynamodb"]["NewImage"].get("content", {}).get("S") == "between")
+    failing = FailingOnce(sender, "b0", "between")
+    use_sender(failing)
+    try:
+        answer = delivery.handle(batch)
+    finally:
+        use_sender(sender)
+    assert answer == {"batchItemFailures": [{"itemIdentifier": between["dynamodb"]["SequenceNumber"]}]}
+    assert sender.frames_for("b0") == []
+    assert [frame["message"] for frame in sender.frames_for("b1")] == ["between"]
+    retried = batch["Records"][batch["Records"].index(between):]
+    assert delivery.handle({"Records": retried}) == {"batchItemFailures": []}
+    for connection_id in ("b0", "b1"):
+        assert [frame["msg_code"] for frame in sender.frames_for(connection_id)] == [200, 1009]
+        assert reaction_counts(sender, connection_id) == [{"👍": 2}]
