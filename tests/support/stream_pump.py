@@ -6,23 +6,28 @@ Under moto's mock_aws, botocore sends DynamoDB Streams calls to an account-based
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from typing import Any
 
 import boto3
 from botocore.config import Config
 
+from infra import delivery_filter
 from infra.local.stream_reader import Handler, StreamReader
 from tests.support.aws_calls import uncounted
 
 
-def table_stream(handler: Handler | None = None) -> StreamReader:
+def table_stream(handler: Handler | None = None, passes: Callable[[dict[str, Any]], bool] = delivery_filter.passes
+                 ) -> StreamReader:
+    """The table's stream, read as the mapping reads it: through its filter unless `passes` says otherwise."""
     from chalicelib.realtime.delivery import handle
 
     region = os.environ["AWS_REGION"]
     table = boto3.client("dynamodb", region_name=region).describe_table(TableName=os.environ["TABLE_NAME"])
     streams = boto3.client("dynamodbstreams", region_name=region,
                            config=Config(account_id_endpoint_mode="disabled"))
-    return StreamReader(streams, table["Table"]["LatestStreamArn"], handler or (lambda event, _: handle(event)))
+    return StreamReader(streams, table["Table"]["LatestStreamArn"], handler or (lambda event, _: handle(event)),
+                        passes=passes)
 
 
 class Pump:
