@@ -79,14 +79,16 @@ def add_revive(tx: TransactWrite, session: SessionRecord) -> None:
               condition=Session.PK.exists())
 
 
-def existing(pairs: Iterable[tuple[int, int, int]]) -> dict[tuple[int, int, int], SessionRecord]:
-    """(owner, channel, peer) → that owner's session with the peer, for those that exist (BatchGet)."""
+def existing(pairs: Iterable[tuple[int, int, int]], consistent: bool = False,
+             ) -> dict[tuple[int, int, int], SessionRecord]:
+    """(owner, channel, peer) → that owner's session with the peer, for those that exist (BatchGet); `consistent`
+    when what is read is copied into a write (a rejoining member's mute, onto the new membership)."""
     wanted = list(dict.fromkeys(pairs))
     if not wanted:
         return {}
     found: dict[tuple[int, int, int], SessionRecord] = {}
     for item in Item.batch_get([(keys.user_pk(owner), keys.session_sk(channel, peer))
-                                for owner, channel, peer in wanted]):
+                                for owner, channel, peer in wanted], consistent_read=consistent):
         if isinstance(item, Session):
             record = _record(item)
             found[(record.owner_id, record.channel_type, record.peer_id)] = record

@@ -134,7 +134,7 @@ def _join(me: int, group: GroupRecord, invite: str | None) -> None:
     """The join commits only while the group is at the sequence read here, so the newcomer's history starts
     exactly at its join; a message sent meanwhile makes it read again."""
     now = clock.now()
-    existing = sessions.existing([(me, GROUP, group.id)])
+    existing = sessions.existing([(me, GROUP, group.id)], consistent=True)
     current = existing.get((me, GROUP, group.id))
     session = current or _group_session(group, me, counters.next_value("id"), now)
     joined_seq = _joining_seq(group.id)
@@ -200,7 +200,7 @@ def create_or_remove(me: int, *, group_id: int, action: int, select_user: list[i
         if not addable:
             return {}
         now = clock.now()
-        existing_sessions = sessions.existing([(uid, GROUP, group.id) for uid in addable])
+        existing_sessions = sessions.existing([(uid, GROUP, group.id) for uid in addable], consistent=True)
         fresh_ids = iter(counters.next_range("id", len(addable)))
         seq = _joining_seq(group.id)
         new_members = [_joining(uid, existing_sessions.get((uid, GROUP, group.id))
