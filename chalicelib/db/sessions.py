@@ -130,12 +130,10 @@ def peer_of(owner_id: int, session_id: int) -> tuple[int, int] | None:
 
 
 @conflicts.retrying()
-def set_fields(owner_id: int, session_id: int, *, top_status: int | None = None, top_time: float | None = None,
-               note: str | None = None, read_seq: int | None = None, deleted_at: float | None = None) -> bool:
-    """Owner-scoped: someone else's session id is simply not found (False)."""
-    peer = peer_of(owner_id, session_id)
-    if peer is None:
-        return False
+def set_fields(owner_id: int, channel_type: int, peer_id: int, *, top_status: int | None = None,
+               top_time: float | None = None, note: str | None = None, read_seq: int | None = None,
+               deleted_at: float | None = None) -> bool:
+    """The owner's session with the peer (found by the caller with `peer_of`); False when it does not exist."""
     actions: list[Action] = []
     if top_status is not None:
         actions.append(Session.top_status.set(top_status))
@@ -148,7 +146,7 @@ def set_fields(owner_id: int, session_id: int, *, top_status: int | None = None,
     if deleted_at is not None:
         actions.append(Session.deleted_at.set(deleted_at))
     try:
-        _key(owner_id, *peer).update(actions=actions, condition=Session.PK.exists())
+        _key(owner_id, channel_type, peer_id).update(actions=actions, condition=Session.PK.exists())
     except UpdateError as error:
         if error.cause_response_code == "ConditionalCheckFailedException":
             return False
