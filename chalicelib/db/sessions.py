@@ -131,9 +131,9 @@ def peer_of(owner_id: int, session_id: int) -> tuple[int, int] | None:
 
 @conflicts.retrying()
 def set_fields(owner_id: int, channel_type: int, peer_id: int, *, top_status: int | None = None,
-               top_time: float | None = None, note: str | None = None, read_seq: int | None = None,
-               deleted_at: float | None = None) -> bool:
-    """The owner's session with the peer (found by the caller with `peer_of`); False when it does not exist."""
+               top_time: float | None = None, note: str | None = None, deleted_at: float | None = None) -> bool:
+    """The owner's session with the peer (found by the caller with `peer_of`); False when it does not exist. The
+    read position is `mark_read`'s: it only moves forward."""
     actions: list[Action] = []
     if top_status is not None:
         actions.append(Session.top_status.set(top_status))
@@ -141,8 +141,6 @@ def set_fields(owner_id: int, channel_type: int, peer_id: int, *, top_status: in
         actions.append(Session.top_time.set(top_time))
     if note is not None:
         actions.append(Session.note.set(note))
-    if read_seq is not None:
-        actions.append(Session.read_seq.set(read_seq))
     if deleted_at is not None:
         actions.append(Session.deleted_at.set(deleted_at))
     try:
@@ -155,16 +153,20 @@ def set_fields(owner_id: int, channel_type: int, peer_id: int, *, top_status: in
 
 
 @conflicts.retrying()
-def mark_read(owner_id: int, channel_type: int, peer_id: int, seq: int) -> bool:
-    """Move the read position forward only (never back), if the owner has that session; True when it moved."""
+def mark_read(owner_id: int, channel_type: int, peer_id: int, seq: int) -> int | None:
+    """Move the owner's read position forward to `seq`, never back: one conditional UpdateItem, so an older page,
+    a stale client or a concurrent reader cannot lower it. The position it moved from (UPDATED_OLD), or None when
+    it did not move (already at or past `seq`, or no such session)."""
+    session = _key(owner_id, channel_type, peer_id)
     try:
-        _key(owner_id, channel_type, peer_id).update(
-            actions=[Session.read_seq.set(seq)], condition=Session.PK.exists() & (Session.read_seq < seq))
+        answer = Session._get_connection().update_item(
+            session.PK, range_key=session.SK, actions=[Session.read_seq.set(seq)],
+            condition=Session.PK.exists() & (Session.read_seq < seq), return_values="UPDATED_OLD")
     except UpdateError as error:
         if error.cause_response_code != "ConditionalCheckFailedException":
             raise
-        return False
-    return True
+        return None
+    return int(answer.get("Attributes", {}).get(Session.read_seq.attr_name, {}).get("N", 0))
 
 
 @conflicts.retrying()

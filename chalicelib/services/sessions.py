@@ -62,7 +62,8 @@ def open_session(me: int, peer_id: int, channel_type: int) -> dict[str, Any]:
 def update_session(me: int, session_id: int, *, top_status: int | None, note: str | None,
                    read_seq: int | None, mute_until: int | None = None) -> dict[str, Any]:
     """`mute_until` (unix seconds, 0 unmutes, -1 forever) mutes the conversation for me: frames still arrive,
-    marked `muted: 1` (db/mutes.py). The session's id index is read once, for every change and the receipt."""
+    marked `muted: 1` (db/mutes.py). `read_seq` only moves my read position forward. The session's id index is read
+    once, for every change and the receipt."""
     if top_status is None and note is None and read_seq is None and mute_until is None:
         raise InvalidInput("nothing to change: send top_status, note, read_seq or mute_until")
     if mute_until is not None and mute_until not in (0, FOREVER) and mute_until <= clock.now():
@@ -70,11 +71,13 @@ def update_session(me: int, session_id: int, *, top_status: int | None, note: st
     channel_type, peer_id = _peer(me, session_id)
     if mute_until is not None and not db_mutes.mute_session(me, channel_type, peer_id, mute_until):
         raise InvalidInput("session not found")
-    if (top_status, note, read_seq) != (None, None, None) and not sessions.set_fields(
+    if (top_status, note) != (None, None) and not sessions.set_fields(
             me, channel_type, peer_id, top_status=top_status, top_time=clock.now() if top_status is not None else None,
-            note=note, read_seq=read_seq):
+            note=note):
         raise InvalidInput("session not found")
-    if read_seq and channel_type == PRIVATE:
+    # the index found it, so the session exists: a position that did not move was already reached (no receipt)
+    if read_seq is not None and sessions.mark_read(me, channel_type, peer_id, read_seq) is not None \
+            and channel_type == PRIVATE:
         _receipt(me, peer_id, read_seq)
     return {}
 
@@ -88,7 +91,8 @@ def _peer(me: int, session_id: int) -> tuple[int, int]:
 
 
 def _receipt(me: int, peer_id: int, read_seq: int) -> None:
-    """My read position in a private conversation was set: the peer may get a read receipt (services/receipts.py)."""
+    """My read position in a private conversation moved forward: the peer may get a read receipt
+    (services/receipts.py)."""
     profiles = users.get_users([me, peer_id])
     if receipts.enabled(profiles.get(me), profiles.get(peer_id)):
         receipts.push_read(me, peer_id, read_seq)
