@@ -8,6 +8,7 @@ import pytest
 
 from chalicelib import clock
 from chalicelib.db import pending
+from chalicelib.services.groups import NOT_A_MEMBER
 from tests.api.test_groups import make_group
 from tests.support.factories import befriend, get, online, post_form, register
 
@@ -178,7 +179,8 @@ def test_group_reads_are_for_members_and_real_messages_only(client):
     post_form(client, "/groups/createOrRemoveUser", {"group_id": group["id"], "type": 1, "select_user": [late["id"]]},
               owner["token"])
     path = f"/groups/{group['id']}/reads"
-    assert get(client, path, stranger["token"], id=message["id"]).json_body["code"] == 1003
+    assert get(client, path, stranger["token"], id=message["id"]).json_body == {
+        "code": 1003, "message": NOT_A_MEMBER, "data": {}}
     not_found = {"code": 1000, "message": "id is not a message of this group", "data": {}}
     assert get(client, path, late["token"], id=message["id"]).json_body == not_found  # before my join
     assert get(client, path, b["token"], id=999).json_body == not_found
