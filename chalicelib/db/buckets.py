@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import ClientError
+from pynamodb.exceptions import UpdateError
 
 from chalicelib.db import conflicts, keys
 from chalicelib.db.models import Throttle, tag
@@ -115,3 +116,18 @@ def spend(scope: str, subject: str, bucket: Bucket, cost: int, now: float) -> No
             raise BucketEmpty((due - latest) / 1_000_000)
         looks_full = due is not None and due < full  # the other case holds (as of that answer)
     raise conflicts.LostRace(f"bucket {scope} kept changing")
+
+
+@conflicts.retrying()
+def give_back(scope: str, subject: str, bucket: Bucket, cost: int) -> None:
+    """Returns `cost` units a `spend` took for work that was then refused (nothing done): `due` moves back by their
+    time in one atomic ADD, so uses made meanwhile keep theirs. A use that restarted the bucket from full gives it
+    back full (a `due` before `full` reads as full); a bucket gone (expired) has nothing to give back."""
+    item = Throttle(keys.bucket_pk(scope, subject), keys.BUCKET_SK)
+    try:
+        item.update(actions=[Throttle.due.add(-cost * bucket.interval)], condition=Throttle.due.exists())
+    except UpdateError as error:
+        if error.cause_response_code != "ConditionalCheckFailedException":
+            raise
+        return
+    _remember(item.PK, int(item.due))

@@ -92,8 +92,13 @@ def _member(item: GroupMember) -> MemberRecord:
 
 
 def _add_member_writes(tx: TransactWrite, group_id: int, member: NewMember, now: float, revive_session: bool) -> None:
+    """The membership carries the member's own mute of the group from the session they come back to (kept through
+    their leaving, like the session's other settings), so a rejoining member's frames stay marked. The session's
+    mute cannot change before this commits: muting a group session needs the membership (db/mutes.py)."""
+    mute_until = member.session.mute_until if member.session is not None and member.session.mute_until else None
     tx.save(GroupMember(keys.group_pk(group_id), keys.member_sk(member.user_id), group_id=group_id,
-                        user_id=member.user_id, role=member.role, joined_at=now, joined_seq=member.joined_seq),
+                        user_id=member.user_id, role=member.role, joined_at=now, joined_seq=member.joined_seq,
+                        mute_until=mute_until),
             condition=GroupMember.PK.does_not_exist())
     tx.save(GroupMembership(keys.user_pk(member.user_id), keys.member_of_sk(group_id), group_id=group_id,
                             role=member.role))

@@ -79,14 +79,16 @@ def add_revive(tx: TransactWrite, session: SessionRecord) -> None:
               condition=Session.PK.exists())
 
 
-def existing(pairs: Iterable[tuple[int, int, int]]) -> dict[tuple[int, int, int], SessionRecord]:
-    """(owner, channel, peer) → that owner's session with the peer, for those that exist (BatchGet)."""
+def existing(pairs: Iterable[tuple[int, int, int]], consistent: bool = False,
+             ) -> dict[tuple[int, int, int], SessionRecord]:
+    """(owner, channel, peer) → that owner's session with the peer, for those that exist (BatchGet); `consistent`
+    when what is read is copied into a write (a rejoining member's mute, onto the new membership)."""
     wanted = list(dict.fromkeys(pairs))
     if not wanted:
         return {}
     found: dict[tuple[int, int, int], SessionRecord] = {}
     for item in Item.batch_get([(keys.user_pk(owner), keys.session_sk(channel, peer))
-                                for owner, channel, peer in wanted]):
+                                for owner, channel, peer in wanted], consistent_read=consistent):
         if isinstance(item, Session):
             record = _record(item)
             found[(record.owner_id, record.channel_type, record.peer_id)] = record
@@ -128,12 +130,10 @@ def peer_of(owner_id: int, session_id: int) -> tuple[int, int] | None:
 
 
 @conflicts.retrying()
-def set_fields(owner_id: int, session_id: int, *, top_status: int | None = None, top_time: float | None = None,
-               note: str | None = None, read_seq: int | None = None, deleted_at: float | None = None) -> bool:
-    """Owner-scoped: someone else's session id is simply not found (False)."""
-    peer = peer_of(owner_id, session_id)
-    if peer is None:
-        return False
+def set_fields(owner_id: int, channel_type: int, peer_id: int, *, top_status: int | None = None,
+               top_time: float | None = None, note: str | None = None, deleted_at: float | None = None) -> bool:
+    """The owner's session with the peer (found by the caller with `peer_of`); False when it does not exist. The
+    read position is `mark_read`'s: it only moves forward."""
     actions: list[Action] = []
     if top_status is not None:
         actions.append(Session.top_status.set(top_status))
@@ -141,12 +141,10 @@ def set_fields(owner_id: int, session_id: int, *, top_status: int | None = None,
         actions.append(Session.top_time.set(top_time))
     if note is not None:
         actions.append(Session.note.set(note))
-    if read_seq is not None:
-        actions.append(Session.read_seq.set(read_seq))
     if deleted_at is not None:
         actions.append(Session.deleted_at.set(deleted_at))
     try:
-        _key(owner_id, *peer).update(actions=actions, condition=Session.PK.exists())
+        _key(owner_id, channel_type, peer_id).update(actions=actions, condition=Session.PK.exists())
     except UpdateError as error:
         if error.cause_response_code == "ConditionalCheckFailedException":
             return False
@@ -155,16 +153,20 @@ def set_fields(owner_id: int, session_id: int, *, top_status: int | None = None,
 
 
 @conflicts.retrying()
-def mark_read(owner_id: int, channel_type: int, peer_id: int, seq: int) -> bool:
-    """Move the read position forward only (never back), if the owner has that session; True when it moved."""
+def mark_read(owner_id: int, channel_type: int, peer_id: int, seq: int) -> int | None:
+    """Move the owner's read position forward to `seq`, never back: one conditional UpdateItem, so an older page,
+    a stale client or a concurrent reader cannot lower it. The position it moved from (UPDATED_OLD), or None when
+    it did not move (already at or past `seq`, or no such session)."""
+    session = _key(owner_id, channel_type, peer_id)
     try:
-        _key(owner_id, channel_type, peer_id).update(
-            actions=[Session.read_seq.set(seq)], condition=Session.PK.exists() & (Session.read_seq < seq))
+        answer = Session._get_connection().update_item(
+            session.PK, range_key=session.SK, actions=[Session.read_seq.set(seq)],
+            condition=Session.PK.exists() & (Session.read_seq < seq), return_values="UPDATED_OLD")
     except UpdateError as error:
         if error.cause_response_code != "ConditionalCheckFailedException":
             raise
-        return False
-    return True
+        return None
+    return int(answer.get("Attributes", {}).get(Session.read_seq.attr_name, {}).get("N", 0))
 
 
 @conflicts.retrying()

@@ -45,13 +45,22 @@ def pace(scope: str, subject: str, free_uses: int, window_seconds: int, interval
         raise RateLimited(refusal, int(reached.retry_after + 0.999)) from reached
 
 
+def _bucket(quota: str) -> buckets.Bucket:
+    settings = get_settings().quotas[quota]
+    return buckets.Bucket(settings.capacity, settings.per_day)
+
+
 def spend(quota: str, subject: int | str, units: int, refusal: str) -> None:
     """Take `units` from `subject`'s bucket of `quota` (one conditional write) or raise RateLimited with the wait."""
-    settings = get_settings().quotas[quota]
     try:
-        buckets.spend(quota, str(subject), buckets.Bucket(settings.capacity, settings.per_day), units, clock.now())
+        buckets.spend(quota, str(subject), _bucket(quota), units, clock.now())
     except buckets.BucketEmpty as empty:
         raise RateLimited(refusal, int(empty.retry_after + 0.999)) from empty
+
+
+def give_back(quota: str, subject: int | str, units: int) -> None:
+    """`units` spent on work whose own conditional write then refused it (nothing done): a refusal costs nothing."""
+    buckets.give_back(quota, str(subject), _bucket(quota), units)
 
 
 def message_units(recipients: int, text: str = "") -> int:

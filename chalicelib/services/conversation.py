@@ -123,18 +123,25 @@ class Page:
     size: int
     total: int
     read_to: int = 0  # the read position this page moved mine to (0: it did not move)
+    read_others: bool = False  # the move passed a message someone else sent (or may have: older than the page)
 
 
 def history_page(conversation_key: str, me: int, channel_type: int, peer_id: int, page: int | None,
                  page_size: int | None, head: ConversationHead | None, after_seq: int = 0) -> Page:
     """Newest page first, ascending within it; `page` is the id cursor (exclusive); nothing up to `after_seq`
     (a group member's join); `head` is the conversation's, read by the caller with what else it needs. The first
-    page moves my read position to its newest message."""
+    page moves my read position forward to its newest message; whether that newly read someone else's message
+    decides a receipt (my own messages past my old position tell the peer nothing)."""
     size = min(page_size or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
     newest_first = messages.history(conversation_key, page, size, after_seq)
-    moved = page is None and bool(newest_first) and sessions.mark_read(me, channel_type, peer_id, newest_first[0].seq)
-    return Page(list(reversed(newest_first)), size, max(0, (head.last_seq if head else 0) - after_seq),
-                newest_first[0].seq if moved else 0)
+    moved_from = sessions.mark_read(me, channel_type, peer_id, newest_first[0].seq) \
+        if page is None and newest_first else None
+    found = Page(list(reversed(newest_first)), size, max(0, (head.last_seq if head else 0) - after_seq))
+    if moved_from is None:
+        return found
+    unseen_older = newest_first[-1].seq > moved_from + 1 and len(newest_first) == size
+    others = unseen_older or any(item.form_id != me and item.seq > moved_from for item in newest_first)
+    return replace(found, read_to=newest_first[0].seq, read_others=others)
 
 
 def recall(conversation_key: str, seq: int, me: int, *, moderator: bool, group_id: int | None = None

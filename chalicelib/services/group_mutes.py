@@ -1,6 +1,8 @@
 """Owners and admins silence a member for a while, or the whole group; a notice tells the members."""
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from chalicelib import clock
@@ -42,9 +44,21 @@ def _names(*user_ids: int) -> list[str]:
     return [found[uid].name if uid in found else str(uid) for uid in user_ids]
 
 
+@contextmanager
+def _spent(me: int, group: groups_db.GroupRecord, notice: str) -> Iterator[None]:
+    """The action's notice goes to every member, so it takes the members as recipients from the actor's `messages`
+    quota, before its write; a write whose conditions refuse it (the roles changed meanwhile) gives them back."""
+    units = limits.message_units(group.member_count, notice)
+    limits.spend("messages", me, units, "too many moderation actions")
+    try:
+        yield
+    except mutes.NotAllowed as changed:
+        limits.give_back("messages", me, units)
+        raise InvalidInput(CHANGED) from changed
+
+
 def silence(me: int, group_id: int, *, user_id: int, seconds: int) -> dict[str, Any]:
-    """Silences a member for `seconds` (0 lifts it): never the owner, and an admin never another admin. The notice
-    goes to every member, so the action takes the members as recipients from the actor's `messages` quota."""
+    """Silences a member for `seconds` (0 lifts it): never the owner, and an admin never another admin."""
     if seconds > MAX_SILENCE_SECONDS:
         raise InvalidInput(f"seconds must be at most {MAX_SILENCE_SECONDS} (30 days)")
     group, role = _moderator(me, group_id)
@@ -60,13 +74,10 @@ def silence(me: int, group_id: int, *, user_id: int, seconds: int) -> dict[str, 
         raise Forbidden("an admin cannot silence another admin")
     actor, member = _names(me, user_id)
     text = f"{member} 被 {actor} 禁言 {_duration(seconds)}" if seconds else f"{actor} 解除了 {member} 的禁言"
-    limits.spend("messages", me, limits.message_units(group.member_count, text), "too many moderation actions")
     until = int(clock.now()) + seconds if seconds else 0
-    try:
+    with _spent(me, group, text):
         mutes.silence(group_id, me, user_id, until, (MEMBER,) if admin_only else (ADMIN, MEMBER))
-    except mutes.NotAllowed as changed:
-        raise InvalidInput(CHANGED) from changed
-    groups._notice(group_id, me, MUTED, text)
+    groups.post_notice(group_id, me, MUTED, text)
     return {"group_id": group_id, "user_id": user_id, "silenced_until": until}
 
 
@@ -74,10 +85,7 @@ def silence_all(me: int, group_id: int, *, on: bool) -> dict[str, Any]:
     """While the whole group is silenced only the owner and admins may speak."""
     group, _ = _moderator(me, group_id)
     text = f"{_names(me)[0]} {'开启' if on else '关闭'}了全员禁言"
-    limits.spend("messages", me, limits.message_units(group.member_count, text), "too many moderation actions")
-    try:
+    with _spent(me, group, text):
         mutes.mute_everyone(group_id, me, on)
-    except mutes.NotAllowed as changed:
-        raise InvalidInput(CHANGED) from changed
-    groups._notice(group_id, me, MUTED, text)
+    groups.post_notice(group_id, me, MUTED, text)
     return {"group_id": group_id, "all": 1 if on else 0}

@@ -62,7 +62,7 @@ def _session_frames(group: GroupRecord, new_members: list[NewMember]) -> dict[in
             for member in new_members if member.session is not None}
 
 
-def _notice(group_id: int, author: int, kind: str, text: str) -> None:
+def post_notice(group_id: int, author: int, kind: str, text: str) -> None:
     """Membership notices are group messages of type 6 with a whole sentence: persisted, sequenced, and delivered
     to the members like any group message.
 
@@ -133,7 +133,7 @@ def _join(me: int, group: GroupRecord, invite: str | None) -> None:
     """The join commits only while the group is at the sequence read here, so the newcomer's history starts
     exactly at its join; a message sent meanwhile makes it read again."""
     now = clock.now()
-    existing = sessions.existing([(me, GROUP, group.id)])
+    existing = sessions.existing([(me, GROUP, group.id)], consistent=True)
     current = existing.get((me, GROUP, group.id))
     session = current or _group_session(group, me, counters.next_value("id"), now)
     joined_seq = _joining_seq(group.id)
@@ -148,7 +148,7 @@ def _join(me: int, group: GroupRecord, invite: str | None) -> None:
             raise InvalidInput("this invite has expired, was revoked or has no uses left") from conflict
         raise InvalidInput("the group is full") from conflict
     how = "通过邀请链接加入了群聊" if invite is not None else "加入了群聊"
-    _notice(group.id, me, JOINED, f"{_name(me)} {how}")
+    post_notice(group.id, me, JOINED, f"{_name(me)} {how}")
 
 
 def _check_group_password(me: int, group: GroupRecord, password: str | None) -> None:
@@ -199,7 +199,7 @@ def create_or_remove(me: int, *, group_id: int, action: int, select_user: list[i
         if not addable:
             return {}
         now = clock.now()
-        existing_sessions = sessions.existing([(uid, GROUP, group.id) for uid in addable])
+        existing_sessions = sessions.existing([(uid, GROUP, group.id) for uid in addable], consistent=True)
         fresh_ids = iter(counters.next_range("id", len(addable)))
         seq = _joining_seq(group.id)
         new_members = [_joining(uid, existing_sessions.get((uid, GROUP, group.id))
@@ -242,7 +242,7 @@ def _member_notices(group_id: int, actor: int, members: list[int], kind: str, se
         return names[user_id].name if user_id in names else str(user_id)
 
     for user_id in members:
-        _notice(group_id, actor, kind, sentence.format(actor=name(actor), member=name(user_id)))
+        post_notice(group_id, actor, kind, sentence.format(actor=name(actor), member=name(user_id)))
 
 
 def list_groups(me: int) -> list[dict[str, Any]]:
@@ -275,11 +275,11 @@ def leave(me: int, group_or_session_id: int) -> dict[str, Any]:
     if departure is None:
         raise Forbidden(NOT_A_MEMBER)
     if departure.dissolved:
-        _notice(group.id, me, DISSOLVED, f"{_name(me)} 退出了群聊，群聊已解散")
+        post_notice(group.id, me, DISSOLVED, f"{_name(me)} 退出了群聊，群聊已解散")
         return {}
-    _notice(group.id, me, LEFT, f"{_name(me)} 退出了群聊")
+    post_notice(group.id, me, LEFT, f"{_name(me)} 退出了群聊")
     if departure.new_owner is not None:
-        _notice(group.id, me, NEW_OWNER, f"{_name(departure.new_owner)} 成为了新群主")
+        post_notice(group.id, me, NEW_OWNER, f"{_name(departure.new_owner)} 成为了新群主")
     return {}
 
 

@@ -75,7 +75,7 @@ def history(me: int, *, to_id: int, page: int | None, page_size: int | None, raw
     shown = references.history_fields(found.messages)
     receipts_on = receipts.enabled(viewer.profiles.get(me), viewer.profiles.get(to_id))
     read_seqs = {**viewer.read_seqs, me: max(viewer.read_seqs.get(me, 0), found.read_to)}
-    if found.read_to and receipts_on:
+    if found.read_others and receipts_on:
         receipts.push_read(me, to_id, found.read_to)
     return {"list": [{**_history_item(item, viewer, shown.get(item.seq, {}),
                                       receipts.is_read(item.to_id, item.seq, read_seqs, receipts_on)),

@@ -15,6 +15,7 @@ from chalicelib.errors import Forbidden, InvalidInput, RateLimited
 from chalicelib.realtime.push import push_live
 from chalicelib.security import limits
 from chalicelib.services.after_commit import after_commit
+from chalicelib.services.groups import NOT_A_MEMBER
 from chalicelib.ws import frames
 
 PUSH_BUCKET = buckets.Bucket(1, 86400)  # one unit, back every second
@@ -57,7 +58,7 @@ def group_reads(me: int, group_id: int, seq: int) -> dict[str, Any]:
     members = groups_db.members(group_id)
     mine = next((member for member in members if member.user_id == me), None)
     if mine is None:
-        raise Forbidden("你不是此群成员了... (you are not a member of this group)")
+        raise Forbidden(NOT_A_MEMBER)
     if seq <= mine.joined_seq:
         raise InvalidInput("id is not a message of this group")
     found = receipts.group_reads(group_id, seq, members)

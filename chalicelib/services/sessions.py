@@ -62,34 +62,42 @@ def open_session(me: int, peer_id: int, channel_type: int) -> dict[str, Any]:
 def update_session(me: int, session_id: int, *, top_status: int | None, note: str | None,
                    read_seq: int | None, mute_until: int | None = None) -> dict[str, Any]:
     """`mute_until` (unix seconds, 0 unmutes, -1 forever) mutes the conversation for me: frames still arrive,
-    marked `muted: 1` (db/mutes.py)."""
+    marked `muted: 1` (db/mutes.py). `read_seq` only moves my read position forward. The session's id index is read
+    once, for every change and the receipt."""
     if top_status is None and note is None and read_seq is None and mute_until is None:
         raise InvalidInput("nothing to change: send top_status, note, read_seq or mute_until")
     if mute_until is not None and mute_until not in (0, FOREVER) and mute_until <= clock.now():
         raise InvalidInput("mute_until must be a time in the future (unix seconds), 0 to unmute or -1 for ever")
-    if mute_until is not None:
-        peer = sessions.peer_of(me, session_id)
-        if peer is None or not db_mutes.mute_session(me, *peer, mute_until):
-            raise InvalidInput("session not found")
-    if (top_status, note, read_seq) != (None, None, None) and not sessions.set_fields(
-            me, session_id, top_status=top_status, top_time=clock.now() if top_status is not None else None,
-            note=note, read_seq=read_seq):
+    channel_type, peer_id = _peer(me, session_id)
+    if mute_until is not None and not db_mutes.mute_session(me, channel_type, peer_id, mute_until):
         raise InvalidInput("session not found")
-    if read_seq:
-        _receipt(me, session_id, read_seq)
+    if (top_status, note) != (None, None) and not sessions.set_fields(
+            me, channel_type, peer_id, top_status=top_status, top_time=clock.now() if top_status is not None else None,
+            note=note):
+        raise InvalidInput("session not found")
+    # the index found it, so the session exists: a position that did not move was already reached (no receipt)
+    if read_seq is not None and sessions.mark_read(me, channel_type, peer_id, read_seq) is not None \
+            and channel_type == PRIVATE:
+        _receipt(me, peer_id, read_seq)
     return {}
 
 
-def _receipt(me: int, session_id: int, read_seq: int) -> None:
-    """A private session's read position was set: the peer may get a read receipt (services/receipts.py)."""
+def _peer(me: int, session_id: int) -> tuple[int, int]:
+    """Owner-scoped: someone else's session id is simply not found."""
     peer = sessions.peer_of(me, session_id)
-    if peer is None or peer[0] != PRIVATE:
-        return
-    profiles = users.get_users([me, peer[1]])
-    if receipts.enabled(profiles.get(me), profiles.get(peer[1])):
-        receipts.push_read(me, peer[1], read_seq)
+    if peer is None:
+        raise InvalidInput("session not found")
+    return peer
+
+
+def _receipt(me: int, peer_id: int, read_seq: int) -> None:
+    """My read position in a private conversation moved forward: the peer may get a read receipt
+    (services/receipts.py)."""
+    profiles = users.get_users([me, peer_id])
+    if receipts.enabled(profiles.get(me), profiles.get(peer_id)):
+        receipts.push_read(me, peer_id, read_seq)
 
 
 def delete_session(me: int, session_id: int) -> None:
-    if not sessions.set_fields(me, session_id, deleted_at=clock.now()):
+    if not sessions.set_fields(me, *_peer(me, session_id), deleted_at=clock.now()):
         raise InvalidInput("session not found")

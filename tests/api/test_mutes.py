@@ -9,9 +9,10 @@ import pytest
 from chalicelib import clock
 from chalicelib.db import keys
 from chalicelib.db import messages as messages_db
-from chalicelib.db.models import GroupMember
+from chalicelib.db import mutes as db_mutes
+from chalicelib.db.models import GroupMember, Throttle
 from tests.api.test_groups import make_group
-from tests.support.factories import befriend, get, online, post_form, register
+from tests.support.factories import befriend, delete, get, online, post_form, register
 
 client_ids = itertools.count(time.time_ns() // 1000 % 10**14)
 
@@ -203,3 +204,57 @@ def test_an_unknown_group_is_refused(client):
     owner = register(client)
     assert mute(client, owner, 987654, all=1) == {"code": 1000, "message": "群聊不存在！ (group does not exist)",
                                                   "data": {}}
+
+
+@pytest.mark.parametrize("back_how", ["invited", "joined", "removed and added"])
+def test_my_mute_of_a_group_survives_leaving_and_coming_back(client, sender, group_of_four, back_how):
+    """Like the session's other settings, my own mute of the group is mine, not the membership's: it is on my group
+    session when I come back, so my frames are marked again and the conversation list still says muted."""
+    group, owner, b, c, d = group_of_four
+    online(c["id"], "c1")
+    session = session_of(client, c, group_id=group["id"])
+    assert put_session(client, c, session["id"], mute_until=-1)["code"] == 200
+    if back_how == "removed and added":
+        post_form(client, "/groups/createOrRemoveUser", {"group_id": group["id"], "type": 2, "select_user": [c["id"]]},
+                  owner["token"])
+    else:
+        assert delete(client, f"/groups/{group['id']}", c["token"]).json_body["code"] == 200
+    if back_how == "joined":
+        assert post_form(client, f"/groups/applyJoin/{group['id']}", {}, c["token"]).json_body["code"] == 200
+    else:
+        assert post_form(client, "/groups/createOrRemoveUser",
+                         {"group_id": group["id"], "type": 1, "select_user": [c["id"]]},
+                         owner["token"]).json_body["code"] == 200
+    assert GroupMember.get(keys.group_pk(group["id"]), keys.member_sk(c["id"])).mute_until == -1
+    assert (session_of(client, c, group_id=group["id"])["mute_until"],
+            session_of(client, c, group_id=group["id"])["muted"]) == (-1, 1)
+    send(client, b, group["id"], "while away and back", channel_type=2)
+    frame = sender.frames_for("c1")[-1]
+    assert (frame["message"], frame["muted"]) == ("while away and back", 1)
+
+
+@pytest.mark.parametrize("fields", [{"seconds": 60}, {"all": 1}])
+def test_a_silence_refused_by_its_own_transaction_costs_no_quota(client, monkeypatch, group_of_four, fields):
+    """The owner is no longer the owner when the write runs (demoted meanwhile): refused, and the units taken for
+    its notice are given back."""
+    group, owner, b, c, d = group_of_four
+    if "seconds" in fields:
+        fields = {**fields, "user_id": b["id"]}
+    bucket = (keys.bucket_pk("messages", str(owner["id"])), keys.BUCKET_SK)
+    before = Throttle.get(*bucket).due
+    real = {"silence": db_mutes.silence, "mute_everyone": db_mutes.mute_everyone}
+
+    def demoted_first(name):
+        def write(group_id, actor_id, *args):
+            GroupMember(keys.group_pk(group_id), keys.member_sk(actor_id)).update(
+                actions=[GroupMember.role.set("member")])
+            return real[name](group_id, actor_id, *args)
+        return write
+
+    for name in real:
+        monkeypatch.setattr(db_mutes, name, demoted_first(name))
+    count = len(stored(group))
+    assert mute(client, owner, group["id"], **fields) == {
+        "code": 1000, "message": "the group's members or roles changed meanwhile; please retry", "data": {}}
+    assert Throttle.get(*bucket).due == before
+    assert len(stored(group)) == count

@@ -8,6 +8,7 @@ import pytest
 
 from chalicelib import clock
 from chalicelib.db import pending
+from chalicelib.services.groups import NOT_A_MEMBER
 from tests.api.test_groups import make_group
 from tests.support.factories import befriend, get, online, post_form, register
 
@@ -54,8 +55,8 @@ def test_reading_history_sends_the_peer_a_receipt_and_history_shows_is_read(clie
     online(b["id"], "b1")
     first, second = send(client, a, b["id"], "one"), send(client, a, b["id"], "two")
     assert [item["is_read"] for item in history(client, a, b)] == [0, 0]  # b has not read them
-    # a's own read position moved too (to its own messages): b is told, which says nothing new
-    assert [frame["form_id"] for frame in receipts_for(sender, "b1")] == [a["id"]]
+    # a's own read position moved too, but only past a's own messages: b is told nothing
+    assert receipts_for(sender, "b1") == []
     history(client, b, a)
     assert receipts_for(sender, "a1") == [{"msg_code": 1011, "to_id": a["id"], "form_id": b["id"],
                                            "channel_type": 1, "read_seq": second["id"]}]
@@ -86,6 +87,34 @@ def test_put_read_seq_sends_a_receipt_at_most_once_a_second_per_conversation(cli
     read_to(3)
     assert [frame["read_seq"] for frame in receipts_for(sender, "a1")] == [1, 3]
     assert [item["is_read"] for item in history(client, a, b)] == [1, 1, 1]
+
+
+def test_a_read_position_never_moves_back_and_a_stale_read_sends_no_receipt(client, sender, pair, frozen):
+    a, b = pair
+    online(a["id"], "a1")
+    for n in range(3):
+        send(client, a, b["id"], f"m{n}")
+    (session,) = [s for s in get(client, "/sessions", b["token"]).json_body["data"] if s["to_id"] == a["id"]]
+
+    def read_to(seq):
+        assert post_form(client, f"/sessions/{session['id']}", {"read_seq": seq}, b["token"],
+                         method="put").json_body == {"code": 200, "message": "Success", "data": {}}
+
+    def stored_read_seq():
+        (found,) = [s for s in get(client, "/sessions", b["token"]).json_body["data"] if s["to_id"] == a["id"]]
+        return found["read_seq"], found["unread"]
+
+    read_to(3)
+    for stale in (1, 3):  # an older position, then the same one again (a stale or repeating client)
+        frozen[0] += 1
+        read_to(stale)
+        assert stored_read_seq() == (3, 0)
+    frozen[0] += 1
+    assert [item["id"] for item in history(client, b, a)] == [1, 2, 3]  # the first page, already read
+    frozen[0] += 1
+    history(client, b, a, page=3)  # an older page
+    assert stored_read_seq() == (3, 0)
+    assert [frame["read_seq"] for frame in receipts_for(sender, "a1")] == [3]
 
 
 def test_an_offline_peer_gets_nothing_kept(client, sender, pair):
@@ -150,7 +179,8 @@ def test_group_reads_are_for_members_and_real_messages_only(client):
     post_form(client, "/groups/createOrRemoveUser", {"group_id": group["id"], "type": 1, "select_user": [late["id"]]},
               owner["token"])
     path = f"/groups/{group['id']}/reads"
-    assert get(client, path, stranger["token"], id=message["id"]).json_body["code"] == 1003
+    assert get(client, path, stranger["token"], id=message["id"]).json_body == {
+        "code": 1003, "message": NOT_A_MEMBER, "data": {}}
     not_found = {"code": 1000, "message": "id is not a message of this group", "data": {}}
     assert get(client, path, late["token"], id=message["id"]).json_body == not_found  # before my join
     assert get(client, path, b["token"], id=999).json_body == not_found

@@ -92,3 +92,14 @@ def test_a_guess_made_stale_by_another_process_costs_one_refused_write_and_nothi
         assert attempt("s", T0 + 1)  # the restart is refused (the bucket is in use), then it advances
     assert dict(log.calls) == {"dynamodb.UpdateItem": 2}
     assert sum(attempt("s", T0 + 1) for _ in range(10)) == 8  # exactly the capacity, whatever the guesses
+
+
+def test_units_given_back_can_be_taken_again_and_a_gone_bucket_has_nothing_to_give(aws):
+    assert [attempt("g", T0, cost=5) for _ in range(3)] == [True, True, False]
+    buckets.give_back("test", "g", BUCKET, 5)
+    assert [attempt("g", T0, cost=5) for _ in range(2)] == [True, False]  # exactly the five back, no more
+    with ThreadPoolExecutor(max_workers=4) as pool:  # given back alongside other uses: each counts once
+        list(pool.map(lambda _: buckets.give_back("test", "g", BUCKET, 2), range(4)))
+    assert [attempt("g", T0, cost=2) for _ in range(5)] == [True] * 4 + [False]
+    buckets.give_back("test", "never used", BUCKET, 3)
+    assert not Throttle.count(keys.bucket_pk("test", "never used"))

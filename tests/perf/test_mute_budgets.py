@@ -22,6 +22,10 @@ def test_muting_a_session_costs_its_index_read_and_one_write(client, aws_calls):
     post_form(client, f"/sessions/{in_group['id']}", {"mute_until": -1}, b["token"], method="put")
     # the session and the membership's copy (what the delivery reads) in one transaction
     assert request_calls(aws_calls) == {"dynamodb.GetItem": 1, "dynamodb.TransactWriteItems": 1}
+    aws_calls.reset()
+    post_form(client, f"/sessions/{private['id']}", {"mute_until": 0, "top_status": 1}, b["token"], method="put")
+    # the index once for both changes; the mute and the pin are two writes
+    assert request_calls(aws_calls) == {"dynamodb.GetItem": 1, "dynamodb.UpdateItem": 2}
 
 
 def test_a_send_checks_silences_without_a_call_and_a_silence_costs_its_reads_quota_write_and_notice(
