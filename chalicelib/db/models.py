@@ -197,6 +197,7 @@ class Session(Item, discriminator="Session"):
     avatar = UnicodeAttribute(default="")
     status = NumberAttribute(default=0)
     deleted_at = NumberAttribute(default=0)
+    deleted_seq = NumberAttribute(null=True)  # a removed private session shows again once the head passes this
     read_seq = NumberAttribute(default=0)
     history_from = NumberAttribute(default=0)  # a group session shows nothing up to this sequence (the join)
     mention_seq = NumberAttribute(null=True)  # db/mentions.py: the newest message mentioning the owner by id

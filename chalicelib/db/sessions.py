@@ -31,6 +31,7 @@ class SessionRecord:
     top_time: float = 0
     status: int = 0
     deleted_at: float = 0
+    deleted_seq: int = 0  # the conversation's last sequence when its owner removed it
     read_seq: int = 0
     history_from: int = 0
     mention_seq: int = 0  # db/mentions.py
@@ -40,6 +41,16 @@ class SessionRecord:
     def peer_id(self) -> int:
         return self.group_id if self.channel_type == GROUP else self.to_id
 
+    @property
+    def hidden_until_revived(self) -> bool:
+        """A removed group session (its owner left): only rejoining shows it again."""
+        return bool(self.deleted_at) and self.channel_type == GROUP
+
+    def listed(self, last_seq: int) -> bool:
+        """Shown in the owner's list: not removed, or a private conversation with a message newer than its
+        removal (a new message brings a removed private session back; nothing is written for it)."""
+        return not self.deleted_at or (not self.hidden_until_revived and last_seq > self.deleted_seq)
+
 
 def _record(item: Session) -> SessionRecord:
     return SessionRecord(
@@ -47,6 +58,7 @@ def _record(item: Session) -> SessionRecord:
         channel_type=int(item.channel_type), conversation=item.conversation, created_at=float(item.created_at),
         name=item.name, avatar=item.avatar, note=item.note, top_status=int(item.top_status),
         top_time=float(item.top_time), status=int(item.status), deleted_at=float(item.deleted_at),
+        deleted_seq=int(item.deleted_seq or 0),
         read_seq=int(item.read_seq), history_from=int(item.history_from or 0),
         mention_seq=int(item.mention_seq or 0), mute_until=float(item.mute_until or 0),
     )
@@ -129,6 +141,19 @@ def peer_of(owner_id: int, session_id: int) -> tuple[int, int] | None:
     return int(index.channel_type), int(index.peer_id)
 
 
+def remove(owner_id: int, channel_type: int, peer_id: int, now: float, last_seq: int) -> bool:
+    """Hide the owner's session up to the conversation's `last_seq` (read by the caller just before); False when
+    it does not exist. A message committed meanwhile has a higher sequence, and shows the session again."""
+    try:
+        _key(owner_id, channel_type, peer_id).update(
+            actions=[Session.deleted_at.set(now), Session.deleted_seq.set(last_seq)], condition=Session.PK.exists())
+    except UpdateError as error:
+        if error.cause_response_code == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
+
+
 @conflicts.retrying()
 def set_fields(owner_id: int, channel_type: int, peer_id: int, *, top_status: int | None = None,
                top_time: float | None = None, note: str | None = None, deleted_at: float | None = None) -> bool:
@@ -170,16 +195,6 @@ def mark_read(owner_id: int, channel_type: int, peer_id: int, seq: int) -> int |
 
 
 @conflicts.retrying()
-def revive(owner_id: int, channel_type: int, peer_id: int) -> None:
-    """A new message brings back a session its owner had removed (no-op otherwise)."""
-    try:
-        _key(owner_id, channel_type, peer_id).update(
-            actions=[Session.deleted_at.set(0)], condition=Session.deleted_at > 0)
-    except UpdateError as error:
-        if error.cause_response_code != "ConditionalCheckFailedException":
-            raise
-
-
 @conflicts.retrying()
 def hide(owner_id: int, channel_type: int, peer_id: int, now: float) -> None:
     """Soft-delete a session if it exists (e.g. after leaving a group)."""

@@ -6,7 +6,7 @@ from typing import Any
 from chalicelib import clock
 from chalicelib.clock import wire_time
 from chalicelib.config import get_settings
-from chalicelib.db import contacts, friends, keys, reactions, sessions, users
+from chalicelib.db import contacts, friends, keys, reactions, users
 from chalicelib.db.contacts import Contacts
 from chalicelib.db.messages import MessageRecord
 from chalicelib.db.sessions import GROUP, PRIVATE
@@ -47,11 +47,10 @@ def send(me: int, *, to_id: int, channel_type: int, msg_type: int, message: str,
         extras=lambda: references.resolve(me, conversation=key, group_id=None, reply_to=reply_to, at_ids=at_ids,
                                           at_all=at_all, not_a_member=NOT_FRIENDS))
     shaped = conversation.message_shape(posted.message)
-    if posted.created:  # the delivery function pushes it to the recipient from the table's stream
-        if to_id == BOT_ID:
-            after_commit("bot reply", lambda: bot.reply(me, message))
-        else:
-            after_commit("revive session", lambda: sessions.revive(to_id, PRIVATE, me))
+    # the delivery function pushes it to the recipient from the table's stream; a session the recipient had
+    # removed shows again because the conversation's head moved past it (SessionRecord.listed)
+    if posted.created and to_id == BOT_ID:
+        after_commit("bot reply", lambda: bot.reply(me, message))
     return shaped
 
 

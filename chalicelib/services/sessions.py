@@ -17,12 +17,14 @@ NOTE_MAX = 50
 
 def list_sessions(me: int) -> list[dict[str, Any]] | dict[str, Any]:
     """Pinned first, then most recent activity; `{}` when empty, as the web client needs."""
-    visible = [session for session in sessions.list_for(me) if not session.deleted_at]
+    candidates = [session for session in sessions.list_for(me) if not session.hidden_until_revived]
+    heads = conversations.heads(session.conversation for session in candidates)
+    visible = [session for session in candidates
+               if session.listed(heads[session.conversation].last_seq if session.conversation in heads else 0)]
     if not visible:
         return {}
     peers, _ = contacts.read(me, (session.to_id for session in visible if session.channel_type == PRIVATE))
     group_records = groups.get_groups(session.group_id for session in visible if session.channel_type == GROUP)
-    heads = conversations.heads(session.conversation for session in visible)
     visible = [session for session in visible if session.channel_type == PRIVATE or session.group_id in group_records]
 
     def activity(session: SessionRecord) -> tuple[int, float]:
@@ -99,5 +101,10 @@ def _receipt(me: int, peer_id: int, read_seq: int) -> None:
 
 
 def delete_session(me: int, session_id: int) -> None:
-    if not sessions.set_fields(me, *_peer(me, session_id), deleted_at=clock.now()):
+    """Hidden up to the conversation's newest message: a later one shows it again (SessionRecord.listed)."""
+    channel_type, peer_id = _peer(me, session_id)
+    conversation = (keys.group_conversation(peer_id) if channel_type == GROUP
+                    else keys.private_conversation(me, peer_id))
+    head = conversations.head(conversation, consistent=True)
+    if not sessions.remove(me, channel_type, peer_id, clock.now(), head.last_seq if head else 0):
         raise InvalidInput("session not found")

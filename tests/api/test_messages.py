@@ -10,7 +10,7 @@ from botocore.exceptions import ClientError
 from pynamodb.connection.base import Connection
 from pynamodb.exceptions import TransactWriteError
 
-from chalicelib.db import connections, keys, pending, sessions
+from chalicelib.db import connections, keys, pending
 from chalicelib.db import messages as messages_db
 from tests.support.factories import befriend, connect, first_ping, get, online, post_form, register
 from tests.support.fakes import throttled
@@ -369,7 +369,6 @@ def test_a_committed_send_is_answered_when_steps_after_it_fail(client, sender, p
     a, b = pair
     online(b["id"], "b1")
     with monkeypatch.context() as patched:
-        patched.setattr(sessions, "revive", throttled)
         patched.setattr(pending, "store", throttled)
         answer = send(client, a, b["id"], "still delivered")
     assert answer["code"] == 200 and [m.content for m in stored(a, b)] == ["still delivered"]

@@ -15,6 +15,30 @@ def test_new_users_have_the_bot_session_and_an_empty_list_is_an_object(client):
     assert get(client, "/sessions", me["token"]).json_body["data"] == {}
 
 
+def private_sessions(client, user):
+    listed = get(client, "/sessions", user["token"]).json_body["data"]
+    return [(s["to_id"], s["last_message"]["content"]) for s in listed or [] if s["to_id"] != 1]
+
+
+def test_a_removed_private_session_comes_back_with_the_next_message_only(client):
+    """Removing a session hides the conversation up to its newest message; a message after that shows it again
+    (the list compares the head's sequence with the one the removal saw: no write on the send, no clock)."""
+    a, b = register(client), register(client)
+    befriend(client, a, b)
+    fields = {"to_id": a["id"], "msg_type": 1}
+    post_form(client, "/messages/private", {**fields, "msg_client_id": 1, "message": "one"}, b["token"])
+    (session,) = [s for s in get(client, "/sessions", a["token"]).json_body["data"] if s["to_id"] == b["id"]]
+    assert delete(client, f"/sessions/{session['id']}", a["token"]).json_body["code"] == 200
+    assert private_sessions(client, a) == []
+    post_form(client, "/messages/private", {"to_id": b["id"], "msg_type": 1, "msg_client_id": 2, "message": "mine"},
+              a["token"])  # my own message brings it back as well
+    assert private_sessions(client, a) == [(b["id"], "mine")]
+    assert delete(client, f"/sessions/{session['id']}", a["token"]).json_body["code"] == 200
+    assert private_sessions(client, a) == []
+    post_form(client, "/messages/private", {**fields, "msg_client_id": 3, "message": "two"}, b["token"])
+    assert private_sessions(client, a) == [(b["id"], "two")]
+
+
 def test_open_returns_the_existing_session_and_revives_a_removed_one(client):
     a, b = register(client), register(client)
     first = post_form(client, "/sessions", {"id": b["id"], "type": 1}, a["token"]).json_body["data"]

@@ -38,14 +38,14 @@ def friends(client):
     return a, b
 
 
-def test_a_private_message_costs_8_write_and_4_read_units_and_its_delivery_3_reads(client, sender, units):
+def test_a_private_message_costs_7_write_and_4_read_units_and_its_delivery_3_reads(client, sender, units):
     a, b = friends(client)
     units.clear()
     send(client, a, b["id"], "hi")
     # reads (consistent): the conversation head, the client-id claim, the friendship, my profile; writes: my
-    # messages quota, reviving the peer's session, and the transaction of head, message and claim (3 × 2)
-    assert by_call(units) == {"BatchGetItem": (0, 4), "UpdateItem": (2, 0), "TransactWriteItems": (6, 0)}
-    assert spent(units) == (8, 4)
+    # messages quota and the transaction of head, message and claim (3 × 2)
+    assert by_call(units) == {"BatchGetItem": (0, 4), "UpdateItem": (1, 0), "TransactWriteItems": (6, 0)}
+    assert spent(units) == (7, 4)
     # the delivery's one consistent BatchGetItem: b's connection set, a failed batch's record, b's session (mute)
     assert by_call(units, "delivery") == {"BatchGetItem": (0, 3)}
 
@@ -55,7 +55,7 @@ def test_a_longer_message_costs_two_more_write_units_per_kilobyte(client, sender
     a, b = friends(client)
     units.clear()
     send(client, a, b["id"], "x" * (MESSAGE_SIZE_KB * 1000))
-    assert spent(units) == (8 + 2 * MESSAGE_SIZE_KB, 4)
+    assert spent(units) == (7 + 2 * MESSAGE_SIZE_KB, 4)
 
 
 def test_a_group_message_to_50_costs_7_writes_and_its_delivery_a_read_unit_per_member(client, sender, units):
