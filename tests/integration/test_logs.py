@@ -30,6 +30,6 @@ def test_log_lines_are_structured_and_carry_no_secrets(client, capfd):
     assert {"request_id", "route", "user_id", "code", "latency_ms", "aws_calls"} <= set(http[-1])
     send_line = next(line for line in http if line["route"] == "POST /messages/private")
     assert send_line["user_id"] == me["id"] and send_line["code"] == 200
-    assert send_line["aws_calls"] >= 3  # read, transaction, connections (+ the pending write: friend offline)
+    assert send_line["aws_calls"] >= 2  # at least its read and its transaction (pushes are the delivery's)
     heartbeat = next(line for line in lines if line.get("kind") == "ws" and line["route"] == "$default")
     assert heartbeat["aws_calls"] == 0
