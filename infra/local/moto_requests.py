@@ -6,24 +6,64 @@
 - werkzeug logs one line per request (`"POST / HTTP/1.1" 200 -`), which the stack then reads back through a pipe
   only to keep the last lines: request lines are no longer written; warnings, errors and the strict request check's
   refusals (printed to stderr, infra/local/strict_dynamodb.py) still are.
-
-werkzeug's development server closes the connection after every response (it cannot drain a request body it
-did not read, so it never keeps a connection alive): connection reuse is not possible without replacing the
-server moto ships, which this module does not do.
+- werkzeug's development server closes the connection after every answer, because it cannot tell where an unread
+  request body ends. Every AWS call of the stack was a new TCP connection and a new server thread, which the
+  server's one accepting thread started one after another: in a reconnect storm (tests/perf/reconnect_storm.py)
+  that thread, not DynamoDB's work, set the pace (about 950 connections in 12 s, a third of the accepting thread's
+  samples spent starting threads). DynamoDB keeps an SDK's connections open, so local AWS now does too: a request
+  with a Content-Length is read through a stream that ends with its body (whatever the app left unread is read
+  and dropped there), so the next request on the connection starts where it should. A chunked request body still
+  closes its connection, as before.
 """
 from __future__ import annotations
 
 import functools
 import logging
 from collections.abc import Callable, Iterable
+from typing import IO, cast
 
 from moto import backends
+from moto import server as moto_server
+from moto.moto_server.werkzeug_app import MotoRequestHandler
+from werkzeug.wsgi import LimitedStream
+
+
+class KeepAliveRequestHandler(MotoRequestHandler):
+    """moto's request handler, keeping the connection open after an answer when the request's end is known."""
+
+    # an answer is written in two sends (head, body): on a kept connection Nagle's algorithm holds the body back
+    # until the client's delayed ACK of the head, 40 ms later
+    disable_nagle_algorithm = True
+
+    def run_wsgi(self) -> None:
+        length = self.headers.get("Content-Length")
+        if self.headers.get("Transfer-Encoding") or (length is not None and not length.isdigit()):
+            self._keep_alive = False
+            super().run_wsgi()
+            return
+        self._keep_alive = True
+        connection_stream = self.rfile
+        # the body and nothing after it: werkzeug's read-what-is-left after the answer stops at its end
+        body = LimitedStream(cast("IO[bytes]", connection_stream), int(length or 0))
+        self.rfile = body  # type: ignore[assignment]
+        try:
+            super().run_wsgi()
+            body.exhaust()
+        finally:
+            self.rfile = connection_stream
+
+    def send_header(self, keyword: str, value: str) -> None:
+        """werkzeug says `Connection: close` on every answer; only a request whose end is unknown gets it."""
+        if keyword.lower() == "connection" and value.lower() == "close" and getattr(self, "_keep_alive", False):
+            return
+        super().send_header(keyword, value)
 
 
 def trim_request_costs() -> None:
-    """For the moto server process only (infra/local/moto_main.py)."""
+    """For the moto server process only (infra/local/moto_main.py), before moto's `main` starts the server."""
     backends.list_of_moto_modules = _listed_once(backends.list_of_moto_modules)  # type: ignore[assignment]
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    moto_server.MotoRequestHandler = KeepAliveRequestHandler  # type: ignore[misc]
 
 
 def _listed_once(listing: Callable[[], Iterable[str]]) -> Callable[[], tuple[str, ...]]:
