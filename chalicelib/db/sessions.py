@@ -141,6 +141,7 @@ def peer_of(owner_id: int, session_id: int) -> tuple[int, int] | None:
     return int(index.channel_type), int(index.peer_id)
 
 
+@conflicts.retrying()
 def remove(owner_id: int, channel_type: int, peer_id: int, now: float, last_seq: int) -> bool:
     """Hide the owner's session up to the conversation's `last_seq` (read by the caller just before); False when
     it does not exist. A message committed meanwhile has a higher sequence, and shows the session again."""

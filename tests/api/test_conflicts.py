@@ -135,6 +135,15 @@ def _session_change(client, users):
     return lambda: post_form(client, f"/sessions/{session}", {"top_status": 1}, a["token"], method="put")
 
 
+def _session_delete(client, users):
+    a, b, _ = users
+    befriend(client, a, b)
+    from tests.support.factories import delete, get
+
+    session = get(client, "/sessions", a["token"]).json_body["data"][0]["id"]
+    return lambda: delete(client, f"/sessions/{session}", a["token"])
+
+
 def _server_create(client, users):
     a, _, _ = users
     return lambda: post_form(client, "/server_groups/createServer", {"name": "club"}, a["token"])
@@ -202,9 +211,9 @@ PATHS: dict[str, Callable[..., Callable[[], Any]]] = {
     "friend delete": _friend_delete, "group create": _group_create, "group join": _group_join,
     "group leave": _group_leave, "group remove": _group_remove, "group add": _group_add,
     "group send": _group_send, "private send": _private_send, "registration": _registration,
-    "email code": _email_code, "session change": _session_change, "server create": _server_create,
-    "server remove": _server_remove, "invite create": _invite_create, "invite revoke": _invite_revoke,
-    "block": _block, "unblock": _unblock, "edit": _edit, "pin": _pin, "react": _react,
+    "email code": _email_code, "session change": _session_change, "session delete": _session_delete,
+    "server create": _server_create, "server remove": _server_remove, "invite create": _invite_create,
+    "invite revoke": _invite_revoke, "block": _block, "unblock": _unblock, "edit": _edit, "pin": _pin, "react": _react,
 }
 
 
