@@ -15,7 +15,7 @@ from pynamodb.transactions import TransactWrite
 
 from chalicelib.db import conflicts, keys, outbox, sessions
 from chalicelib.db.conflicts import LostRace
-from chalicelib.db.models import Conversation, Group, GroupInvite, GroupMember, GroupMembership, Item
+from chalicelib.db.models import Conversation, Group, GroupInvite, GroupMember, GroupMembership, Item, Session
 from chalicelib.db.sessions import SessionRecord
 from chalicelib.db.transactions import failed_conditions, transaction
 
@@ -291,7 +291,7 @@ def leave(group_id: int, user_id: int, now: float) -> Departure | None:
         if failed_conditions(error):
             raise conflicts.LostRace("the group changed meanwhile") from error
         raise
-    sessions.hide(user_id, sessions.GROUP, group_id, now)
+    _hide_session_of_former_member(group_id, user_id, now)
     return Departure(new_owner=new_owner, dissolved=not others)
 
 
@@ -311,7 +311,23 @@ def remove_members(group_id: int, actor_id: int, user_ids: list[int], removable_
             raise conflicts.LostRace("membership changed meanwhile") from error
         raise
     for user_id in user_ids:
-        sessions.hide(user_id, sessions.GROUP, group_id, now)
+        _hide_session_of_former_member(group_id, user_id, now)
+
+
+@conflicts.retrying()
+def _hide_session_of_former_member(group_id: int, user_id: int, now: float) -> None:
+    """After a leave or removal committed: hide the user's group session, in one transaction with the check that
+    they are still not a member (whoever added them back between the two writes keeps their session shown), and
+    only if the session exists."""
+    try:
+        with transaction() as tx:
+            tx.condition_check(GroupMember, keys.group_pk(group_id), keys.member_sk(user_id),
+                               condition=GroupMember.PK.does_not_exist())
+            tx.update(Session(keys.user_pk(user_id), keys.session_sk(sessions.GROUP, group_id)),
+                      actions=[Session.deleted_at.set(now)], condition=Session.PK.exists())
+    except TransactWriteError as error:
+        if not failed_conditions(error):
+            raise
 
 
 def _remove_chunk(group_id: int, actor_id: int, chunk: list[int], removable_roles: tuple[str, ...]) -> None:

@@ -193,15 +193,3 @@ def mark_read(owner_id: int, channel_type: int, peer_id: int, seq: int) -> int |
             raise
         return None
     return int(answer.get("Attributes", {}).get(Session.read_seq.attr_name, {}).get("N", 0))
-
-
-@conflicts.retrying()
-@conflicts.retrying()
-def hide(owner_id: int, channel_type: int, peer_id: int, now: float) -> None:
-    """Soft-delete a session if it exists (e.g. after leaving a group)."""
-    try:
-        _key(owner_id, channel_type, peer_id).update(actions=[Session.deleted_at.set(now)],
-                                                     condition=Session.PK.exists())
-    except UpdateError as error:
-        if error.cause_response_code != "ConditionalCheckFailedException":
-            raise

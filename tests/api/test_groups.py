@@ -250,6 +250,31 @@ def test_leave_passes_ownership_and_last_member_dissolves(client, trio):
     assert delete(client, f"/groups/{group['id']}", b["token"]).json_body["code"] == 1000
 
 
+def test_coming_back_between_a_leave_and_its_session_hiding_keeps_the_session_listed(client, trio, monkeypatch):
+    """Leaving commits the membership's removal, then hides the group session; when the owner adds the member
+    back between the two writes, the hiding must not undo the return (it is conditioned on the membership)."""
+    from contextlib import contextmanager
+
+    owner, b, _ = trio
+    group = make_group(client, owner, [b])
+    real = groups_db.transaction
+
+    @contextmanager
+    def back_after_the_first_commit(*args, **kwargs):
+        with real(*args, **kwargs) as tx:
+            yield tx
+        monkeypatch.setattr(groups_db, "transaction", real)  # the leave's transaction committed
+        answer = post_form(client, "/groups/createOrRemoveUser",
+                           {"group_id": group["id"], "type": 1, "select_user": [b["id"]]}, owner["token"])
+        assert answer.json_body["code"] == 200, answer.json_body
+
+    monkeypatch.setattr(groups_db, "transaction", back_after_the_first_commit)
+    assert delete(client, f"/groups/{group['id']}", b["token"]).json_body["code"] == 200
+    assert groups_db.membership(group["id"], b["id"]) is not None
+    listed = get(client, "/sessions", b["token"]).json_body["data"]
+    assert group["id"] in [s["group_id"] for s in listed if s["channel_type"] == 2]
+
+
 def test_membership_notices_are_type_6_sentences(client, sender, trio):
     """The web client draws msg_type 6 as a centred system line; type 5 would be an empty 'voice' bubble."""
     owner, b, c = trio
