@@ -52,6 +52,14 @@ def group_object(group: GroupRecord) -> dict[str, Any]:
             "info": group.info, "avatar": group.avatar, "is_pwd": group.is_pwd, "hot": group.hot}
 
 
+def _unread(session: SessionRecord, head: ConversationHead | None) -> int:
+    """Messages after my read position; none while the newest is my own (replying means having read). Messages
+    of mine before someone else's newest one still count: a send does not write my read position."""
+    if head is None or head.last_sender == session.owner_id:
+        return 0
+    return max(0, head.last_seq - session.read_seq)
+
+
 def session_row(session: SessionRecord, peer: User | None, head: ConversationHead | None,
                 group: dict[str, Any] | None = None, *, show_email: bool = False, at_me: int = 0,
                 muted: int = 0) -> dict[str, Any]:
@@ -66,7 +74,7 @@ def session_row(session: SessionRecord, peer: User | None, head: ConversationHea
         "channel_type": session.channel_type, "name": peer.name if peer else (group or {}).get("name", session.name),
         "avatar": peer.avatar if peer else (group or {}).get("avatar", session.avatar), "status": session.status,
         "Users": user_object(peer, show_email=show_email), "Groups": group or dict(EMPTY_GROUP), "deleted_at": 0,
-        "unread": max(0, last_seq - session.read_seq), "last_seq": last_seq, "read_seq": session.read_seq,
+        "unread": _unread(session, head), "last_seq": last_seq, "read_seq": session.read_seq,
         "at_me": at_me, "mute_until": int(session.mute_until), "muted": muted,
         "last_message": {
             "content": shown.last_content if shown else "",

@@ -143,6 +143,22 @@ def test_history_cursor_walk_returns_each_message_once_in_order(client, pair):
     assert seen == list(range(1, 251))
 
 
+def test_my_own_newest_message_leaves_nothing_unread(client, pair):
+    """Replying means having read: while the newest message is mine, my session counts nothing unread (my read
+    position is not written on a send; the list reads the head's sender)."""
+    a, b = pair
+
+    def unread(user, peer):
+        rows = get(client, "/sessions", user["token"]).json_body["data"]
+        return next(s for s in rows if s["to_id"] == peer["id"])["unread"]
+
+    send(client, a, b["id"], "one")
+    send(client, a, b["id"], "two")
+    assert (unread(a, b), unread(b, a)) == (0, 2)
+    send(client, b, a["id"], "back")
+    assert unread(b, a) == 0
+
+
 def test_history_shape_and_read_position(client, pair):
     a, b = pair
     send(client, a, b["id"], "one")
