@@ -145,19 +145,13 @@ def peer_of(owner_id: int, session_id: int) -> tuple[int, int] | None:
 def remove(owner_id: int, channel_type: int, peer_id: int, now: float, last_seq: int) -> bool:
     """Hide the owner's session up to the conversation's `last_seq` (read by the caller just before); False when
     it does not exist. A message committed meanwhile has a higher sequence, and shows the session again."""
-    try:
-        _key(owner_id, channel_type, peer_id).update(
-            actions=[Session.deleted_at.set(now), Session.deleted_seq.set(last_seq)], condition=Session.PK.exists())
-    except UpdateError as error:
-        if error.cause_response_code == "ConditionalCheckFailedException":
-            return False
-        raise
-    return True
+    return _update_existing(owner_id, channel_type, peer_id,
+                            [Session.deleted_at.set(now), Session.deleted_seq.set(last_seq)])
 
 
 @conflicts.retrying()
 def set_fields(owner_id: int, channel_type: int, peer_id: int, *, top_status: int | None = None,
-               top_time: float | None = None, note: str | None = None, deleted_at: float | None = None) -> bool:
+               top_time: float | None = None, note: str | None = None) -> bool:
     """The owner's session with the peer (found by the caller with `peer_of`); False when it does not exist. The
     read position is `mark_read`'s: it only moves forward."""
     actions: list[Action] = []
@@ -167,8 +161,11 @@ def set_fields(owner_id: int, channel_type: int, peer_id: int, *, top_status: in
         actions.append(Session.top_time.set(top_time))
     if note is not None:
         actions.append(Session.note.set(note))
-    if deleted_at is not None:
-        actions.append(Session.deleted_at.set(deleted_at))
+    return _update_existing(owner_id, channel_type, peer_id, actions)
+
+
+def _update_existing(owner_id: int, channel_type: int, peer_id: int, actions: list[Action]) -> bool:
+    """One UpdateItem of the session, only if it exists (False otherwise: nothing is created)."""
     try:
         _key(owner_id, channel_type, peer_id).update(actions=actions, condition=Session.PK.exists())
     except UpdateError as error:

@@ -239,15 +239,11 @@ def cost_per_million() -> None:
 
     from app import app
     from chalicelib import aws as aws_clients
-    from chalicelib import clock
-    from chalicelib.db import groups as groups_db
-    from chalicelib.db.groups import MEMBER, OWNER, GroupRecord, NewMember
     from chalicelib.db.table import create_table
     from chalicelib.realtime.sender import use_sender
     from chalicelib.ws import handlers
     from tests.perf import cost_model
-    from tests.perf.test_messaging_budgets import settled_connection
-    from tests.perf.test_units import friends, send
+    from tests.perf.test_units import friends, online_group, send
     from tests.support.aws_calls import _uncounted
     from tests.support.capacity import Units, metering_units
     from tests.support.factories import get, ws_event
@@ -268,14 +264,7 @@ def cost_per_million() -> None:
         parts.clear()
         send(client, a, b["id"], "a message of a few words")
         private = measured(parts)
-        now = clock.now()
-        group = GroupRecord(9050, a["id"], "fifty", "info", "", "", 0, None, 0, now, 50)
-        members = [a["id"]] + [60_000 + index for index in range(49)]
-        groups_db.create(group, [NewMember(uid, OWNER if uid == a["id"] else MEMBER, None) for uid in members],
-                         now, {})
-        for uid in members:
-            settled_connection(f"cost{uid}", uid)  # every member online (the dearer case is cost_model.recipient)
-        get(client, "/friends", a["token"])
+        group = online_group(client, a)  # every member online (the dearer case is cost_model.recipient)
         parts.clear()
         send(client, a, group.id, "a message of a few words", msg_client_id=2, path="/messages/group")
         grouped = measured(parts)

@@ -58,16 +58,23 @@ def test_a_longer_message_costs_two_more_write_units_per_kilobyte(client, sender
     assert spent(units) == (7 + 2 * MESSAGE_SIZE_KB, 4)
 
 
-def test_a_group_message_to_50_costs_7_writes_and_its_delivery_a_read_unit_per_member(client, sender, units):
-    owner = register(client)
+def online_group(client, owner, size=50, group_id=9050):
+    """A group of `size` (the owner and size − 1 members made for it), every member on a settled socket, and the
+    owner's token checked once (budgets are for a token this process has checked)."""
     now = clock.now()
-    group = GroupRecord(9050, owner["id"], "fifty", "info", "", "", 0, None, 0, now, 50)
-    member_ids = [owner["id"]] + [50_000 + index for index in range(49)]
+    group = GroupRecord(group_id, owner["id"], "fifty", "info", "", "", 0, None, 0, now, size)
+    member_ids = [owner["id"]] + [50_000 + index for index in range(size - 1)]
     groups_db.create(group, [NewMember(uid, OWNER if uid == owner["id"] else MEMBER, None) for uid in member_ids],
                      now, {})
     for uid in member_ids:
         settled_connection(f"c{uid}", uid)
-    get(client, "/friends", owner["token"])  # budgets are for a token this process has checked
+    get(client, "/friends", owner["token"])
+    return group
+
+
+def test_a_group_message_to_50_costs_7_writes_and_its_delivery_a_read_unit_per_member(client, sender, units):
+    owner = register(client)
+    group = online_group(client, owner)
     units.clear()
     send(client, owner, group.id, "hi all", path="/messages/group")
     # reads: head, claim, membership, profile, the group (its member count prices the quota); writes: the quota,
