@@ -68,8 +68,8 @@ def test_reading_history_sends_the_peer_a_receipt_and_history_shows_is_read(clie
     assert receipts_for(sender, "b1")[-1]["read_seq"] == reply["id"]
 
 
-def test_put_read_seq_sends_a_receipt_at_most_once_a_second_per_conversation(client, sender, pair, frozen):
-    a, b = pair
+def three_messages_and_a_reader(client, a, b):
+    """a (online on "a1") sends b three messages; returns b's `PUT /sessions/{id}` of a read position."""
     online(a["id"], "a1")
     for n in range(3):
         send(client, a, b["id"], f"m{n}")
@@ -77,7 +77,14 @@ def test_put_read_seq_sends_a_receipt_at_most_once_a_second_per_conversation(cli
 
     def read_to(seq):
         assert post_form(client, f"/sessions/{session['id']}", {"read_seq": seq}, b["token"],
-                         method="put").json_body["code"] == 200
+                         method="put").json_body == {"code": 200, "message": "Success", "data": {}}
+
+    return read_to
+
+
+def test_put_read_seq_sends_a_receipt_at_most_once_a_second_per_conversation(client, sender, pair, frozen):
+    a, b = pair
+    read_to = three_messages_and_a_reader(client, a, b)
 
     read_to(1)
     frozen[0] += 0.5
@@ -91,14 +98,7 @@ def test_put_read_seq_sends_a_receipt_at_most_once_a_second_per_conversation(cli
 
 def test_a_read_position_never_moves_back_and_a_stale_read_sends_no_receipt(client, sender, pair, frozen):
     a, b = pair
-    online(a["id"], "a1")
-    for n in range(3):
-        send(client, a, b["id"], f"m{n}")
-    (session,) = [s for s in get(client, "/sessions", b["token"]).json_body["data"] if s["to_id"] == a["id"]]
-
-    def read_to(seq):
-        assert post_form(client, f"/sessions/{session['id']}", {"read_seq": seq}, b["token"],
-                         method="put").json_body == {"code": 200, "message": "Success", "data": {}}
+    read_to = three_messages_and_a_reader(client, a, b)
 
     def stored_read_seq():
         (found,) = [s for s in get(client, "/sessions", b["token"]).json_body["data"] if s["to_id"] == a["id"]]

@@ -34,6 +34,21 @@ class FailingOnce:
         self._sender.close(connection_id)
 
 
+def handle_failing_once(sender, batch, connection_id, message):
+    """The batch delivered while the first post of `message` to `connection_id` fails: the handler's answer, and
+    the record of that message."""
+    record = next(record for record in batch["Records"]
+                  if record["dynamodb"]["NewImage"].get("content", {}).get("S") == message)
+    failing = FailingOnce(sender, connection_id, message)
+    use_sender(failing)
+    try:
+        answer = delivery.handle(batch)
+    finally:
+        use_sender(sender)
+    assert failing.failed == 1
+    return answer, record
+
+
 def test_a_failed_post_fails_its_record_and_the_retry_repeats_nothing(client, sender, deliver):
     """b0's post of ab1 answers 500: ab1 is reported; b1 (b's other socket) and the other conversation got what
     they got, once. The retry posts ab1 to b0 only, then ab2 to both, and skips what was delivered."""
@@ -47,15 +62,7 @@ def test_a_failed_post_fails_its_record_and_the_retry_repeats_nothing(client, se
         messages.send(a, to_id=b, channel_type=1, msg_type=1, message=f"ab{n}", data=None, msg_client_id=n + 1)
         messages.send(c, to_id=d, channel_type=1, msg_type=1, message=f"cd{n}", data=None, msg_client_id=n + 1)
     batch = one_batch(deliver)
-    second_to_b = next(record for record in batch["Records"]
-                       if record["dynamodb"]["NewImage"].get("content", {}).get("S") == "ab1")
-    failing = FailingOnce(sender, "b0", "ab1")
-    use_sender(failing)
-    try:
-        answer = delivery.handle(batch)
-    finally:
-        use_sender(sender)
-    assert failing.failed == 1
+    answer, second_to_b = handle_failing_once(sender, batch, "b0", "ab1")
     assert answer == {"batchItemFailures": [{"itemIdentifier": second_to_b["dynamodb"]["SequenceNumber"]}]}
     assert chat_ids(sender, "b0") == [1] and chat_ids(sender, "b1") == [1, 2]
     assert chat_ids(sender, "d0") == [1, 2, 3]  # the other conversation went on
@@ -145,14 +152,7 @@ def test_a_retry_after_a_failure_between_two_reactions_still_pushes_the_newest_c
     messages.send(a, to_id=b, channel_type=1, msg_type=1, message="between", data=None, msg_client_id=2)
     reactions.react(b, to_id=a, channel_type=1, seq=sent, emoji="👍", on=1)
     batch = one_batch(deliver)
-    between = next(record for record in batch["Records"]
-                   if record["dynamodb"]["NewImage"].get("content", {}).get("S") == "between")
-    failing = FailingOnce(sender, "b0", "between")
-    use_sender(failing)
-    try:
-        answer = delivery.handle(batch)
-    finally:
-        use_sender(sender)
+    answer, between = handle_failing_once(sender, batch, "b0", "between")
     assert answer == {"batchItemFailures": [{"itemIdentifier": between["dynamodb"]["SequenceNumber"]}]}
     assert sender.frames_for("b0") == []
     assert [frame["message"] for frame in sender.frames_for("b1")] == ["between"]
