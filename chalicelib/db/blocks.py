@@ -35,7 +35,7 @@ def block(me: int, other: int, now: float) -> bool:
             tx.save(Block(keys.user_pk(me), keys.block_sk(other), blocker_id=me, blocked_id=other, created_at=now),
                     condition=Block.PK.does_not_exist())
             tx.update(_head(me, other), actions=[
-                tag(Conversation), Conversation.last_seq.set(Conversation.last_seq | 0),
+                tag(Conversation), Conversation.last_seq.set(Conversation.last_seq | 0), Conversation.fresh.remove(),
                 Conversation.blocked_by.add({me})])
     except TransactWriteError as error:
         if failed_conditions(error):
@@ -50,7 +50,7 @@ def unblock(me: int, other: int) -> bool:
     try:
         with transaction() as tx:
             tx.delete(Block(keys.user_pk(me), keys.block_sk(other)), condition=Block.PK.exists())
-            tx.update(_head(me, other), actions=[Conversation.blocked_by.delete({me})],
+            tx.update(_head(me, other), actions=[Conversation.fresh.remove(), Conversation.blocked_by.delete({me})],
                       condition=Conversation.PK.exists())
     except TransactWriteError as error:
         if failed_conditions(error):

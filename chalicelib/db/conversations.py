@@ -21,7 +21,9 @@ class ConversationHead:
 
 
 def head_record(item: Conversation) -> ConversationHead:
-    return ConversationHead(item.PK, int(item.last_seq), item.last_content, int(item.last_msg_type),
+    """The preview is the newest message's text unless a recall or an edit of it wrote `last_content`."""
+    preview = item.last_content if item.last_content is not None else item.content[:200]
+    return ConversationHead(item.PK, int(item.last_seq), preview, int(item.last_msg_type),
                             int(item.last_sender), float(item.last_send_time), int(item.last_recalled_msg_type),
                             frozenset(int(user_id) for user_id in item.blocked_by or ()))
 

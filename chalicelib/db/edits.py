@@ -46,7 +46,7 @@ def edit(message: MessageRecord, content: str, now: float, *, is_last: bool, not
             if is_last:
                 last = Conversation.last_seq == message.seq
                 tx.update(Conversation(message.conversation, keys.CONVERSATION_META_SK),
-                          actions=[Conversation.last_content.set(content[:200])],
+                          actions=[Conversation.fresh.remove(), Conversation.last_content.set(content[:200])],
                           condition=last if refused_by is None else last & _not_blocked_by(refused_by))
             elif refused_by is not None:  # one action per item in a transaction: the head is checked, not written
                 tx.condition_check(Conversation, message.conversation, keys.CONVERSATION_META_SK,

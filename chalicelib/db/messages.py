@@ -1,23 +1,39 @@
-"""Messages of a conversation: gapless per-conversation sequence, idempotent appends, history, recall."""
+"""Messages of a conversation: a send in three single-item writes (sequence, client-id claim, history item) that
+senders of one conversation never contend on, history, recall.
+
+A sequence is taken by the head write alone, so one can stay empty: when two sends of one client id race (the
+second finds the claim taken), or when a head write is repeated after its answer was lost. History skips an empty
+sequence and the delivery never delivers it (`settle`); ids stay increasing, not consecutive.
+"""
 from __future__ import annotations
 
 import random
-import uuid
 from dataclasses import dataclass
+from typing import Any
 
-from pynamodb.exceptions import TransactWriteError, UpdateError
+from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 
 from chalicelib.db import keys
-from chalicelib.db.conflicts import LostRace
+from chalicelib.db.conflicts import retrying
 from chalicelib.db.message_extras import NO_EXTRAS, MessageExtras, extras_of
-from chalicelib.db.models import ClientMessageClaim, Conversation, Group, Item, Message, UserProfile, tag
+from chalicelib.db.models import (
+    ClientMessageClaim,
+    Conversation,
+    Group,
+    Item,
+    Message,
+    SentFields,
+    UserProfile,
+    tag,
+)
 from chalicelib.db.mutes import NOT_SILENCED, Speaker, speaker_of
 from chalicelib.db.transactions import failed_conditions, transaction
 from chalicelib.db.users import User, profile_record
 
 CLAIM_SK = "CLAIM"
+CLAIM_DAYS = 30  # a retry of a client id is recognised this long
 NOTICE_MSG_TYPE = 6  # a system line: group notices and recalled messages, as the web client draws them
 
 
@@ -48,13 +64,16 @@ class MessageRecord:
 class SendContext:
     """Everything a send needs to know, read in one consistent BatchGetItem."""
 
-    last_seq: int
     claimed: tuple[str, int] | None
     relation_found: bool
     sender: User | None
     group_members: int = 0  # when asked for: the group's member count, who a group send fans out to
     blocked_by: frozenset[int] = frozenset()  # private pairs: who of the two blocks the other (db/blocks.py)
     speaker: Speaker = NOT_SILENCED  # a group sender's role and silences (services/mutes.py)
+
+
+class Blocked(Exception):
+    """The peer blocks the sender (their id is in the head's `blocked_by`): nothing was written."""
 
 
 def new_msg_id(now_ms: int) -> int:
@@ -73,18 +92,31 @@ def record_of(item: Message) -> MessageRecord:
     )
 
 
+def sent_message(head: Conversation) -> MessageRecord | None:
+    """The message a send wrote onto the head, when this image of the head is that send's write (`fresh`)."""
+    if not head.fresh:
+        return None
+    return MessageRecord(
+        conversation=head.PK, seq=int(head.last_seq), msg_id=int(head.msg_id), msg_client_id=int(head.msg_client_id),
+        form_id=int(head.form_id), to_id=int(head.to_id), channel_type=int(head.channel_type),
+        msg_type=int(head.msg_type), content=head.content, data=head.data, send_time=float(head.send_time),
+        sender_name=head.sender_name, sender_avatar=head.sender_avatar, notice=head.notice or "",
+        extras=extras_of(head),
+    )
+
+
 def send_context(conversation: str, sender_id: int, msg_client_id: int, relation: tuple[str, str] | None,
                  group_id: int | None = None) -> SendContext:
-    """The conversation head, an earlier claim of this client id, the relation that allows sending, and with
-    `group_id` the group's member count (for the sender's quota)."""
-    wanted = [(conversation, keys.CONVERSATION_META_SK), (keys.client_message_pk(sender_id, msg_client_id), CLAIM_SK),
+    """An earlier claim of this client id, the relation that allows sending, the sender's profile, the head's
+    blocks, and with `group_id` the group's member count (for the sender's quota)."""
+    wanted = [(conversation, keys.CONVERSATION_META_SK), claim_key(sender_id, msg_client_id),
               (keys.user_pk(sender_id), keys.PROFILE)]
     if relation is not None:
         wanted.append(relation)
     group = (keys.group_pk(group_id), keys.GROUP_META_SK) if group_id is not None else None
     if group is not None:
         wanted.append(group)
-    last_seq, claimed, relation_found, sender, group_members = 0, None, relation is None, None, 0
+    claimed, relation_found, sender, group_members = None, relation is None, None, 0
     blocked_by: frozenset[int] = frozenset()
     speaker = NOT_SILENCED
     for item in Item.batch_get(wanted, consistent_read=True):
@@ -98,51 +130,104 @@ def send_context(conversation: str, sender_id: int, msg_client_id: int, relation
         if isinstance(item, UserProfile) and key == (keys.user_pk(sender_id), keys.PROFILE):
             sender = profile_record(item)
         elif isinstance(item, Conversation):
-            last_seq = int(item.last_seq)
             blocked_by = frozenset(int(user_id) for user_id in item.blocked_by or ())
         elif isinstance(item, ClientMessageClaim):
             claimed = (item.conversation, int(item.seq))
-    return SendContext(last_seq, claimed, relation_found, sender, group_members, blocked_by, speaker)
+    return SendContext(claimed, relation_found, sender, group_members, blocked_by, speaker)
 
 
-def append(message: MessageRecord, expected_last_seq: int, sender: User, refused_by: int | None = None) -> None:
-    """Message, conversation head and idempotency claim in one transaction, only if nobody got there first
-    (LostRace otherwise: another send took the next sequence or claimed this client id, or `refused_by` blocked
-    the sender meanwhile: the head names them in `blocked_by`).
+def claim_key(sender_id: int, msg_client_id: int) -> tuple[str, str]:
+    return keys.client_message_pk(sender_id, msg_client_id), CLAIM_SK
 
-    The request token is new for each call, so botocore's retries of this very request are recognised by
-    DynamoDB as the same transaction, and no two different appends can ever share one.
+
+@retrying()
+def take_sequence(message: MessageRecord, refused_by: int | None = None) -> int:
+    """A send's commit point: one UpdateItem of the conversation head takes the next sequence (an increment, so
+    senders of one conversation never refuse each other) and writes the message onto the head, marked `fresh`.
+    That write's stream record is the message's delivery (realtime/delivery.py): one head, so its records keep the
+    order in which the sequences were taken. Raises Blocked when `refused_by` blocks the sender meanwhile.
+
+    What follows (`claim`, then `store`) is finished by the delivery if the sender stops before it (`settle`).
     """
     head = Conversation(message.conversation, keys.CONVERSATION_META_SK)
-    # a block written before the pair's first message leaves a head at sequence 0
-    head_condition = ((Conversation.PK.does_not_exist() | (Conversation.last_seq == 0)) if expected_last_seq == 0
-                      else Conversation.last_seq == expected_last_seq)
-    if refused_by is not None:
-        head_condition &= ~Conversation.blocked_by.contains(refused_by)
-    item = Message(
-        message.conversation, keys.message_sk(message.seq), seq=message.seq, msg_id=message.msg_id,
-        msg_client_id=message.msg_client_id, form_id=message.form_id, to_id=message.to_id,
-        channel_type=message.channel_type, msg_type=message.msg_type, content=message.content, data=message.data,
-        send_time=message.send_time, sender_name=sender.name, sender_avatar=sender.avatar,
-        notice=message.notice or None, **message.extras.attributes(),
-    )
-    claim = ClientMessageClaim(keys.client_message_pk(message.form_id, message.msg_client_id), CLAIM_SK,
-                               conversation=message.conversation, seq=message.seq,
-                               expires_at=int(message.send_time) + 30 * 86400)
+    actions: list[Action] = [
+        tag(Conversation), Conversation.last_seq.add(1), Conversation.fresh.set(True),
+        Conversation.last_content.remove(), Conversation.last_msg_type.set(message.msg_type),
+        Conversation.last_sender.set(message.form_id), Conversation.last_send_time.set(message.send_time),
+        Conversation.last_recalled_msg_type.set(0),
+    ]
+    sent = _sent_attributes(message)
+    for name, attribute in Conversation.get_attributes().items():
+        if name in SENT_FIELDS:
+            actions.append(attribute.set(sent[name]) if sent.get(name) is not None else attribute.remove())
     try:
-        with transaction(request_token=str(uuid.uuid4())) as tx:
-            tx.update(head, actions=[
-                tag(Conversation), Conversation.last_seq.set(message.seq),
-                Conversation.last_content.set(message.content[:200]), Conversation.last_msg_type.set(message.msg_type),
-                Conversation.last_sender.set(message.form_id), Conversation.last_send_time.set(message.send_time),
-                Conversation.last_recalled_msg_type.set(0),
-            ], condition=head_condition)
-            tx.save(item, condition=Message.PK.does_not_exist())
-            tx.save(claim, condition=ClientMessageClaim.PK.does_not_exist())
-    except TransactWriteError as error:
-        if failed_conditions(error):
-            raise LostRace("another send took this sequence or client id") from error
+        head.update(actions=actions,
+                    condition=~Conversation.blocked_by.contains(refused_by) if refused_by is not None else None)
+    except UpdateError as error:
+        if error.cause_response_code == "ConditionalCheckFailedException":
+            raise Blocked(f"{refused_by} blocks the sender") from error
         raise
+    return int(head.last_seq)
+
+
+SENT_FIELDS = frozenset(name for name in dir(SentFields) if not name.startswith("_"))
+
+
+def _sent_attributes(message: MessageRecord) -> dict[str, Any]:
+    return {"msg_id": message.msg_id, "msg_client_id": message.msg_client_id, "form_id": message.form_id,
+            "to_id": message.to_id, "channel_type": message.channel_type, "msg_type": message.msg_type,
+            "content": message.content, "data": message.data, "send_time": message.send_time,
+            "sender_name": message.sender_name, "sender_avatar": message.sender_avatar,
+            "notice": message.notice or None, **message.extras.attributes()}
+
+
+@retrying()
+def claim(message: MessageRecord) -> tuple[str, int] | None:
+    """Take the sender's client id for `message` at the sequence it took; None when it is held by exactly that
+    (taken now, or already by the delivery or an earlier try of this very write), else where the message holding
+    it is: a retry of the same client id got there first, or an earlier take of this same message (a head write
+    repeated after a lost answer takes two sequences), and this sequence stays empty."""
+    item = ClientMessageClaim(*claim_key(message.form_id, message.msg_client_id), conversation=message.conversation,
+                              seq=message.seq, msg_id=message.msg_id,
+                              expires_at=int(message.send_time) + CLAIM_DAYS * 86400)
+    try:
+        item.save(condition=ClientMessageClaim.PK.does_not_exist()
+                  | ((ClientMessageClaim.msg_id == message.msg_id) & (ClientMessageClaim.seq == message.seq)))
+        return None
+    except PutError as error:
+        if error.cause_response_code != "ConditionalCheckFailedException":
+            raise
+    holder = ClientMessageClaim.get(*claim_key(message.form_id, message.msg_client_id), consistent_read=True)
+    return holder.conversation, int(holder.seq)
+
+
+@retrying()
+def store(message: MessageRecord) -> None:
+    """The message's history item, written once: by its sender, or by the delivery when the sender stopped first
+    (each sequence is taken by one head write, so whoever writes it writes the same message)."""
+    item = Message(
+        message.conversation, keys.message_sk(message.seq), seq=message.seq, **_sent_attributes(message))
+    try:
+        item.save(condition=Message.PK.does_not_exist())
+    except PutError as error:
+        if error.cause_response_code != "ConditionalCheckFailedException":
+            raise
+
+
+def settle(message: MessageRecord, claimed: ClientMessageClaim | None, stored: bool) -> bool:
+    """The delivery's half of a send whose head write it read (`claimed` and `stored`: what it read of the claim
+    and of the history item, in its batch's BatchGetItem). True when `message` holds its client id (taking it if
+    nobody did yet: the sender stopped after its head write) and its history item exists (written here if not);
+    False when another sequence holds it: this one stays empty and is not delivered."""
+    if claimed is None:
+        if claim(message) is not None:
+            return False
+    elif (claimed.conversation, int(claimed.seq), int(claimed.msg_id or 0)) != (message.conversation, message.seq,
+                                                                                message.msg_id):
+        return False
+    if not stored:
+        store(message)
+    return True
 
 
 def get(conversation: str, seq: int) -> MessageRecord | None:
@@ -213,6 +298,7 @@ def recall(message: MessageRecord, now: float, notice: str, *, recalled_by: int,
             with transaction() as tx:
                 tx.update(item, actions=actions, condition=condition)
                 tx.update(Conversation(message.conversation, keys.CONVERSATION_META_SK), actions=[
+                    Conversation.fresh.remove(),
                     Conversation.last_content.set(notice[:200]), Conversation.last_msg_type.set(NOTICE_MSG_TYPE),
                     Conversation.last_recalled_msg_type.set(message.msg_type),
                 ], condition=Conversation.last_seq == message.seq)

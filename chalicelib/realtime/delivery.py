@@ -1,11 +1,16 @@
 """The delivery function: the table's stream records in, frames out, in stream order per conversation.
 
-Every frame that follows a write is produced here from the committed item's image: a new Message is a chat frame
-(private: to the peer; group: to the members), a change to a stored Message is the frame of the change it wrote
-(`change`: a recall 1007, an edit 1008; to both sides or the members), a reaction change is 1009 with the counts
-it committed (both sides or the members), and an Outbox item carries its own (recipient, frame) pairs. Other items
-are ignored. Every item lives in the partition of the conversation it concerns, and the stream keeps each
-partition's records in commit order.
+Every frame that follows a write is produced here from the committed item's image: a send's write of its
+conversation head (`fresh`) is a chat frame (private: to the peer; group: to the members), a change to a stored
+Message is the frame of the change it wrote (`change`: a recall 1007, an edit 1008; to both sides or the members), a
+reaction change is 1009 with the counts it committed (both sides or the members), and an Outbox item carries its
+own (recipient, frame) pairs. Other items are ignored. Every item lives in the partition of the conversation it
+concerns, and the stream keeps each partition's records in commit order; a conversation's messages are the records
+of one item, its head, in the order the head took their sequences.
+
+Before a message's frames go out, `messages.settle` makes sure it holds its client id and its history item exists
+(finishing a send whose request stopped after its head write) and drops a sequence that stayed empty; the claim
+and the history item are read in the batch's one BatchGetItem.
 
 A burst of reactions to one message is pushed once per batch: of a message's reaction records in a batch, only the
 newest makes frames, since its counts include every older one's (`_superseded_reactions`).
@@ -21,15 +26,15 @@ from __future__ import annotations
 
 import contextvars
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from chalicelib import clock, metrics
 from chalicelib.clock import wire_time
-from chalicelib.db import connections, groups, outbox, pending, reactions
+from chalicelib.db import connections, groups, keys, messages, outbox, pending, reactions
 from chalicelib.db.messages import MessageRecord, record_of
-from chalicelib.db.models import Item, Message, Outbox
+from chalicelib.db.models import ClientMessageClaim, Conversation, Item, Message, Outbox
 from chalicelib.db.mutes import in_force
 from chalicelib.db.sessions import GROUP
 from chalicelib.logs import log_event, log_exception
@@ -58,12 +63,15 @@ def handle(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     plans = _Plans()
     superseded = _superseded_reactions(records)
     planned = [[] if index in superseded else plans.plan(record) for index, record in enumerate(records)]
+    sends = _sends(records)
     recipients = {user_id for deliveries in planned if deliveries for user_id, _ in deliveries}
     now = clock.now()
     reach, read_back = connections.reach(
         recipients, now, consistent=True,
-        also=[pending.progress_key(_sequence(records[0])), *mute_marks.session_keys(planned)] if recipients else [])
+        also=[*([pending.progress_key(_sequence(records[0])), *mute_marks.session_keys(planned)] if recipients else []),
+              *dict.fromkeys(key for message in sends.values() for key in _send_keys(message))])
     owed_before = pending.progress_of(read_back)
+    stored = {(item.PK, item.SK): item for item in read_back if isinstance(item, ClientMessageClaim | Message)}
     mute_marks.mark(planned, plans.muted | mute_marks.muted_sessions(read_back, now))
     live = Recipients(reach)
     replays = Replays(deadline)
@@ -85,6 +93,9 @@ def handle(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
             try:
                 if deliveries is NOT_PLANNED:
                     raise RuntimeError("the record's frames could not be worked out")
+                if index in sends and not _settled(sends[index], stored):
+                    owed[index] = {}
+                    continue  # an empty sequence: another one holds this message's client id
                 owed[index] = deliver([(user_id, encode(frame)) for user_id, frame in deliveries or []],
                                       _ordering_key(records[index]), live, replays, before) if deliveries else {}
             except Exception as error:
@@ -119,6 +130,32 @@ def _save_progress(records: list[dict[str, Any]], failed: int, owed: dict[int, O
         pending.save_progress(_sequence(records[failed]), progress, clock.now())
     except Exception:  # the retry then delivers those frames again, with the same ids
         log_exception("recording a failed batch's progress failed", sequence=_sequence(records[failed]))
+
+
+def _sends(records: list[dict[str, Any]]) -> dict[int, MessageRecord]:
+    """The batch's sends: record index → the message its head write carries."""
+    found = {}
+    for index, record in enumerate(records):
+        image = (record.get("dynamodb") or {}).get("NewImage") or {}
+        if record.get("eventName") in ("INSERT", "MODIFY") and (image.get("T") or {}).get("S") == "Conversation":
+            item = Item.from_raw_data(image)
+            assert isinstance(item, Conversation)
+            message = messages.sent_message(item)
+            if message is not None:
+                found[index] = message
+    return found
+
+
+def _send_keys(message: MessageRecord) -> list[tuple[str, str]]:
+    return [messages.claim_key(message.form_id, message.msg_client_id),
+            (message.conversation, keys.message_sk(message.seq))]
+
+
+def _settled(message: MessageRecord, stored: Mapping[tuple[str, str], Item]) -> bool:
+    claim_key, history_key = _send_keys(message)
+    claimed = stored.get(claim_key)
+    return messages.settle(message, claimed if isinstance(claimed, ClientMessageClaim) else None,
+                           history_key in stored)
 
 
 def _superseded_reactions(records: list[dict[str, Any]]) -> set[int]:
@@ -207,17 +244,29 @@ def _ordering_key(record: dict[str, Any]) -> str:
 MembersOf = Callable[[int], list[int]]
 
 
-def _message_frames(image: dict[str, Any], event_name: str, members_of: MembersOf) -> list[Delivery]:
+def _sent_frames(image: dict[str, Any], event_name: str, members_of: MembersOf) -> list[Delivery]:
+    """A send's write of its conversation head: the chat frame of the message it carries."""
+    item = Item.from_raw_data(image)
+    assert isinstance(item, Conversation)
+    message = messages.sent_message(item)
+    if message is None:
+        return []  # a write of the head that was not a send (a block, a recall or an edit of the newest message)
+    shaped = conversation.message_shape(message)
+    sender = conversation.sender_brief(message)
+    if message.channel_type == GROUP:
+        return [(member, frames.chat(shaped, sender, member)) for member in members_of(message.to_id)]
+    # to the recipient only, as in the origin: the sender's client draws its own bubble from the send's answer
+    return [] if message.to_id == BOT_ID else [(message.to_id, frames.chat(shaped, sender))]
+
+
+def _change_frames(image: dict[str, Any], event_name: str, members_of: MembersOf) -> list[Delivery]:
+    """A change to a stored message (its history item's first write is no frame: the head's is)."""
+    if event_name != "MODIFY":
+        return []
     item = Item.from_raw_data(image)
     assert isinstance(item, Message)
     message = record_of(item)
     shaped = conversation.message_shape(message)
-    if event_name == "INSERT":
-        sender = conversation.sender_brief(message)
-        if message.channel_type == GROUP:
-            return [(member, frames.chat(shaped, sender, member)) for member in members_of(message.to_id)]
-        # to the recipient only, as in the origin: the sender's client draws its own bubble from the send's answer
-        return [] if message.to_id == BOT_ID else [(message.to_id, frames.chat(shaped, sender))]
     frame = _change_frame(item, message, shaped)
     if frame is None:
         return []
@@ -262,4 +311,4 @@ def _reaction_frames(image: dict[str, Any], event_name: str, members_of: Members
 # Each item type that makes frames, from the stream record's raw image (a reaction's per-emoji sets are attributes
 # PynamoDB does not model). The cloud stream's filter passes exactly these types (infra DELIVERED_ITEM_TYPES).
 PRODUCERS: dict[str, Callable[[dict[str, Any], str, MembersOf], list[Delivery]]] = {
-    "Message": _message_frames, "Outbox": _outbox_frames, "Reactions": _reaction_frames}
+    "Conversation": _sent_frames, "Message": _change_frames, "Outbox": _outbox_frames, "Reactions": _reaction_frames}

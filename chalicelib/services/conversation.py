@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from chalicelib import clock
+from chalicelib.aws import Busy
 from chalicelib.clock import wire_time
 from chalicelib.config import get_settings
 from chalicelib.db import conflicts, messages, sessions
@@ -19,7 +20,6 @@ from chalicelib.errors import Forbidden, InvalidInput
 from chalicelib.security import limits
 from chalicelib.services import mutes, references
 
-APPEND_ATTEMPTS = 12  # racing sends take the next sequence from each other: re-read and try again
 DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE = 50, 100
 BLOCKED_BY_PEER = "对方已将你拉黑 (this user has blocked you), so you cannot send them messages"
 
@@ -64,57 +64,71 @@ def post(*, conversation: str, sender_id: int, to_id: int, channel_type: int, ms
     the answer is `refusal` (1003) and nothing is stored. With `data_from_sender` the message's `data` is the
     server's JSON of the sender profile, never the client's. A `counted` send takes its units from the sender's
     `messages` quota (limits.message_units: its size and recipients, the peer or every member of the group) once
-    its checks passed and
-    before anything is stored; a retry of a stored send takes none. `extras` (services/references.py) checks and
-    reads a reply's target and the mentions once the sender may post, before the quota is taken.
+    its checks passed and before anything is stored; a retry of a stored send takes none. `extras`
+    (services/references.py) checks and reads a reply's target and the mentions once the sender may post, before
+    the quota is taken.
+
+    Three single-item writes, none of which waits on another sender (db/messages.py): the head takes the sequence
+    (the commit point: from there the message is delivered, by the delivery finishing the rest if this request
+    stops), the claim takes the client id, the history item is written. A request that answers an error after the
+    head write (a lost connection, DynamoDB unavailable) may still have sent the message: its retry with the same
+    client id answers it.
     """
-    attempted: set[int] = set()  # msg_ids of this call's own attempts
-    spent: list[bool] = []
-    resolved: list[MessageExtras] = []
+    context = messages.send_context(conversation, sender_id, msg_client_id, relation,
+                                    to_id if counted and channel_type == GROUP else None)
+    if context.claimed is not None:
+        return Posted(_claimed(context.claimed), _required(context.sender), created=False)
+    if not context.relation_found:
+        raise Forbidden(refusal)
+    refused_by = None if channel_type == GROUP else to_id
+    if refused_by in context.blocked_by:
+        raise Forbidden(BLOCKED_BY_PEER)
+    sender = _required(context.sender)
+    mutes.check_may_speak(context.speaker, clock.now())
+    found = extras() if extras is not None else NO_EXTRAS
+    units = 0
+    if counted:
+        recipients = (context.group_members if channel_type == GROUP else 1) + references.extra_recipients(found)
+        units = limits.message_units(recipients, content + (data or ""))
+        limits.spend("messages", sender_id, units, "too many messages")
+    now = clock.now()
+    payload = data or ""
+    if data_from_sender:
+        payload = json.dumps({"id": sender.id, "name": sender.name, "avatar": sender.avatar, "email": ""},
+                             ensure_ascii=False)
+    record = MessageRecord(
+        conversation=conversation, seq=0, msg_id=messages.new_msg_id(int(now * 1000)), msg_client_id=msg_client_id,
+        form_id=sender_id, to_id=to_id, channel_type=channel_type, msg_type=msg_type, content=content,
+        data=payload, send_time=now, sender_name=sender.name, sender_avatar=sender.avatar, notice=notice,
+        extras=found,
+    )
+    try:
+        record = replace(record, seq=messages.take_sequence(record, refused_by))
+    except messages.Blocked as blocked:  # blocked since the context was read
+        if units:
+            limits.give_back("messages", sender_id, units)
+        raise Forbidden(BLOCKED_BY_PEER) from blocked
+    holder = messages.claim(record)
+    if holder is not None:  # a retry of this client id, or a repeat of this very head write, holds it
+        original = _claimed(holder)
+        return Posted(original, sender, created=original.msg_id == record.msg_id)
+    messages.store(record)
+    return Posted(record, sender, created=True)
 
-    @conflicts.retrying(APPEND_ATTEMPTS)
-    def attempt() -> Posted:
-        context = messages.send_context(conversation, sender_id, msg_client_id, relation,
-                                        to_id if counted and channel_type == GROUP else None)
-        if context.claimed is not None:
-            original = messages.get(*context.claimed)
-            if original is None:
-                raise InvalidInput("msg_client_id was already used")
-            assert context.sender is not None
-            # our own earlier attempt may have been written even though its answer was lost (a timeout
-            # followed by a retry that then failed its conditions): it is still ours to push
-            return Posted(original, context.sender, created=original.msg_id in attempted)
-        if not context.relation_found:
-            raise Forbidden(refusal)
-        if channel_type != GROUP and to_id in context.blocked_by:
-            raise Forbidden(BLOCKED_BY_PEER)
-        if context.sender is None:
-            raise InvalidInput("sender does not exist")
-        mutes.check_may_speak(context.speaker, clock.now())
-        if extras is not None and not resolved:
-            resolved.append(extras())
-        found = resolved[0] if resolved else NO_EXTRAS
-        if counted and not spent:
-            recipients = (context.group_members if channel_type == GROUP else 1) + references.extra_recipients(found)
-            limits.spend("messages", sender_id, limits.message_units(recipients, content + (data or "")),
-                         "too many messages")
-            spent.append(True)
-        now = clock.now()
-        payload = data or ""
-        if data_from_sender:
-            payload = json.dumps({"id": context.sender.id, "name": context.sender.name,
-                                  "avatar": context.sender.avatar, "email": ""}, ensure_ascii=False)
-        record = MessageRecord(
-            conversation=conversation, seq=context.last_seq + 1, msg_id=messages.new_msg_id(int(now * 1000)),
-            msg_client_id=msg_client_id, form_id=sender_id, to_id=to_id, channel_type=channel_type,
-            msg_type=msg_type, content=content, data=payload, send_time=now,
-            sender_name=context.sender.name, sender_avatar=context.sender.avatar, notice=notice, extras=found,
-        )
-        attempted.add(record.msg_id)
-        messages.append(record, context.last_seq, context.sender, None if channel_type == GROUP else to_id)
-        return Posted(record, context.sender, created=True)
 
-    return attempt()
+def _claimed(holder: tuple[str, int]) -> MessageRecord:
+    """The message holding a client id; its history item is written right after the claim (by its sender, or by
+    the delivery when the sender stopped between the two), so a retry meeting that moment is asked to come back."""
+    original = messages.get(*holder)
+    if original is None:
+        raise Busy("the message with this msg_client_id is still being stored")
+    return original
+
+
+def _required(sender: User | None) -> User:
+    if sender is None:
+        raise InvalidInput("sender does not exist")
+    return sender
 
 
 @dataclass(frozen=True)

@@ -89,7 +89,7 @@ def frame_conversation(frame: dict[str, Any]) -> str:
     return conversation_key(int(frame.get("channel_type") or 1), int(frame["form_id"]), int(frame["to_id"]))
 
 
-Killed = frozenset[str] | None  # `<event>:<conversation>:<id>` of messages killed batches handled; None: unknown
+Killed = frozenset[str] | None  # `send:`/`change:<conversation>:<id>` of records killed batches handled; None: unknown
 
 
 def verify(world: World, stored: dict[str, list[dict[str, Any]]], killed: Killed) -> Findings:
@@ -150,7 +150,7 @@ def _check_delivery(world: World, found: Findings, killed: Killed) -> None:
                 found.note(f"user {recipient} never got {sent.conversation} id {sent.seq} from {sent.sender}; "
                            f"its socket around the send: {timeline}", "lost")
             elif got > 1:
-                _count_repeats(found, killed, f"INSERT:{sent.conversation}:{sent.seq}", got - 1, "",
+                _count_repeats(found, killed, f"send:{sent.conversation}:{sent.seq}", got - 1, "",
                                f"user {recipient} got {sent.conversation} id {sent.seq} {got} times")
 
 
@@ -222,6 +222,6 @@ def _check_recalls(world: World, stored: dict[str, list[dict[str, Any]]], found:
                 found.recall_lost += 1
                 found.note(f"user {recipient} never got the recall of {message.conversation} id {message.seq}")
             elif got > 1:
-                _count_repeats(found, killed, f"MODIFY:{message.conversation}:{message.seq}", got - 1, "recall_",
+                _count_repeats(found, killed, f"change:{message.conversation}:{message.seq}", got - 1, "recall_",
                                f"user {recipient} got the recall of {message.conversation} id {message.seq} "
                                f"{got} times")

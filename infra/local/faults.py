@@ -214,7 +214,7 @@ class DeliveryKills:
     def __init__(self, rate: float, seed: int | None = None) -> None:
         self.rate = rate
         self.killed = 0
-        self.pushed_before_kills: set[str] = set()  # `<event>:<PK>:<seq>` of messages a killed batch handled
+        self.pushed_before_kills: set[str] = set()  # `_message_key`s of the records a killed batch handled
         self._random = random.Random(seed)
         self._lock = threading.Lock()
 
@@ -236,10 +236,15 @@ class DeliveryKills:
 
 
 def _message_key(record: dict[str, Any]) -> str:
+    """`send:<PK>:<seq>` for a send's write of its head (the message's chat frame), `change:<PK>:<seq>` for a change
+    to a stored message (a recall, an edit); "" for records that carry no message."""
     image = (record.get("dynamodb") or {}).get("NewImage") or {}
-    if (image.get("T") or {}).get("S") != "Message":
-        return ""
-    return f"{record.get('eventName')}:{image['PK']['S']}:{image['seq']['N']}"
+    kind = (image.get("T") or {}).get("S")
+    if kind == "Conversation" and (image.get("fresh") or {}).get("BOOL"):
+        return f"send:{image['PK']['S']}:{image['last_seq']['N']}"
+    if kind == "Message" and record.get("eventName") == "MODIFY":
+        return f"change:{image['PK']['S']}:{image['seq']['N']}"
+    return ""
 
 
 def delivery_kills_from_env(environ: dict[str, str] | None = None) -> DeliveryKills | None:

@@ -33,7 +33,7 @@ from aws_cdk import aws_sns_subscriptions as sns_subscriptions
 from aws_cdk import aws_sqs as sqs
 from chalice.cdk import Chalice
 from constructs import Construct
-from delivery_filter import PATTERN as DELIVERY_FILTER
+from delivery_filter import PATTERNS as DELIVERY_FILTERS
 from lambda_package import package
 from stacks.settings import StageSettings
 
@@ -83,6 +83,8 @@ TABLE_ITEM_ACTIONS = [
     "dynamodb:ConditionCheckItem",  # TransactWriteItems is authorised per contained action
 ]
 DELIVERY_TABLE_ACTIONS = [
+    "dynamodb:GetItem",  # the claim that holds a message's client id, when taking it failed (db/messages.claim)
+    "dynamodb:PutItem",  # finishing a send whose request stopped after its head write: the claim, the history item
     "dynamodb:Query",  # a group's members; a user's kept frames
     "dynamodb:BatchGetItem",  # the recipients' connection sets (and kept marks), a failed batch's record
     "dynamodb:BatchWriteItem",  # keeping frames; deleting replayed ones
@@ -383,8 +385,8 @@ class PhilatelicImStack(Stack):
                 on_failure=lambda_.CfnEventSourceMapping.OnFailureProperty(
                     destination=self.dead_letters.queue_arn)),
             filter_criteria=lambda_.CfnEventSourceMapping.FilterCriteriaProperty(filters=[
-                lambda_.CfnEventSourceMapping.FilterProperty(
-                    pattern=json.dumps(DELIVERY_FILTER, separators=(",", ":")))]),
+                lambda_.CfnEventSourceMapping.FilterProperty(pattern=json.dumps(pattern, separators=(",", ":")))
+                for pattern in DELIVERY_FILTERS]),
         )
 
     def _configure_apis(self) -> None:

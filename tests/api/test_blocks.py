@@ -2,6 +2,7 @@
 inputs, and a block racing an in-flight send."""
 from __future__ import annotations
 
+import json
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -147,15 +148,14 @@ def test_only_the_blocker_can_unblock(client, pair):
     assert send(client, b, a["id"])["code"] == 1003
 
 
-def _holding_the_append(monkeypatch, reached: threading.Event, release: threading.Event):
-    """Holds the first private append (the send's TransactWriteItems with a Message in it) until `release`."""
+def _holding_the_head_write(monkeypatch, reached: threading.Event, release: threading.Event):
+    """Holds the first send's write of a conversation head (an UpdateItem marking it `fresh`) until `release`."""
     original = botocore.client.BaseClient._make_api_call
     held = []
 
     def make_api_call(self, operation_name, api_params):
-        if operation_name == "TransactWriteItems" and not held and any(
-                (entry.get("Put") or {}).get("Item", {}).get("T", {}).get("S") == "Message"
-                for entry in api_params.get("TransactItems", [])):
+        if operation_name == "UpdateItem" and not held and api_params["Key"]["PK"]["S"].startswith("CONV#") \
+                and "fresh" in json.dumps(api_params.get("ExpressionAttributeNames", {})):
             held.append(True)
             reached.set()
             assert release.wait(10)
@@ -165,11 +165,11 @@ def _holding_the_append(monkeypatch, reached: threading.Event, release: threadin
 
 
 def test_a_block_committed_during_a_send_refuses_it(client, pair, monkeypatch):
-    """The send read the head before the block; its append is conditioned on the head, so it fails, reads again,
-    and answers 1003: no message is stored after a block committed."""
+    """The send read the head before the block; its head write is conditioned on the head not naming the sender's
+    blocker, so it fails and answers 1003: no message is stored after a block committed."""
     a, b = pair
     reached, release = threading.Event(), threading.Event()
-    _holding_the_append(monkeypatch, reached, release)
+    _holding_the_head_write(monkeypatch, reached, release)
     with ThreadPoolExecutor(1) as pool:
         sending = pool.submit(send, client, b, a["id"], "in flight")
         assert reached.wait(10)

@@ -182,12 +182,13 @@ def blocking_first(monkeypatch, module, name, blocker, blocked):
 
 def without_the_block(items, blocker, blocked):
     """The table as it was before `blocker` blocked `blocked`: their Block item and the head's `blocked_by` left
-    out."""
+    out, and the head's `fresh` mark put back (the block's write of the head took it off: it was no send)."""
     head = (keys.private_conversation(blocker["id"], blocked["id"]), keys.CONVERSATION_META_SK)
     rest = {key: item for key, item in not_limits(items).items()
             if key not in (head, (keys.user_pk(blocker["id"]), keys.block_sk(blocked["id"])))}
     assert items[head].pop("blocked_by") == {"NS": [str(blocker["id"])]}
-    return {**rest, head: items[head]}
+    assert "fresh" not in items[head]
+    return {**rest, head: {**items[head], "fresh": {"BOOL": True}}}
 
 
 @pytest.mark.parametrize("last", [True, False])

@@ -13,7 +13,7 @@ import requests
 
 from infra.local import check_table, faults
 from tests.e2e.conftest import RunningStack
-from tests.e2e.test_chat_flows import User
+from tests.e2e.test_chat_flows import User, frames
 
 pytestmark = pytest.mark.e2e
 
@@ -138,4 +138,30 @@ def test_friend_accept_from_two_devices(stack, people):
     results = at_once([lambda: answer(target, "PUT", "/friends/record", id=record, status=1)] * 2)
     assert sorted(result["code"] for result in results) == [200, 1000], results
     assert target.id in [f["to_id"] for f in answer(asker, "GET", "/friends")["data"]]
+    assert_table_sound(stack)
+
+
+def test_twenty_members_sending_five_each_at_once_are_all_accepted_and_delivered_in_order(stack, people):
+    """Issue 23: 20 senders × 5 messages into one group at the same moment, with conflicts injected. A send's
+    sequence is one increment of the head that never waits on another sender: every send answers 200 on its first
+    try (no 503 to repeat), the ids are distinct, and a member's socket gets all 100 in id order."""
+    owner, senders = people[0], people[1:]
+    group_id = make_group(owner, senders)
+
+    def five(user: User) -> list[requests.Response]:
+        return [requests.post(f"{stack.http_url}/messages/group", timeout=20,
+                              headers={"Authorization": f"Bearer {user.token}"},
+                              files={"msg_client_id": (None, str(user.id * 1000 + n)), "to_id": (None, str(group_id)),
+                                     "msg_type": (None, "1"), "message": (None, f"{user.id}:{n}")})
+                for n in range(5)]
+
+    with owner.socket() as watcher:
+        frames(watcher, 1000, timeout=2)  # what was kept for the owner, and the group's own notices
+        sent = sum(at_once([lambda user=user: five(user) for user in senders]), [])
+        assert [response.status_code for response in sent] == [200] * 100
+        ids = sorted(int(response.json()["data"]["id"]) for response in sent)
+        assert len(set(ids)) == 100
+        chats = [frame["id"] for frame in frames(watcher, 100, timeout=60)
+                 if frame.get("msg_code") == 200 and frame.get("to_id") == group_id]
+    assert chats == ids
     assert_table_sound(stack)

@@ -100,12 +100,13 @@ def _stored_month(kib: int) -> Usage:
 
 
 def send(kib: int, recipients: int) -> Usage:
-    """A private (1 recipient) or group send: 1 BatchGetItem of ~5 items, a transaction of message + head + claim
-    (transactional writes count double), the peer's session revived (private), a month of keeping the message,
-    and the delivery function's share (one invocation per record at worst)."""
-    base = api_request() + Usage(rru=5, wru=2 * (_kib_units(kib) + 2) + 1) + _stored_month(kib)
+    """A private (1 recipient) or group send: 1 BatchGetItem of ~5 items, three single-item writes (the head
+    carrying the message, the claim, the history item), a month of keeping the message, and the delivery
+    function's share (one invocation per record at worst): the member Query (~400 B a member, eventually
+    consistent) and the claim and history item read back (db/messages.settle)."""
+    base = api_request() + Usage(rru=5, wru=2 * _kib_units(kib) + 1) + _stored_month(kib)
     delivery = Usage(lambda_requests=1, lambda_gb_seconds=DELIVERY_GB * DELIVERY_SECONDS_PER_RECORD,
-                     rru=0.5 * (1 + recipients / 10))  # the member Query: ~400 B a member, eventually consistent
+                     rru=0.5 * (1 + recipients / 10) + 1 + -(-_kib_units(kib) // 4))
     return base + delivery + recipient(kib) * recipients
 
 

@@ -55,8 +55,8 @@ def test_delivering_an_edit_costs_what_delivering_a_message_costs(client, sender
 def test_a_pin_is_its_transaction_then_its_notice(client, sender, aws_calls, channel_type):
     """One BatchGetItem (message, head, my profile; in a group my membership and its size), the quota, one
     transaction (the message still there and not recalled, the pin, the board's count); then the notice, a send
-    without its quota (one BatchGetItem, one transaction). Unpinning is one transaction; the list one Query and
-    one BatchGetItem of the messages (a group's adds my membership)."""
+    without its quota (one BatchGetItem, the head, the claim, the history item). Unpinning is one transaction; the
+    list one Query and one BatchGetItem of the messages (a group's adds my membership)."""
     a, b = register(client), register(client)
     befriend(client, a, b)
     to_id = make_group(client, a, [b])["id"] if channel_type == 2 else b["id"]
@@ -64,8 +64,8 @@ def test_a_pin_is_its_transaction_then_its_notice(client, sender, aws_calls, cha
     aws_calls.reset()
     fields = {"to_id": to_id, "channel_type": channel_type, "id": sent["id"]}
     assert post_form(client, "/messages/pin", fields, a["token"]).json_body["code"] == 200
-    assert request_calls(aws_calls) == {"dynamodb.BatchGetItem": 2, "dynamodb.UpdateItem": 1,
-                                        "dynamodb.TransactWriteItems": 2}
+    assert request_calls(aws_calls) == {"dynamodb.BatchGetItem": 2, "dynamodb.UpdateItem": 2,
+                                        "dynamodb.TransactWriteItems": 1, "dynamodb.PutItem": 2}
     aws_calls.reset()
     assert get(client, "/messages/pins", a["token"], to_id=to_id, channel_type=channel_type).json_body["data"]
     assert request_calls(aws_calls) == {"dynamodb.Query": 1, "dynamodb.BatchGetItem": 1,

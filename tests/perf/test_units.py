@@ -38,24 +38,25 @@ def friends(client):
     return a, b
 
 
-def test_a_private_message_costs_7_write_and_4_read_units_and_its_delivery_3_reads(client, sender, units):
+def test_a_private_message_costs_4_write_and_4_read_units_and_its_delivery_5_reads(client, sender, units):
     a, b = friends(client)
     units.clear()
     send(client, a, b["id"], "hi")
     # reads (consistent): the conversation head, the client-id claim, the friendship, my profile; writes: my
-    # messages quota and the transaction of head, message and claim (3 × 2)
-    assert by_call(units) == {"BatchGetItem": (0, 4), "UpdateItem": (1, 0), "TransactWriteItems": (6, 0)}
-    assert spent(units) == (7, 4)
-    # the delivery's one consistent BatchGetItem: b's connection set, a failed batch's record, b's session (mute)
-    assert by_call(units, "delivery") == {"BatchGetItem": (0, 3)}
+    # messages quota and the head carrying the message (UpdateItem each), the claim and the history item (PutItem)
+    assert by_call(units) == {"BatchGetItem": (0, 4), "UpdateItem": (2, 0), "PutItem": (2, 0)}
+    assert spent(units) == (4, 4)
+    # the delivery's one consistent BatchGetItem: b's connection set, a failed batch's record, b's session (mute),
+    # the message's claim and history item (db/messages.settle)
+    assert by_call(units, "delivery") == {"BatchGetItem": (0, 5)}
 
 
 def test_a_longer_message_costs_two_more_write_units_per_kilobyte(client, sender, units):
-    """Only the message item grows (the head keeps a 200-character preview); a transaction counts it twice."""
+    """The head carries the message to its delivery, and the history item keeps it: each grows by a unit a KB."""
     a, b = friends(client)
     units.clear()
     send(client, a, b["id"], "x" * (MESSAGE_SIZE_KB * 1000))
-    assert spent(units) == (7 + 2 * MESSAGE_SIZE_KB, 4)
+    assert spent(units) == (4 + 2 * MESSAGE_SIZE_KB, 4)
 
 
 def online_group(client, owner, size=50, group_id=9050):
@@ -72,17 +73,18 @@ def online_group(client, owner, size=50, group_id=9050):
     return group
 
 
-def test_a_group_message_to_50_costs_7_writes_and_its_delivery_a_read_unit_per_member(client, sender, units):
+def test_a_group_message_to_50_costs_4_writes_and_its_delivery_a_read_unit_per_member(client, sender, units):
     owner = register(client)
     group = online_group(client, owner)
     units.clear()
     send(client, owner, group.id, "hi all", path="/messages/group")
     # reads: head, claim, membership, profile, the group (its member count prices the quota); writes: the quota,
-    # the transaction of head, message and claim. No session is revived: members' sessions follow the group head
-    assert by_call(units) == {"BatchGetItem": (0, 5), "UpdateItem": (1, 0), "TransactWriteItems": (6, 0)}
+    # the head, the claim, the history item. No session is revived: members' sessions follow the group head
+    assert by_call(units) == {"BatchGetItem": (0, 5), "UpdateItem": (2, 0), "PutItem": (2, 0)}
     # the member Query (50 small items, eventually consistent: half a unit per 4 KB, at least one); a consistent
-    # read of each member's connection set and of the record a failed batch would have left
-    assert by_call(units, "delivery") == {"Query": (0, 1), "BatchGetItem": (0, 51)}
+    # read of each member's connection set, of the record a failed batch would have left, of the claim and of the
+    # history item
+    assert by_call(units, "delivery") == {"Query": (0, 1), "BatchGetItem": (0, 53)}
 
 
 def test_history_pages_cost_reads_only_after_the_first(client, sender, units):

@@ -31,7 +31,7 @@ class OneShard:
 def record(sequence: str, seconds_ago: float) -> dict[str, Any]:
     written = datetime.datetime.fromtimestamp(time.time() - seconds_ago, datetime.UTC)
     return {"eventName": "INSERT", "dynamodb": {"SequenceNumber": sequence, "ApproximateCreationDateTime": written,
-                                                "NewImage": {"T": {"S": "Message"}}}}
+                                                "NewImage": {"T": {"S": "Outbox"}}}}
 
 
 def test_a_lagging_reader_hands_over_only_records_written_that_long_ago() -> None:
@@ -56,8 +56,8 @@ def test_a_failing_post_fails_on_every_retry_of_the_same_call() -> None:
 
 def test_a_repeat_is_explained_only_by_a_killed_batch_that_handled_its_record() -> None:
     found = Findings()
-    killed = frozenset({"INSERT:CONV#P#1#2:3"})
-    _count_repeats(found, killed, "INSERT:CONV#P#1#2:3", 1, "", "a killed batch pushed it")
-    _count_repeats(found, killed, "INSERT:CONV#P#1#2:4", 1, "", "nothing explains it")
-    _count_repeats(found, None, "INSERT:CONV#P#1#2:3", 1, "", "no delivery line")
+    killed = frozenset({"send:CONV#P#1#2:3"})
+    _count_repeats(found, killed, "send:CONV#P#1#2:3", 1, "", "a killed batch pushed it")
+    _count_repeats(found, killed, "send:CONV#P#1#2:4", 1, "", "nothing explains it")
+    _count_repeats(found, None, "send:CONV#P#1#2:3", 1, "", "no delivery line")
     assert (found.redelivered, found.duplicated) == (1, 2)
