@@ -1,6 +1,7 @@
 """Conversation heads: the last sequence and last message of a private pair or a group."""
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -22,7 +23,8 @@ class ConversationHead:
 
 def head_record(item: Conversation) -> ConversationHead:
     """The preview is the newest message's text unless a recall or an edit of it wrote `last_content`."""
-    preview = item.last_content if item.last_content is not None else item.content[:200]
+    preview = (item.last_content if item.last_content is not None
+               else str(json.loads(item.sent).get("content", ""))[:200] if item.sent else "")
     return ConversationHead(item.PK, int(item.last_seq), preview, int(item.last_msg_type),
                             int(item.last_sender), float(item.last_send_time), int(item.last_recalled_msg_type),
                             frozenset(int(user_id) for user_id in item.blocked_by or ()))

@@ -9,7 +9,7 @@ from typing import Any
 
 from chalicelib.db import keys
 from chalicelib.db.groups import MemberRecord
-from chalicelib.db.models import GroupMember, Item, Message, SentFields
+from chalicelib.db.models import GroupMember, Item, Message
 
 
 @dataclass(frozen=True)
@@ -45,7 +45,7 @@ class MessageExtras:
 NO_EXTRAS = MessageExtras()
 
 
-def extras_of(item: SentFields) -> MessageExtras:
+def extras_of(item: Message) -> MessageExtras:
     reply = None
     if item.reply_to:
         quoted = json.loads(item.quote or "{}")

@@ -7,6 +7,7 @@ sequence and the delivery never delivers it (`settle`); ids stay increasing, not
 """
 from __future__ import annotations
 
+import json
 import random
 from dataclasses import dataclass
 from typing import Any
@@ -24,7 +25,6 @@ from chalicelib.db.models import (
     Group,
     Item,
     Message,
-    SentFields,
     UserProfile,
     tag,
 )
@@ -94,15 +94,13 @@ def record_of(item: Message) -> MessageRecord:
 
 def sent_message(head: Conversation) -> MessageRecord | None:
     """The message a send wrote onto the head, when this image of the head is that send's write (`fresh`)."""
-    if not head.fresh:
+    if not head.fresh or head.sent is None:
         return None
-    return MessageRecord(
-        conversation=head.PK, seq=int(head.last_seq), msg_id=int(head.msg_id), msg_client_id=int(head.msg_client_id),
-        form_id=int(head.form_id), to_id=int(head.to_id), channel_type=int(head.channel_type),
-        msg_type=int(head.msg_type), content=head.content, data=head.data, send_time=float(head.send_time),
-        sender_name=head.sender_name, sender_avatar=head.sender_avatar, notice=head.notice or "",
-        extras=extras_of(head),
-    )
+    attributes = json.loads(head.sent)
+    if "at_ids" in attributes:
+        attributes["at_ids"] = set(attributes["at_ids"])
+    seq = int(head.last_seq)
+    return record_of(Message(head.PK, keys.message_sk(seq), seq=seq, **attributes))
 
 
 def send_context(conversation: str, sender_id: int, msg_client_id: int, relation: tuple[str, str] | None,
@@ -150,16 +148,15 @@ def take_sequence(message: MessageRecord, refused_by: int | None = None) -> int:
     What follows (`claim`, then `store`) is finished by the delivery if the sender stops before it (`settle`).
     """
     head = Conversation(message.conversation, keys.CONVERSATION_META_SK)
+    sent = {name: sorted(value) if isinstance(value, set) else value
+            for name, value in _sent_attributes(message).items() if value is not None}
     actions: list[Action] = [
         tag(Conversation), Conversation.last_seq.add(1), Conversation.fresh.set(True),
+        Conversation.sent.set(json.dumps(sent, ensure_ascii=False, separators=(",", ":"))),
         Conversation.last_content.remove(), Conversation.last_msg_type.set(message.msg_type),
         Conversation.last_sender.set(message.form_id), Conversation.last_send_time.set(message.send_time),
         Conversation.last_recalled_msg_type.set(0),
     ]
-    sent = _sent_attributes(message)
-    for name, attribute in Conversation.get_attributes().items():
-        if name in SENT_FIELDS:
-            actions.append(attribute.set(sent[name]) if sent.get(name) is not None else attribute.remove())
     try:
         head.update(actions=actions,
                     condition=~Conversation.blocked_by.contains(refused_by) if refused_by is not None else None)
@@ -168,9 +165,6 @@ def take_sequence(message: MessageRecord, refused_by: int | None = None) -> int:
             raise Blocked(f"{refused_by} blocks the sender") from error
         raise
     return int(head.last_seq)
-
-
-SENT_FIELDS = frozenset(name for name in dir(SentFields) if not name.startswith("_"))
 
 
 def _sent_attributes(message: MessageRecord) -> dict[str, Any]:

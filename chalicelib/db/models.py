@@ -212,10 +212,30 @@ class SessionIndex(Item, discriminator="SessionIndex"):
     peer_id = NumberAttribute()
 
 
-class SentFields:
-    """What a send writes of a message, on the Message item and on its conversation's head (whose stream record
-    is the message's delivery: db/messages.py)."""
+class Conversation(Item, discriminator="Conversation"):
+    """A private pair's or a group's message stream: the last sequence taken, and the newest message as its send
+    wrote it (`sent`; `fresh` marks the write that was that send: its stream record delivers the message). The
+    preview fields are what the session list shows: a recall or an edit of the newest message changes them, not
+    the message."""
 
+    last_seq = NumberAttribute(default=0)
+    # JSON of the newest message's send-time attributes (a Message item's, db/messages.py): one attribute, so the
+    # send's write stays one short update expression
+    sent = UnicodeAttribute(null=True)
+    fresh = BooleanAttribute(null=True)  # true on a send's write; every other write of the head removes it
+    last_content = UnicodeAttribute(null=True)  # the preview when it is not the message's text (recall, edit)
+    last_msg_type = NumberAttribute(default=0)
+    last_sender = NumberAttribute(default=0)
+    last_send_time = NumberAttribute(default=0)
+    last_recalled_msg_type = NumberAttribute(default=0)  # the last message was recalled: its original type
+    # private pairs: who of the two blocks the other (chalicelib/db/blocks.py); every private send reads it here
+    blocked_by = NumberSetAttribute(null=True)
+
+
+class Message(Item, discriminator="Message"):
+    """One message of a conversation; SK order is the conversation's sequence."""
+
+    seq = NumberAttribute()
     msg_id = NumberAttribute()
     msg_client_id = NumberAttribute()
     form_id = NumberAttribute()
@@ -227,40 +247,17 @@ class SentFields:
     send_time = NumberAttribute()
     sender_name = UnicodeAttribute(default="")
     sender_avatar = UnicodeAttribute(default="")
-    notice = UnicodeAttribute(null=True)  # group notices (msg_type 6): join, leave, removed, owner, dissolved
-    reply_to = NumberAttribute(null=True)  # db/message_extras.py: the message this one replies to
-    quote = UnicodeAttribute(null=True)  # JSON {form_id, msg_type, content}: the replied-to message when written
-    at_ids = NumberSetAttribute(null=True)  # the members mentioned
-    at_all = NumberAttribute(null=True)  # 1: every member is mentioned
-
-
-class Conversation(Item, SentFields, discriminator="Conversation"):
-    """A private pair's or a group's message stream: the last sequence taken, and the newest message as its send
-    wrote it (`fresh` marks the write that was that send: its stream record delivers the message). The preview
-    fields are what the session list shows: a recall or an edit of the newest message changes them, not the
-    message."""
-
-    last_seq = NumberAttribute(default=0)
-    fresh = BooleanAttribute(null=True)  # true on a send's write; every other write of the head removes it
-    last_content = UnicodeAttribute(null=True)  # the preview when it is not the message's text (recall, edit)
-    last_msg_type = NumberAttribute(default=0)
-    last_sender = NumberAttribute(default=0)
-    last_send_time = NumberAttribute(default=0)
-    last_recalled_msg_type = NumberAttribute(default=0)  # the last message was recalled: its original type
-    # private pairs: who of the two blocks the other (chalicelib/db/blocks.py); every private send reads it here
-    blocked_by = NumberSetAttribute(null=True)
-
-
-class Message(Item, SentFields, discriminator="Message"):
-    """One message of a conversation; SK order is the conversation's sequence."""
-
-    seq = NumberAttribute()
     recalled_at = NumberAttribute(default=0)
     recalled_by = NumberAttribute(null=True)  # set with recalled_at: the recall frame names who recalled
+    notice = UnicodeAttribute(null=True)  # group notices (msg_type 6): join, leave, removed, owner, dissolved
     # what the last change to a stored message was ("recall", "edit"), so the delivery knows which frame it makes
     change = UnicodeAttribute(null=True)
     edited_at = NumberAttribute(null=True)
     edit_count = NumberAttribute(null=True)  # previous versions kept as MessageEdit items (db/edits.py)
+    reply_to = NumberAttribute(null=True)  # db/message_extras.py: the message this one replies to
+    quote = UnicodeAttribute(null=True)  # JSON {form_id, msg_type, content}: the replied-to message when written
+    at_ids = NumberSetAttribute(null=True)  # the members mentioned
+    at_all = NumberAttribute(null=True)  # 1: every member is mentioned
 
 
 class MessageEdit(Item, discriminator="MessageEdit"):

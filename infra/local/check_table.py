@@ -13,6 +13,7 @@ Exit status 1 on any violation. The request paths never Scan: this runs after a 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections import defaultdict
 from typing import Any
@@ -84,9 +85,10 @@ def violations(items: list[dict[str, Any]]) -> list[str]:
             newest = max(messages.get(pk, []), default=0)
             if newest > last_seq:
                 found.append(f"conversation {pk} head last_seq {last_seq} but a message at {newest}")
-            carried = message_ids.get((pk, last_seq))
-            if carried is not None and carried != int(meta.get("msg_id", 0)):
-                found.append(f"conversation {pk} head carries message {meta.get('msg_id')} but {carried} is stored "
+            stored_id = message_ids.get((pk, last_seq))
+            carried = int(json.loads(meta.get("sent") or "{}").get("msg_id", 0))
+            if stored_id is not None and stored_id != carried:
+                found.append(f"conversation {pk} head carries message {carried} but {stored_id} is stored "
                              f"at {last_seq}")
             for blocker in meta.get("blocked_by", ()):
                 others = [part for part in pk.removeprefix("CONV#P#").split("#") if part != str(blocker)]
