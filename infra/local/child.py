@@ -14,7 +14,7 @@ from typing import IO
 
 from infra.local.chalice_app import PROJECT_DIR, stage_config
 from infra.local.errors import StackError
-from infra.local.ports import free_port, wait_until_listening
+from infra.local.ports import free_ports, wait_until_listening
 from infra.local.settings import StackSettings
 
 KEPT_ENVIRONMENT = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT")
@@ -38,7 +38,8 @@ class ChildStack:
 
     def __init__(self, environment: Mapping[str, str] | None = None, *, start_timeout: float = 60.0,
                  stop_timeout: float = 20.0, project_dir: Path = PROJECT_DIR, serve_http: bool = True) -> None:
-        self.settings = StackSettings(aws_port=free_port(), http_port=free_port(), ws_port=free_port())
+        aws_port, http_port, ws_port = free_ports(3)
+        self.settings = StackSettings(aws_port=aws_port, http_port=http_port, ws_port=ws_port)
         self.aws_url, self.http_url, self.ws_url = self.settings.aws_url, self.settings.http_url, self.settings.ws_url
         self.project_dir = project_dir
         self.serve_http = serve_http

@@ -1,6 +1,7 @@
 """Checking that a port is free before starting, picking a free one, and waiting until a server listens on it."""
 from __future__ import annotations
 
+import contextlib
 import socket
 import time
 from collections.abc import Callable
@@ -22,11 +23,16 @@ def ensure_free(host: str, port: int, variable: str) -> None:
                              f"stop whatever holds it or choose another port with {variable}=...") from None
 
 
-def free_port(host: str = "127.0.0.1") -> int:
-    """A port nothing listens on now, chosen by the system (for stacks started by tests and harnesses)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind((host, 0))
-        return int(probe.getsockname()[1])
+def free_ports(count: int, host: str = "127.0.0.1") -> list[int]:
+    """`count` different ports nothing listens on now, chosen by the system (for stacks started by tests and
+    harnesses). Every probe stays bound until all are chosen: a probe closed first may be handed out again."""
+    with contextlib.ExitStack() as probes:
+        chosen = []
+        for _ in range(count):
+            probe = probes.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
+            probe.bind((host, 0))
+            chosen.append(int(probe.getsockname()[1]))
+        return chosen
 
 
 def wait_until_listening(host: str, port: int, timeout: float, still_starting: Callable[[], bool]) -> bool:

@@ -30,7 +30,8 @@ def message(pk, seq, msg_id):
 def test_a_sequence_may_stay_empty_but_no_message_lies_past_the_head_and_the_newest_is_the_heads():
     stored = [message("CONV#G#5", 1, 101), message("CONV#G#5", 3, 103)]  # 2 stayed empty
     assert violations([*stored, head("CONV#G#5", last_seq=3, sent='{"msg_id":103}')]) == []
-    assert violations([*stored, head("CONV#G#5", last_seq=4, sent='{"msg_id":104}')]) == []  # 4 empty, or not written yet
+    # 4 stayed empty, or its history item is not written yet
+    assert violations([*stored, head("CONV#G#5", last_seq=4, sent='{"msg_id":104}')]) == []
     assert violations([*stored, head("CONV#G#5", last_seq=2, sent='{"msg_id":102}')]) == [
         "conversation CONV#G#5 head last_seq 2 but a message at 3"]
     assert violations([*stored, head("CONV#G#5", last_seq=3, sent='{"msg_id":999}')]) == [

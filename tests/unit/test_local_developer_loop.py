@@ -52,3 +52,10 @@ def test_an_edit_a_new_file_and_a_deleted_file_are_changes(tmp_path: Path) -> No
     (tmp_path / "chalicelib" / "notes.txt").write_text("not code")
     assert changed_files(before, sources(tmp_path)) == sorted(
         [tmp_path / "app.py", tmp_path / "chalicelib" / "gone.py", tmp_path / "chalicelib" / "new.py"])
+
+
+def test_the_ports_a_child_stack_gets_are_all_different():
+    from infra.local.ports import free_ports
+
+    for _ in range(200):
+        assert len(set(free_ports(3))) == 3
