@@ -34,11 +34,16 @@ class FailingOnce:
         self._sender.close(connection_id)
 
 
+def sent_content(record):
+    """The content of the message a head record carries (a send's delivery), or None."""
+    sent = record["dynamodb"].get("NewImage", {}).get("sent", {}).get("S")
+    return json.loads(sent).get("content") if sent else None
+
+
 def handle_failing_once(sender, batch, connection_id, message):
     """The batch delivered while the first post of `message` to `connection_id` fails: the handler's answer, and
     the record of that message."""
-    record = next(record for record in batch["Records"]
-                  if record["dynamodb"]["NewImage"].get("content", {}).get("S") == message)
+    record = next(record for record in batch["Records"] if sent_content(record) == message)
     failing = FailingOnce(sender, connection_id, message)
     use_sender(failing)
     try:
