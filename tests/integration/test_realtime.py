@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import time
 
-from chalicelib.db import buckets, connections, pending
+from chalicelib.db import buckets, connections, keys, pending
 from chalicelib.realtime import push
 from chalicelib.security.tokens import issue_token
 from chalicelib.ws import handlers
@@ -225,6 +225,34 @@ def test_a_frame_kept_because_the_only_known_connection_was_gone_goes_to_a_conne
     replays.wait()
     assert messages_at(sender, "new") == ["m0"]
     assert pending.list_for(9, time.time()) == []
+
+
+def test_a_frame_kept_behind_a_replay_that_finished_meanwhile_goes_out_live_after_the_replayed_ones(sender):
+    """The batch read the set while the kept frames were being replayed; the keeper reads it again after the replay
+    cleared it: the frame is taken back and posted live, after the replayed ones, once, with no second replay."""
+    keep(9, "m0", "m1")
+    connect("late", 9)
+    seen, _ = connections.reach([9], time.time(), consistent=True)
+    first_ping("late")
+    replays = push.Replays(push.Deadline())
+    assert push.deliver([(9, push.encode({"msg_code": 200, "message": "m2"}))], "000000000000002#0",
+                        push.Recipients(seen), replays) == {}
+    assert replays.wait() == 0
+    assert messages_at(sender, "late") == ["m0", "m1", "m2"]
+    assert pending.list_for(9, time.time()) == [] and not connections.reach([9], time.time())[0][9].kept
+
+
+def test_a_kept_frame_is_taken_back_only_while_nothing_is_kept_and_it_is_still_there(sender):
+    """Taking back is refused, writing nothing, when a keeper raised `kept` (a replay will post the frame) or when
+    the frame is gone (a replay posted it)."""
+    keep(9, "m0")  # 9 is offline: `kept` raised
+    key = pending.list_for(9, time.time())[0].sort_key.removeprefix(keys.PENDING_PREFIX)
+    assert pending.take_back(9, [key]) is False
+    assert len(pending.list_for(9, time.time())) == 1
+    connect("late", 9)
+    first_ping("late")  # replays m0 and clears `kept`
+    assert pending.take_back(9, [key]) is False
+    assert messages_at(sender, "late") == ["m0"]
 
 
 def test_frames_past_their_retention_are_deleted_unposted_and_do_not_hide_newer_ones(sender):
