@@ -105,8 +105,9 @@ def deliver(planned: list[tuple[int, bytes]], keep_as: str, recipients: Recipien
 
     Why once: a frame is either posted to a connection or kept, never both; a kept frame is posted by the holder
     of the user's replay and deleted after, or taken back by its keeper (`pending.take_back`: deleted while nothing
-    is kept for the user, so no replayer can list it) and posted live, still after everything kept before it. `owed_before` (a retry of a batch that reported this record failed)
-    limits the frame to the recipients still owed it, minus their connections that got it.
+    is kept for the user, so no replayer can list it) and posted live, still after everything kept before it.
+    `owed_before` (a retry of a batch that reported this record failed) limits the frame to the recipients still
+    owed it, minus their connections that got it.
 
     Returns the recipients still owed the frame: those with a connection whose post failed (the record is then
     reported failed and retried). Failing to keep raises Undelivered (the record fails; nothing is lost)."""
