@@ -169,8 +169,8 @@ def _keep(planned: list[tuple[int, bytes]], to_keep: list[int], keep_as: str, re
           replays: Replays, may_take_back: bool, owed: Owed) -> list[tuple[int, list[LiveConnection]]]:
     """Keeps the frames (`pending.store`, `pending.mark`) and asks for the replays they need. With `may_take_back`,
     the frames of a user whose `kept` a replay cleared since the batch read it, and who is online, are taken back
-    (`pending.take_back`): returned with the connections to post them to. Failing to keep raises Undelivered
-    (keeping them again is harmless: the same keys)."""
+    (`pending.take_back`): returned with the connections to post them to (none when that replay posted them
+    already). Failing to keep raises Undelivered (keeping them again is harmless: the same keys)."""
     ordering_keys: dict[int, list[str]] = {}
     for index in to_keep:
         ordering_keys.setdefault(planned[index][0], []).append(f"{keep_as}#{index:05d}")

@@ -243,15 +243,29 @@ def test_a_frame_kept_behind_a_replay_that_finished_meanwhile_goes_out_live_afte
 
 
 def test_a_kept_frame_is_taken_back_only_while_nothing_is_kept_and_it_is_still_there(sender):
-    """Taking back is refused, writing nothing, when a keeper raised `kept` (a replay will post the frame) or when
-    the frame is gone (a replay posted it)."""
+    """Taking back writes nothing when a keeper raised `kept` (the frame is left to a replay) or when the frame is
+    gone (a replay posted it)."""
     keep(9, "m0")  # 9 is offline: `kept` raised
     key = pending.list_for(9, time.time())[0].sort_key.removeprefix(keys.PENDING_PREFIX)
-    assert pending.take_back(9, [key]) is False
+    assert pending.take_back(9, [key]) is pending.TakenBack.LEFT
     assert len(pending.list_for(9, time.time())) == 1
     connect("late", 9)
     first_ping("late")  # replays m0 and clears `kept`
-    assert pending.take_back(9, [key]) is False
+    assert pending.take_back(9, [key]) is pending.TakenBack.REPLAYED
+    assert messages_at(sender, "late") == ["m0"]
+
+
+def test_a_keeper_whose_frame_a_replay_posted_before_it_read_the_set_again_raises_nothing(sender):
+    """Kept, then listed and posted by a replay that cleared `kept` before the keeper's `mark` read the set: the
+    frame is gone, so the keeper neither posts it nor raises `kept` for a replay of nothing."""
+    connect("late", 9)
+    pending.store([(9, "000000000000001#00000", '{"message":"m0"}')], int(time.time() * 1000))
+    pending.mark([9], time.time())  # another keeper of the user raised `kept`
+    assert push.replay(9) == 1
+    seen = pending.mark([9], time.time(), take_back=lambda user_id: pending.take_back(
+        user_id, ["000000000000001#00000"]))
+    assert seen[9].kept == 0 and seen[9].connections == []
+    assert not connections.reach([9], time.time())[0][9].kept
     assert messages_at(sender, "late") == ["m0"]
 
 
