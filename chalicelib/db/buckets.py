@@ -64,21 +64,22 @@ def forget() -> None:
     _last_due.clear()
 
 
-def _update(pk: str, actions: list[Any], condition: Any) -> tuple[bool, int | None]:
-    """One UpdateItem: (True, the new `due`) when it went through, (False, the stored `due`) when its condition
-    refused it."""
+def _update(pk: str, sk: str, actions: list[Any], condition: Any,
+            return_values: str = "UPDATED_NEW") -> tuple[bool, dict[str, Any]]:
+    """One UpdateItem: (True, the attributes `return_values` names) when it went through, (False, the stored item)
+    when its condition refused it."""
     connection = Throttle._get_connection().connection
     request = connection.get_operation_kwargs(
-        table_name=Throttle.Meta.table_name, hash_key=pk, range_key=keys.BUCKET_SK, actions=actions,
-        condition=condition, return_values="UPDATED_NEW")
+        table_name=Throttle.Meta.table_name, hash_key=pk, range_key=sk, actions=actions, condition=condition,
+        return_values=return_values)
     request["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
     try:
         answer = connection.client.update_item(**request)
     except ClientError as error:
         if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
-            return False, _due(error.response.get("Item") or {})
+            return False, error.response.get("Item") or {}
         raise
-    return True, _due(answer.get("Attributes") or {})
+    return True, answer.get("Attributes") or {}
 
 
 def _due(item: dict[str, Any]) -> int | None:
@@ -86,36 +87,59 @@ def _due(item: dict[str, Any]) -> int | None:
     return int(value) if value is not None else None
 
 
+class ItemMissing(Exception):
+    """A bucket kept on another item (`spend_on_item`) was used after that item was deleted."""
+
+
 @conflicts.retrying()
 def spend(scope: str, subject: str, bucket: Bucket, cost: int, now: float) -> None:
-    """Take `cost` units or raise BucketEmpty with the wait; `cost` above the capacity can never be taken."""
+    """Take `cost` units or raise BucketEmpty with the wait; `cost` above the capacity can never be taken. The bucket
+    is an item of its own, created by its first use and deleted (TTL) once it is full again."""
+    expires = int(now) + -(-bucket.capacity * bucket.interval // 1_000_000) + 60
+    _take(keys.bucket_pk(scope, subject), keys.BUCKET_SK, bucket, cost, now,
+          [tag(Throttle), Throttle.expires_at.set(expires)], None, "UPDATED_NEW")
+
+
+@conflicts.retrying()
+def spend_on_item(pk: str, sk: str, bucket: Bucket, cost: int, now: float) -> dict[str, Any]:
+    """`spend` for a bucket kept as the `due` of an existing item whose life is the bucket's (a connection's frames,
+    on the connection's item): the same one conditional UpdateItem, which also answers the whole item, so the caller
+    reads nothing more. ItemMissing when the item does not exist (nothing is written); the item keeps its own TTL."""
+    return _take(pk, sk, bucket, cost, now, [], Throttle.PK.exists(), "ALL_NEW")
+
+
+def _take(pk: str, sk: str, bucket: Bucket, cost: int, now: float, also: list[Any], existing: Any,
+          return_values: str) -> dict[str, Any]:
+    """The bucket's write (with the `also` actions, on the condition `existing` too, when given); the attributes
+    answered."""
     if not 0 < cost <= bucket.capacity:
         raise ValueError(f"a use of {cost} units cannot be taken from a bucket of {bucket.capacity}")
     interval = bucket.interval
     now_us = int(now * 1_000_000)
     full = now_us - bucket.capacity * interval
     latest = now_us - cost * interval  # the latest `due` that leaves room for this use
-    expires = int(now) + -(-bucket.capacity * interval // 1_000_000) + 60
-    pk = keys.bucket_pk(scope, subject)
     remembered = _last_due.get(pk)
     looks_full = remembered is None or remembered < full
     for _ in range(2 * RESTART_ATTEMPTS):
         if looks_full:  # restart from full; due < full, so the new due ≤ now as well
-            went, due = _update(pk, [tag(Throttle), Throttle.due.set(full + cost * interval),
-                                     Throttle.expires_at.set(expires)],
-                                Throttle.due.does_not_exist() | (Throttle.due < full))
+            actions = [Throttle.due.set(full + cost * interval)]
+            condition = Throttle.due.does_not_exist() | (Throttle.due < full)
         else:  # advance: due ≤ latest, so the new due ≤ now and the bucket is full again by its TTL
-            went, due = _update(pk, [tag(Throttle), Throttle.due.set((Throttle.due | full) + cost * interval),
-                                     Throttle.expires_at.set(expires)],
-                                Throttle.due.does_not_exist() | Throttle.due.between(full, latest))
+            actions = [Throttle.due.set((Throttle.due | full) + cost * interval)]
+            condition = Throttle.due.does_not_exist() | Throttle.due.between(full, latest)
+        went, item = _update(pk, sk, also + actions, condition if existing is None else existing & condition,
+                             return_values)
+        if existing is not None and not went and not item:
+            raise ItemMissing(pk)
+        due = _due(item)
         if due is not None:
             _remember(pk, due)
         if went:
-            return
+            return item
         if due is not None and due > latest:
             raise BucketEmpty((due - latest) / 1_000_000)
         looks_full = due is not None and due < full  # the other case holds (as of that answer)
-    raise conflicts.LostRace(f"bucket {scope} kept changing")
+    raise conflicts.LostRace(f"bucket {pk} kept changing")
 
 
 @conflicts.retrying()

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pynamodb.exceptions import DeleteError, TransactWriteError, UpdateError
 from pynamodb.expressions.condition import size
 
-from chalicelib.db import conflicts, keys, tokens
+from chalicelib.db import buckets, conflicts, keys, tokens
 from chalicelib.db.models import ConnectionOwner, ConnectionSet, Item, tag
 from chalicelib.db.transactions import failed_conditions, transaction
 
@@ -193,8 +193,12 @@ def reach(user_ids: Iterable[int], now: float, *, also: Iterable[tuple[str, str]
     return result, others
 
 
-def owner_of(connection_id: str) -> int | None:
+def take_frame(connection_id: str, bucket: buckets.Bucket, now: float) -> int | None:
+    """A frame of the connection takes a unit of its frame bucket, kept on its owner item: one conditional
+    UpdateItem, which answers the owner (BucketEmpty when the bucket is spent). None when the connection has no owner
+    (closed to make room while its own `$connect` ran, or already gone): nothing is written for it."""
     try:
-        return int(ConnectionOwner.get(keys.connection_pk(connection_id), OWNER_SK).user_id)
-    except ConnectionOwner.DoesNotExist:
+        item = buckets.spend_on_item(keys.connection_pk(connection_id), OWNER_SK, bucket, 1, now)
+    except buckets.ItemMissing:
         return None
+    return int(item["user_id"]["N"])

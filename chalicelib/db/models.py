@@ -147,9 +147,13 @@ class ConnectionSet(Item, discriminator="ConnectionSet"):
 
 
 class ConnectionOwner(Item, discriminator="ConnectionOwner"):
+    """Who opened a connection, and the connection's frame bucket (`due`, db/buckets.py): each frame's quota write
+    answers the owner, so no frame reads it."""
+
     user_id = NumberAttribute()
     token = UnicodeAttribute()
     connected_at = NumberAttribute()
+    due = NumberAttribute(null=True)
 
 
 class Friendship(Item, discriminator="Friendship"):

@@ -5,6 +5,12 @@ may be kept for the user, and the replay's hold (`replayer`, `replay_until`). Th
 consistent:
 - a keeper stores its frames, then reads the set again (`mark`): when `kept` is absent, or a replay is held, it
   raises `kept` (one UpdateItem); otherwise a replay not yet begun lists them, and `kept` stays set until one has;
+- a keeper that finds `kept` absent and the user online may instead take its frames back (`take_back`): one
+  transaction deletes them on the conditions that they are still kept and `kept` is still absent. Then no replayer
+  has listed them or ever will (a replayer lists only while it holds, holding needs `kept`, and `kept` goes only
+  when its holder has posted and deleted what it listed), so the keeper posts them live, after everything kept
+  before (the absent `kept` says all of it was posted). When they are all gone already, a replay listed them after
+  they were kept and posted them: nothing is left to do. Otherwise the keeper raises `kept` as above;
 - a replayer takes the hold (which returns `kept`: v), lists, posts and deletes kept frames until a listing comes
   back empty, and clears `kept` only on the condition that it still holds the hold and `kept` is still v.
 So a cleared `kept` means every frame kept before the clear was posted: a keeper that stored after the
@@ -16,19 +22,29 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from enum import Enum
+from typing import Protocol, TypeVar
 
-from pynamodb.exceptions import UpdateError
+from pynamodb.exceptions import TransactWriteError, UpdateError
 from pynamodb.expressions.update import Action
 
 from chalicelib.db import conflicts, connections, keys
 from chalicelib.db.connections import Reach
 from chalicelib.db.models import ConnectionSet, DeliveryProgress, Item, PendingEvent, tag
+from chalicelib.db.transactions import failed_conditions, transaction
 
-Each = Callable[[Callable[[int], Reach], list[int]], Iterable[Reach]]
+T = TypeVar("T")
+R = TypeVar("R")
 
 
-def _one_by_one(work: Callable[[int], Reach], user_ids: list[int]) -> list[Reach]:
-    return [work(user_id) for user_id in user_ids]
+class Each(Protocol):
+    """Runs `work` on each item, answers in the items' order: one by one, or the caller's pool."""
+
+    def __call__(self, work: Callable[[T], R], items: list[T]) -> Iterable[R]: ...
+
+
+def _one_by_one(work: Callable[[T], R], items: list[T]) -> list[R]:
+    return [work(item) for item in items]
 
 
 RETENTION_SECONDS = 15 * 86400
@@ -48,26 +64,77 @@ class Pending:
     tries: int = 0  # replays that stopped at it because a post failed
 
 
-def store(events: Iterable[tuple[int, str, str]], now_ms: int) -> None:
-    """Keep frames (user id, ordering key, frame): one BatchWriteItem per 25 events. A user's frames replay in
+def store(events: list[tuple[int, str, str]], now_ms: int, each: Each = _one_by_one) -> None:
+    """Keep frames (user id, ordering key, frame): one BatchWriteItem per 25 events, run through `each` (the
+    caller's pool: the sooner they are all kept, the sooner `mark` reads the sets). A user's frames replay in
     ordering-key order; keeping the same key again overwrites, so a retried delivery keeps a frame once.
     The caller then calls `mark` for these users."""
     expires = now_ms // 1000 + RETENTION_SECONDS
-    with PendingEvent.batch_write() as batch:
-        for user_id, ordering_key, frame in events:
-            batch.save(PendingEvent(keys.user_pk(user_id), keys.pending_sk(ordering_key), frame=frame,
-                                    expires_at=expires))
+
+    def write(chunk: list[tuple[int, str, str]]) -> None:
+        with PendingEvent.batch_write() as batch:
+            for user_id, ordering_key, frame in chunk:
+                batch.save(PendingEvent(keys.user_pk(user_id), keys.pending_sk(ordering_key), frame=frame,
+                                        expires_at=expires))
+
+    list(each(write, [events[start:start + PAGE] for start in range(0, len(events), PAGE)]))
 
 
-def mark(user_ids: Iterable[int], now: float, each: Each = _one_by_one) -> dict[int, Reach]:
+class TakenBack(Enum):
+    """What taking a keeper's frames back found (`take_back`)."""
+
+    TAKEN = "taken"  # deleted while nothing was kept: the keeper posts them live
+    REPLAYED = "replayed"  # all gone: a replay listed them after they were kept, posted them and cleared `kept`
+    LEFT = "left"  # a keeper raised `kept` (or a replay posted only some): they are left to a replay
+
+
+def mark(user_ids: Iterable[int], now: float, each: Each = _one_by_one,
+         take_back: Callable[[int], TakenBack] | None = None) -> dict[int, Reach]:
     """The keeper's half, after `store`: one consistent BatchGetItem per 100 users, and one UpdateItem for each user
     whose `kept` is absent or whose replay is held (that replayer's clear must fail), run through `each` (the
-    caller's pool). Returns each user as now seen: a user with live connections and no replay held needs a replay
+    caller's pool). With `take_back`, a user found with `kept` absent and live connections is offered to it first
+    (the caller's `take_back` of its frames here); unless they are left to a replay, the user is not raised.
+    Returns each user as now seen: `kept` 0 means its frames were taken back, to be posted live to the connections
+    given (none when a replay posted them already); a user with live connections and no replay held needs a replay
     to get the frames."""
     fresh, _ = connections.reach(user_ids, now, consistent=True)
+
+    def settle(user_id: int) -> Reach:
+        found = fresh[user_id]
+        if take_back is not None and not found.kept and found.connections:
+            outcome = take_back(user_id)
+            if outcome is TakenBack.TAKEN:
+                return found
+            if outcome is TakenBack.REPLAYED:
+                return Reach([])
+        return _raise_kept(user_id, now)
+
     unmarked = [user_id for user_id, found in fresh.items() if not found.kept or found.replayer]
-    fresh.update(zip(unmarked, each(lambda user_id: _raise_kept(user_id, now), unmarked), strict=True))
+    fresh.update(zip(unmarked, each(settle, unmarked), strict=True))
     return fresh
+
+
+@conflicts.retrying()
+def take_back(user_id: int, ordering_keys: list[str]) -> TakenBack:
+    """A keeper's frames for a user whose `kept` its `mark` found absent: one TransactWriteItems deletes them on the
+    conditions that each is still kept and `kept` is still absent (see the module's protocol). TAKEN: they are the
+    keeper's alone, to post live. Otherwise nothing is written: REPLAYED when every one is gone (only a replay that
+    posted them deletes a kept frame before its 15 days, and `kept` absent says it finished), LEFT when a keeper
+    raised `kept` or only some are gone (the caller raises `kept` too, and a replay posts what is left)."""
+    try:
+        with transaction() as tx:
+            tx.condition_check(ConnectionSet, keys.user_pk(user_id), keys.CONNECTIONS_SK,
+                               condition=ConnectionSet.kept.does_not_exist())
+            for ordering_key in ordering_keys:
+                tx.delete(PendingEvent(keys.user_pk(user_id), keys.pending_sk(ordering_key)),
+                          condition=PendingEvent.SK.exists())
+    except TransactWriteError as error:
+        failed = failed_conditions(error)
+        if not failed:
+            raise
+        # PynamoDB sends the condition check first, then the deletes
+        return TakenBack.REPLAYED if failed == list(range(1, len(ordering_keys) + 1)) else TakenBack.LEFT
+    return TakenBack.TAKEN
 
 
 @conflicts.retrying()

@@ -104,8 +104,10 @@ def deliver(planned: list[tuple[int, bytes]], keep_as: str, recipients: Recipien
     again).
 
     Why once: a frame is either posted to a connection or kept, never both; a kept frame is posted by the holder
-    of the user's replay and deleted after. `owed_before` (a retry of a batch that reported this record failed)
-    limits the frame to the recipients still owed it, minus their connections that got it.
+    of the user's replay and deleted after, or taken back by its keeper (`pending.take_back`: deleted while nothing
+    is kept for the user, so no replayer can list it) and posted live, still after everything kept before it.
+    `owed_before` (a retry of a batch that reported this record failed) limits the frame to the recipients still
+    owed it, minus their connections that got it.
 
     Returns the recipients still owed the frame: those with a connection whose post failed (the record is then
     reported failed and retried). Failing to keep raises Undelivered (the record fails; nothing is lost)."""
@@ -125,6 +127,24 @@ def deliver(planned: list[tuple[int, bytes]], keep_as: str, recipients: Recipien
         jobs += [(index, connection) for connection in found.connections if connection.connection_id not in already]
     took: dict[int, list[str]] = {}
     failed: set[int] = set()
+    may_take_back = True
+    while True:
+        to_keep += _post_live(planned, jobs, recipients, took, failed, posted_before)
+        if not to_keep:
+            break
+        owed = _owed(planned, failed, took, posted_before)
+        taken = _keep(planned, to_keep, keep_as, recipients, replays, may_take_back, owed)
+        # frames taken back (a replay cleared the user's `kept` since the batch read it) go out live, to the
+        # connections the keeper's read found; what finds every one gone is kept once more, without taking back
+        jobs = [(index, connection) for index, connections_now in taken for connection in connections_now]
+        to_keep, may_take_back = [], False
+    return _owed(planned, failed, took, posted_before)
+
+
+def _post_live(planned: list[tuple[int, bytes]], jobs: list[tuple[int, LiveConnection]], recipients: Recipients,
+               took: dict[int, list[str]], failed: set[int], posted_before: Owed) -> list[int]:
+    """The posts of `jobs`, noted in `took` and `failed`; returns the frames every connection of whose user was
+    gone (and none posted before): they are kept."""
     gone: list[LiveConnection] = []
     for (index, connection), outcome in zip(jobs, _post_all([(c, planned[i][1]) for i, c in jobs]), strict=True):
         if outcome == "ok":
@@ -136,23 +156,38 @@ def deliver(planned: list[tuple[int, bytes]], keep_as: str, recipients: Recipien
     if gone:
         recipients.forget(gone)
         _discard(gone)
-    owed = {planned[index][0]: list(posted_before.get(planned[index][0], ())) + took.get(index, [])
+    return [index for index in dict.fromkeys(index for index, _ in jobs)
+            if index not in failed and index not in took and not posted_before.get(planned[index][0])]
+
+
+def _owed(planned: list[tuple[int, bytes]], failed: set[int], took: dict[int, list[str]], posted_before: Owed) -> Owed:
+    return {planned[index][0]: list(posted_before.get(planned[index][0], ())) + took.get(index, [])
             for index in failed}
-    for index in {index for index, _ in jobs} - failed - set(took):
-        if not posted_before.get(planned[index][0]):
-            to_keep.append(index)  # every connection it had was gone
-    if to_keep:
-        try:
-            pending.store([(planned[index][0], f"{keep_as}#{index:05d}", planned[index][1].decode("utf-8"))
-                           for index in to_keep], clock.now_ms())
-            fresh = pending.mark({planned[index][0] for index in to_keep}, clock.now(), _in_parallel)
-        except Exception as error:  # keeping them again is harmless: the same keys
-            raise Undelivered({**owed, **{planned[index][0]: [] for index in to_keep}}) from error
-        recipients.kept_for(fresh)
-        for user_id, found in fresh.items():
-            if found.connections and not found.replayer:
-                replays.ask(user_id)
-    return owed
+
+
+def _keep(planned: list[tuple[int, bytes]], to_keep: list[int], keep_as: str, recipients: Recipients,
+          replays: Replays, may_take_back: bool, owed: Owed) -> list[tuple[int, list[LiveConnection]]]:
+    """Keeps the frames (`pending.store`, `pending.mark`) and asks for the replays they need. With `may_take_back`,
+    the frames of a user whose `kept` a replay cleared since the batch read it, and who is online, are taken back
+    (`pending.take_back`): returned with the connections to post them to (none when that replay posted them
+    already). Failing to keep raises Undelivered (keeping them again is harmless: the same keys)."""
+    ordering_keys: dict[int, list[str]] = {}
+    for index in to_keep:
+        ordering_keys.setdefault(planned[index][0], []).append(f"{keep_as}#{index:05d}")
+    try:
+        pending.store([(planned[index][0], f"{keep_as}#{index:05d}", planned[index][1].decode("utf-8"))
+                       for index in to_keep], clock.now_ms(), _in_parallel)
+        fresh = pending.mark(ordering_keys, clock.now(), _in_parallel,
+                             (lambda user_id: pending.take_back(user_id, ordering_keys[user_id])) if may_take_back
+                             else None)
+    except Exception as error:
+        raise Undelivered({**owed, **{planned[index][0]: [] for index in to_keep}}) from error
+    still_kept = {user_id: found for user_id, found in fresh.items() if found.kept}
+    recipients.kept_for(still_kept)
+    for user_id, found in still_kept.items():
+        if found.connections and not found.replayer:
+            replays.ask(user_id)
+    return [(index, fresh[planned[index][0]].connections) for index in to_keep if not fresh[planned[index][0]].kept]
 
 
 def replay(user_id: int, deadline: Deadline | None = None) -> int:

@@ -11,7 +11,7 @@ from contextlib import contextmanager
 
 from chalicelib import clock
 from chalicelib.config import get_settings
-from chalicelib.db import buckets, throttles
+from chalicelib.db import buckets, connections, throttles
 from chalicelib.db.throttles import LimitReached, Ticket
 from chalicelib.errors import RateLimited
 
@@ -54,6 +54,16 @@ def spend(quota: str, subject: int | str, units: int, refusal: str) -> None:
     """Take `units` from `subject`'s bucket of `quota` (one conditional write) or raise RateLimited with the wait."""
     try:
         buckets.spend(quota, str(subject), _bucket(quota), units, clock.now())
+    except buckets.BucketEmpty as empty:
+        raise RateLimited(refusal, int(empty.retry_after + 0.999)) from empty
+
+
+def spend_frame(connection_id: str, refusal: str) -> int | None:
+    """A WebSocket frame takes a unit of its connection's `ws_frames` quota, whose bucket the connection's own item
+    keeps (one conditional write, which answers the connection's owner: returned; None when it has none); or
+    RateLimited with the wait."""
+    try:
+        return connections.take_frame(connection_id, _bucket("ws_frames"), clock.now())
     except buckets.BucketEmpty as empty:
         raise RateLimited(refusal, int(empty.retry_after + 0.999)) from empty
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from chalicelib import clock
 from chalicelib.config import TYPING_MAX_RECIPIENTS
-from chalicelib.db import buckets, connections, groups, keys
+from chalicelib.db import buckets, groups, keys
 from chalicelib.db.models import Friendship, Group, GroupMember, Item, UserProfile
 from chalicelib.db.sessions import GROUP, PRIVATE
 from chalicelib.db.users import profile_record
@@ -32,13 +32,10 @@ def _field(frame: dict[str, Any], name: str, allowed: tuple[int, ...] | None = N
     return value
 
 
-def relay(connection_id: str, frame: dict[str, Any]) -> int:
-    """Relays a typing frame; returns how many sockets took it (0 when paced, ignored or nobody is online).
-    InvalidInput / Forbidden / RateLimited for a frame that gets the error frame."""
+def relay(me: int, frame: dict[str, Any]) -> int:
+    """Relays a typing frame from a connection of `me`; returns how many sockets took it (0 when paced, ignored or
+    nobody is online). InvalidInput / Forbidden / RateLimited for a frame that gets the error frame."""
     to_id, channel_type = _field(frame, "to_id"), _field(frame, "channel_type", (PRIVATE, GROUP))
-    me = connections.owner_of(connection_id)
-    if me is None:
-        return 0  # closed to make room for a newer connection: nothing to relay from it
     if channel_type == PRIVATE and to_id in (me, BOT_ID):
         return 0  # nobody there to see it
     relation = ((keys.user_pk(me), keys.friend_sk(to_id)) if channel_type == PRIVATE

@@ -92,19 +92,14 @@ def _within_replay_window(context: dict[str, Any]) -> bool:
     return clock.now() * 1000 - connected_at_ms < connections.REPLAY_WINDOW_SECONDS * 1000
 
 
-def _replay(connection_id: str) -> int:
-    """The first frames of a new connection (the client's first heartbeat) replay its user's kept frames, unless
-    another replayer holds them (it posts them). A connection with no owner was closed to make room while its own
-    `$connect` ran (before API Gateway could close it): it is closed now."""
-    owner = connections.owner_of(connection_id)
-    if owner is None:
-        _reply(connection_id, frames.too_many_connections(get_settings().max_connections_per_user))
-        try:
-            get_sender().close(connection_id)
-        except Exception:
-            log_exception("closing a connection without owner failed", connection=connection_id)
-        return 0
-    return push.replay(owner, push.Deadline.after(REPLAY_SECONDS))
+def _close_ownerless(connection_id: str) -> None:
+    """A connection with no owner was closed to make room while its own `$connect` ran (before API Gateway could
+    close it): it is closed now, saying why."""
+    _reply(connection_id, frames.too_many_connections(get_settings().max_connections_per_user))
+    try:
+        get_sender().close(connection_id)
+    except Exception:
+        log_exception("closing a connection without owner failed", connection=connection_id)
 
 
 def message(event: dict[str, Any]) -> dict[str, Any]:
@@ -114,12 +109,18 @@ def message(event: dict[str, Any]) -> dict[str, Any]:
     connection_id = context.get("connectionId", "")
     body = event.get("body") or ""
     try:
-        limits.spend("ws_frames", connection_id, 1, "too many frames")
+        owner = limits.spend_frame(connection_id, "too many frames")
     except RateLimited as refused:
         _close_flooding(connection_id, refused.retry_after)
         _log(context, started, calls, code=frames.TOO_MANY_FRAMES)
         return OK
-    replayed = _replay(connection_id) if _within_replay_window(context) else 0
+    if owner is None:
+        _close_ownerless(connection_id)
+        _log(context, started, calls, code=frames.TOO_MANY_CONNECTIONS)
+        return OK
+    # the first frames of a new connection (the client's first heartbeat) replay its user's kept frames, unless
+    # another replayer holds them (it posts them)
+    replayed = push.replay(owner, push.Deadline.after(REPLAY_SECONDS)) if _within_replay_window(context) else 0
     try:
         frame = json.loads(body) if len(body) <= MAX_FRAME_BYTES else None
     except (ValueError, RecursionError):
@@ -127,26 +128,26 @@ def message(event: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(frame, dict) or isinstance(frame.get("msg_code"), bool) \
             or not isinstance(frame.get("msg_code"), int):
         _reply(connection_id, frames.error_frame("malformed frame: send a JSON object with an integer msg_code"))
-        _log(context, started, calls, code=frames.ERROR, replayed=replayed)
+        _log(context, started, calls, code=frames.ERROR, replayed=replayed, user_id=owner)
         return OK
     if frame["msg_code"] == frames.TYPING:
-        code = _typing(connection_id, frame)
-        _log(context, started, calls, code=code, replayed=replayed)
+        code = _typing(connection_id, owner, frame)
+        _log(context, started, calls, code=code, replayed=replayed, user_id=owner)
         return OK
     if frame["msg_code"] != frames.HEARTBEAT:
         _reply(connection_id, frames.error_frame(
             "unsupported msg_code: the socket takes heartbeats (1004) and typing notices (1010); send messages with "
             "POST /messages/private"))
-        _log(context, started, calls, code=frames.ERROR, replayed=replayed)
+        _log(context, started, calls, code=frames.ERROR, replayed=replayed, user_id=owner)
         return OK
-    _log(context, started, calls, code=frames.HEARTBEAT, replayed=replayed)
+    _log(context, started, calls, code=frames.HEARTBEAT, replayed=replayed, user_id=owner)
     return OK
 
 
-def _typing(connection_id: str, frame: dict[str, Any]) -> int:
+def _typing(connection_id: str, owner: int, frame: dict[str, Any]) -> int:
     """Relays a typing notice (services/typing_relay.py); a bad or refused one gets the error frame."""
     try:
-        typing_relay.relay(connection_id, frame)
+        typing_relay.relay(owner, frame)
     except AppError as refused:
         _reply(connection_id, frames.error_frame(refused.message))
         return frames.ERROR

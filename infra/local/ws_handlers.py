@@ -20,10 +20,17 @@ FUNCTION_NAMES = {"$connect": "websocket_connect", "$default": "websocket_messag
 WORKERS = 16
 
 
+def _function_of(scope: Config) -> tuple[str, int, int]:
+    """The function's name, memory (MB) and timeout (ms), as its Lambda context reports them."""
+    return scope.function_name, scope.lambda_memory_size or 128, (scope.lambda_timeout or 60) * 1000
+
+
 class AppHandlers:
     def __init__(self, app: Chalice, config: Config) -> None:
         self.use_app(app)
-        self._scopes = {route: config.scope(STAGE, name) for route, name in FUNCTION_NAMES.items()}
+        # read once: chalice's Config looks each value up through its chain of stage and function settings, which
+        # cost a third of the gateway's event loop in a reconnect storm when done for every event
+        self._functions = {route: _function_of(config.scope(STAGE, name)) for route, name in FUNCTION_NAMES.items()}
         self._pool = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="ws-lambda")
 
     def use_app(self, app: Chalice) -> None:
@@ -34,9 +41,8 @@ class AppHandlers:
         self._handlers = {route: app.handler_map[handler.name] for route, handler in app.websocket_handlers.items()}
 
     def _context(self, route_key: str) -> LambdaContext:
-        scope = self._scopes[route_key]
-        return LambdaContext(function_name=scope.function_name, memory_size=scope.lambda_memory_size or 128,
-                             max_runtime_ms=(scope.lambda_timeout or 60) * 1000)
+        function_name, memory_size, max_runtime_ms = self._functions[route_key]
+        return LambdaContext(function_name=function_name, memory_size=memory_size, max_runtime_ms=max_runtime_ms)
 
     async def invoke(self, route_key: str, event: dict[str, Any]) -> dict[str, Any] | None:
         """The handler's response, or None when it raised (API Gateway then reports an internal error)."""

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from chalicelib import aws
-from chalicelib.db import conflicts, connections, counters, pending
+from chalicelib.db import buckets, conflicts, connections, counters, pending
 from tests.api.test_groups import group_send, make_group
 from tests.support.factories import befriend, delete, post_form, random_email, random_name, register
 
@@ -259,7 +259,8 @@ def test_counters_connections_and_pending_retry_their_own_writes(dynamodb_confli
     assert counters.next_value("conflict-test") == first + 1
     dynamodb_conflicts.pending = 1
     connections.add("c-1", 5, 1000.0, 60, connections.Presented("test", 0), 20)
-    assert connections.owner_of("c-1") == 5
+    dynamodb_conflicts.pending = 1
+    assert connections.take_frame("c-1", buckets.Bucket(30, 10_000), 1000.0) == 5
     dynamodb_conflicts.pending = 1
     assert connections.remove("c-1") is not None
     pending.store([(5, "000000001000000#1", "{}")], 1_000_000)

@@ -72,7 +72,9 @@ def test_a_lone_surrogate_in_a_query_string_is_refused(client):
     assert answer.status_code == 200 and answer.json_body["code"] in (200, 1000)
 
 
-def test_a_deeply_nested_frame_gets_the_error_frame(sender):
+def test_a_deeply_nested_frame_gets_the_error_frame(client, sender):
+    user = register(client)
+    assert handlers.connect(ws_event("$connect", "c-deep", query={"token": user["token"]}))["statusCode"] == 200
     frame = '{"msg_code":' + "[" * 10_000 + "]" * 10_000 + "}"
     assert len(frame) < handlers.MAX_FRAME_BYTES
     assert handlers.message(ws_event("$default", "c-deep", body=frame)) == {"statusCode": 200}

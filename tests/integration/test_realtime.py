@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import time
 
-from chalicelib.db import connections, pending
+from chalicelib.db import buckets, connections, keys, pending
 from chalicelib.realtime import push
 from chalicelib.security.tokens import issue_token
 from chalicelib.ws import handlers
@@ -14,6 +14,11 @@ def connect(connection_id, user_id=7, connected_at_ms=None):
     token = issue_token(user_id, "uid", "name").token
     return handlers.connect(ws_event("$connect", connection_id, query={"token": token},
                                      connected_at_ms=connected_at_ms or int(time.time() * 1000)))
+
+
+def owner(connection_id):
+    """Who the connection's item names, as its next frame's quota write answers it (None: no item)."""
+    return connections.take_frame(connection_id, buckets.Bucket(30, 10_000), time.time())
 
 
 def old_ms():
@@ -32,10 +37,10 @@ def test_connect_registers_both_directions_and_disconnect_removes_them(aws):
     assert connect("c2") == {"statusCode": 200}
     live = connections.live_connections([7], time.time())[7]
     assert sorted(c.connection_id for c in live) == ["c1", "c2"]
-    assert connections.owner_of("c1") == 7
+    assert owner("c1") == 7
     assert handlers.disconnect(ws_event("$disconnect", "c1")) == {"statusCode": 200}
     assert [c.connection_id for c in connections.live_connections([7], time.time())[7]] == ["c2"]
-    assert connections.owner_of("c1") is None
+    assert owner("c1") is None
     assert handlers.disconnect(ws_event("$disconnect", "c1")) == {"statusCode": 200}
 
 
@@ -102,7 +107,7 @@ def test_gone_connections_are_forgotten_and_others_still_receive(sender):
     assert deliver_now([(7, {"msg_code": 200, "message": "m"})]) == {}
     assert messages_at(sender, "a2") == ["m"]
     assert [c.connection_id for c in connections.live_connections([7], time.time())[7]] == ["a2"]
-    assert connections.owner_of("a1") is None
+    assert owner("a1") is None
 
 
 def test_frames_for_offline_users_are_kept_and_replayed_in_order_exactly_once(sender):
@@ -220,6 +225,48 @@ def test_a_frame_kept_because_the_only_known_connection_was_gone_goes_to_a_conne
     replays.wait()
     assert messages_at(sender, "new") == ["m0"]
     assert pending.list_for(9, time.time()) == []
+
+
+def test_a_frame_kept_behind_a_replay_that_finished_meanwhile_goes_out_live_after_the_replayed_ones(sender):
+    """The batch read the set while the kept frames were being replayed; the keeper reads it again after the replay
+    cleared it: the frame is taken back and posted live, after the replayed ones, once, with no second replay."""
+    keep(9, "m0", "m1")
+    connect("late", 9)
+    seen, _ = connections.reach([9], time.time(), consistent=True)
+    first_ping("late")
+    replays = push.Replays(push.Deadline())
+    assert push.deliver([(9, push.encode({"msg_code": 200, "message": "m2"}))], "000000000000002#0",
+                        push.Recipients(seen), replays) == {}
+    assert replays.wait() == 0
+    assert messages_at(sender, "late") == ["m0", "m1", "m2"]
+    assert pending.list_for(9, time.time()) == [] and not connections.reach([9], time.time())[0][9].kept
+
+
+def test_a_kept_frame_is_taken_back_only_while_nothing_is_kept_and_it_is_still_there(sender):
+    """Taking back writes nothing when a keeper raised `kept` (the frame is left to a replay) or when the frame is
+    gone (a replay posted it)."""
+    keep(9, "m0")  # 9 is offline: `kept` raised
+    key = pending.list_for(9, time.time())[0].sort_key.removeprefix(keys.PENDING_PREFIX)
+    assert pending.take_back(9, [key]) is pending.TakenBack.LEFT
+    assert len(pending.list_for(9, time.time())) == 1
+    connect("late", 9)
+    first_ping("late")  # replays m0 and clears `kept`
+    assert pending.take_back(9, [key]) is pending.TakenBack.REPLAYED
+    assert messages_at(sender, "late") == ["m0"]
+
+
+def test_a_keeper_whose_frame_a_replay_posted_before_it_read_the_set_again_raises_nothing(sender):
+    """Kept, then listed and posted by a replay that cleared `kept` before the keeper's `mark` read the set: the
+    frame is gone, so the keeper neither posts it nor raises `kept` for a replay of nothing."""
+    connect("late", 9)
+    pending.store([(9, "000000000000001#00000", '{"message":"m0"}')], int(time.time() * 1000))
+    pending.mark([9], time.time())  # another keeper of the user raised `kept`
+    assert push.replay(9) == 1
+    seen = pending.mark([9], time.time(), take_back=lambda user_id: pending.take_back(
+        user_id, ["000000000000001#00000"]))
+    assert seen[9].kept == 0 and seen[9].connections == []
+    assert not connections.reach([9], time.time())[0][9].kept
+    assert messages_at(sender, "late") == ["m0"]
 
 
 def test_frames_past_their_retention_are_deleted_unposted_and_do_not_hide_newer_ones(sender):

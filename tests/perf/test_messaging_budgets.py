@@ -108,6 +108,29 @@ def test_a_recipient_with_kept_frames_costs_a_keep_and_a_replay_once(client, sen
     assert delivery_calls(aws_calls, stream_events(deliver)) == {"dynamodb.BatchGetItem": 1}
 
 
+def test_a_frame_kept_behind_a_replay_that_finished_since_the_batch_read_is_taken_back_not_replayed(
+        client, sender, aws_calls, deliver):
+    """The batch read b's set while b's replay was still posting what was kept; by the time the keeper reads the set
+    again the replay has cleared it. The frame needs no second replay: it is taken back and posted live."""
+    a, b = pair_of_friends(client)
+    stream_events(deliver)
+    connections.add("b0", b, clock.now(), connections.LIFETIME_SECONDS, connections.Presented("test", 0), 1000)
+    seen, _ = connections.reach([b], clock.now(), consistent=True)
+    assert seen[b].kept
+    push.replay(b)  # finishes after the batch's read
+    kept_before = len(sender.frames_for("b0"))
+    aws_calls.reset()
+    replays = push.Replays(push.Deadline())
+    assert push.deliver([(b, push.encode({"msg_code": 200, "message": "hi"}))], "000000000000009#0",
+                        push.Recipients(seen), replays) == {}
+    assert replays.wait() == 0
+    # keeping the frame, reading b's set again (nothing kept any more), taking the frame back: no raise, no replay
+    assert request_calls(aws_calls) == {"dynamodb.BatchWriteItem": 1, "dynamodb.BatchGetItem": 1,
+                                        "dynamodb.TransactWriteItems": 1}
+    assert [frame.get("message") for frame in sender.frames_for("b0")[kept_before:]] == ["hi"]
+    assert pending.list_for(b, clock.now()) == []
+
+
 def test_delivering_to_an_offline_recipient_keeps_the_frame_with_one_write_and_one_read(client, sender, aws_calls,
                                                                                          deliver):
     from chalicelib.services import messages

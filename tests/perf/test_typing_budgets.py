@@ -1,5 +1,5 @@
-"""What a typing notice costs: its frame quota, its sender, one read of the relation, the pace and the quota, one
-read of the recipients' connections and the posts; a paced one stops at the pace."""
+"""What a typing notice costs: its frame quota (whose write answers the sender), one read of the relation, the pace
+and the quota, one read of the recipients' connections and the posts; a paced one stops at the pace."""
 from __future__ import annotations
 
 import json
@@ -15,7 +15,7 @@ def typing(connection_id, to_id, channel_type):
     handlers.message(ws_event("$default", connection_id, body=body))
 
 
-def test_a_typing_relay_costs_six_calls_and_a_paced_one_four(client, sender, aws_calls):
+def test_a_typing_relay_costs_five_calls_and_a_paced_one_three(client, sender, aws_calls):
     a, b, c = register(client), register(client), register(client)
     befriend(client, a, b)
     befriend(client, a, c)
@@ -26,16 +26,15 @@ def test_a_typing_relay_costs_six_calls_and_a_paced_one_four(client, sender, aws
     settled_connection("c0", c["id"])
     aws_calls.reset()
     typing("a0", b["id"], 1)
-    # the connection's frame quota, the pace and the typing quota (3 UpdateItem); the connection's owner (GetItem);
-    # my profile and the friendship, then b's connections (2 BatchGetItem)
-    assert request_calls(aws_calls) == {"dynamodb.UpdateItem": 3, "dynamodb.GetItem": 1, "dynamodb.BatchGetItem": 2}
+    # the connection's frame quota (which answers its owner), the pace and the typing quota (3 UpdateItem); my
+    # profile and the friendship, then b's connections (2 BatchGetItem)
+    assert request_calls(aws_calls) == {"dynamodb.UpdateItem": 3, "dynamodb.BatchGetItem": 2}
     assert len(sender.sent) == 3
     aws_calls.reset()
     typing("a0", b["id"], 1)
-    assert request_calls(aws_calls) == {"dynamodb.UpdateItem": 2, "dynamodb.GetItem": 1, "dynamodb.BatchGetItem": 1}
+    assert request_calls(aws_calls) == {"dynamodb.UpdateItem": 2, "dynamodb.BatchGetItem": 1}
     aws_calls.reset()
     typing("a0", group["id"], 2)
     # the group's members: one Query
-    assert request_calls(aws_calls) == {"dynamodb.UpdateItem": 3, "dynamodb.GetItem": 1, "dynamodb.BatchGetItem": 2,
-                                        "dynamodb.Query": 1}
+    assert request_calls(aws_calls) == {"dynamodb.UpdateItem": 3, "dynamodb.BatchGetItem": 2, "dynamodb.Query": 1}
     assert len(sender.sent) == 3 + 4
