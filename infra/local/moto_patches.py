@@ -6,7 +6,8 @@ change in moto, in one place, for one moto version.
 - `moto_isolation`: DynamoDB's per-item and per-transaction isolation, and no stream records of failed
   transactions;
 - `strict_dynamodb`: requests real DynamoDB refuses are refused;
-- `moto_conditions`: a condition expression is lexed once per text (moto lexes it on every request).
+- `moto_expressions`: a condition expression is lexed, and an update expression parsed, once per text (moto
+  does both on every request).
 
 Each depends on moto's internals, so on any other moto version `patch_moto()` raises instead of running with
 patches that may no longer fit.
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 import moto
 
-from infra.local.moto_conditions import lex_each_expression_once
+from infra.local.moto_expressions import read_each_expression_once
 from infra.local.moto_isolation import isolate_dynamodb
 from infra.local.moto_partitions import read_partitions_only
 from infra.local.moto_serializer import serialize_attribute_values_directly
@@ -39,5 +40,5 @@ def patch_moto() -> None:
     serialize_attribute_values_directly()
     isolate_dynamodb()
     enforce()
-    lex_each_expression_once()
+    read_each_expression_once()
     _patched = True

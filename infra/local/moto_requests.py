@@ -3,6 +3,9 @@
 - `moto.backends.list_of_moto_modules()` lists and stats moto's package folder on every request (the dispatcher
   asks whether the Host header names a backend): the folder does not change while the server runs, so the list is
   read once.
+- moto finds the handler's method for an action by listing the handler class's functions (`inspect.getmembers`)
+  on every request, 3 % of local AWS's interpreter in the default `make load` (py-spy, GIL samples): a class's
+  functions do not change while the server runs, so each class is listed once.
 - werkzeug logs one line per request (`"POST / HTTP/1.1" 200 -`), which the stack then reads back through a pipe
   only to keep the last lines: request lines are no longer written; warnings, errors and the strict request check's
   refusals (printed to stderr, infra/local/strict_dynamodb.py) still are.
@@ -22,10 +25,17 @@ import logging
 from collections.abc import Callable, Iterable
 from typing import IO, cast
 
+from botocore.exceptions import ClientError
 from moto import backends
 from moto import server as moto_server
-from moto.moto_server.werkzeug_app import MotoRequestHandler
+from moto.core import responses as moto_responses
+from moto.core.request import Request
+from moto.dynamodb.responses import DynamoHandler
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler
+from werkzeug.wrappers import Response
 from werkzeug.wsgi import LimitedStream
+
+DYNAMODB_TARGET = "DynamoDB_20120810."  # X-Amz-Target of DynamoDB's operations (its streams say DynamoDBStreams_…)
 
 
 class KeepAliveRequestHandler(MotoRequestHandler):
@@ -62,8 +72,37 @@ class KeepAliveRequestHandler(MotoRequestHandler):
 def trim_request_costs() -> None:
     """For the moto server process only (infra/local/moto_main.py), before moto's `main` starts the server."""
     backends.list_of_moto_modules = _listed_once(backends.list_of_moto_modules)  # type: ignore[assignment]
+    moto_responses.method_names_from_class = functools.cache(moto_responses.method_names_from_class)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     moto_server.MotoRequestHandler = KeepAliveRequestHandler  # type: ignore[misc]
+    DomainDispatcherApplication.__call__ = _dynamodb_without_flask(DomainDispatcherApplication.__call__)
+
+
+class _ServerRequest(Request):
+    """moto's request as its server hands it to a handler (Flask's request class adds nothing DynamoDB reads)."""
+
+    from_wsgi_server = True
+
+
+def _dynamodb_without_flask(dispatch: Callable[..., Iterable[bytes]]) -> Callable[..., Iterable[bytes]]:
+    """A DynamoDB operation goes straight to the handler moto's Flask app routes it to (`DynamoHandler.dispatch` at
+    `/`), the way moto's Flask view calls it: the same request, the same answer, without Flask's request context,
+    its debug-mode form checks and its CORS headers (a third of local AWS's interpreter on the app's small requests,
+    py-spy). Every other request goes through moto's Flask apps as before."""
+
+    @functools.wraps(dispatch)
+    def call(self: DomainDispatcherApplication, environ: dict, start_response: Callable) -> Iterable[bytes]:
+        if environ.get("PATH_INFO") != "/" or not environ.get("HTTP_X_AMZ_TARGET", "").startswith(DYNAMODB_TARGET):
+            return dispatch(self, environ, start_response)
+        request = _ServerRequest(environ)
+        try:
+            result = DynamoHandler.dispatch(request, request.raw_url, dict(request.headers))
+        except ClientError as error:  # as moto's Flask view answers it
+            result = 400, {}, error.response["Error"]["Message"]
+        status, headers, body = result if len(result) == 3 else (200, {}, result)
+        return Response(response=body, status=status, headers=headers)(environ, start_response)
+
+    return call
 
 
 def _listed_once(listing: Callable[[], Iterable[str]]) -> Callable[[], tuple[str, ...]]:
