@@ -375,6 +375,62 @@ def test_a_send_stopped_after_its_head_write_is_finished_by_the_delivery(client,
     assert [m.seq for m in stored(a, b)] == [1]
 
 
+def test_a_delivery_that_finishes_a_send_before_its_request_does_leaves_one_message(client, sender, pair,
+                                                                                  deliver, monkeypatch):
+    """The delivery reads the head write before the request takes its claim (a slow request, a fast stream): it
+    takes the claim and writes the history item itself; the request's own claim and write then find exactly that
+    and answer the message, which was pushed and stored once."""
+    a, b = pair
+    online(b["id"], "b1")
+    claim = messages_db.claim
+    raced = []
+
+    def delivered_first(message):  # the request's claim; the delivery's own, inside it, goes straight through
+        if not raced:
+            raced.append("delivering")
+            raced[0] = deliver()
+            assert [f["message"] for f in sender.frames_for("b1")] == ["raced"]
+            assert [m.content for m in stored(a, b)] == ["raced"]  # written by the delivery
+        return claim(message)
+
+    monkeypatch.setattr(messages_db, "claim", delivered_first)
+    answer = send(client, a, b["id"], "raced", client_id=91)
+    assert raced and raced[0] >= 1
+    assert answer["code"] == 200 and answer["data"]["id"] == 1
+    assert [(f["id"], f["message"]) for f in sender.frames_for("b1")] == [(1, "raced")]
+    assert [(m.seq, m.msg_id) for m in stored(a, b)] == [(1, answer["data"]["msg_id"])]
+
+
+def test_a_retry_between_a_claim_and_its_history_item_is_asked_to_come_back_and_then_answered(client, sender,
+                                                                                              pair, monkeypatch):
+    """The original took the sequence and the claim and has not written the history item yet: a retry of its
+    client id cannot answer a message it cannot read, so it is refused as busy (503 on the wire) and writes
+    nothing; once the history item is there, the retry answers the original."""
+    from chalicelib.aws import Busy
+    from chalicelib.services import messages as messages_service
+
+    a, b = pair
+    fields = {"msg_client_id": 92, "to_id": b["id"], "msg_type": 1, "message": "slow", "channel_type": 1}
+    store = messages_db.store
+    retries = []
+
+    def retried_before_the_write(message):
+        head = conversations.head(message.conversation, consistent=True)
+        with pytest.raises(Busy):
+            messages_service.send(a["id"], to_id=b["id"], channel_type=1, msg_type=1, message="slow", data=None,
+                                  msg_client_id=92)
+        retries.append(conversations.head(message.conversation, consistent=True) == head)
+        store(message)
+
+    monkeypatch.setattr(messages_db, "store", retried_before_the_write)
+    original = post_form(client, "/messages/private", fields, a["token"]).json_body
+    assert original["code"] == 200 and original["data"]["id"] == 1
+    assert retries == [True]  # the refused retry wrote nothing to the conversation
+    again = post_form(client, "/messages/private", fields, a["token"]).json_body
+    assert again["data"] == original["data"]
+    assert [m.seq for m in stored(a, b)] == [1]
+
+
 def test_two_sends_of_one_client_id_that_both_missed_the_claim_make_one_message(client, sender, pair, monkeypatch):
     """Both read no claim (a retry racing the original): each takes a sequence, one takes the claim, and the other
     answers the message that holds it. Its sequence stays empty: not delivered, not in history."""
