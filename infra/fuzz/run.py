@@ -230,20 +230,20 @@ def run(argv: Sequence[str] | None = None, out: IO[str] | None = None) -> int:
                 output = (expired.stdout or b"").decode() if isinstance(expired.stdout, bytes) else expired.stdout or ""
                 output += f"\nSchemathesis did not finish within {hard_limit} s"
                 status = 124
-            print(output, file=out, flush=True)
             if args.stack_log:
                 args.stack_log.write_text(stack.output(), encoding="utf-8")
             stats = json.loads(stats_file.read_text()) if stats_file.exists() else {}
-            print("fuzz stats: " + json.dumps(stats, sort_keys=True), file=out, flush=True)
             if status == 0 and not stats.get("error answers compared with the table"):
-                print("no_write_on_error compared no error answer: the hooks did not run", file=out)
-                status = status or 3
-            if status != 0:
-                tracebacks = [line for line in stack.output().splitlines() if "Traceback" in line or "Error" in line]
-                print("--- local stack output (last 80 lines) ---\n" + "\n".join(stack.output().splitlines()[-80:]),
-                      file=out, flush=True)
-                if tracebacks:
-                    print(f"({len(tracebacks)} error lines in the stack's output)", file=out)
+                output += "\nno_write_on_error compared no error answer: the hooks did not run"
+                status = 3
+            if status != 0:  # the stack's side first: a report that shows only its end shows Schemathesis's summary
+                lines = stack.output().splitlines()
+                errors = [line for line in lines if "Traceback" in line or "Error" in line]
+                print("--- local stack output (last 40 lines) ---\n" + "\n".join(lines[-40:]), file=out)
+                print(f"--- {len(errors)} error lines in the stack's output (the last 20) ---", *errors[-20:], sep="\n",
+                      file=out)
+            print(output, file=out)
+            print("fuzz stats: " + json.dumps(stats, sort_keys=True), file=out, flush=True)
             return status
     except StackError as error:
         print(error, file=out)

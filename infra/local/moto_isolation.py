@@ -10,11 +10,16 @@ moto also adds a stream record for each part of a transaction as it applies it, 
 leaves records of writes that never happened in the table's stream (real DynamoDB records only committed writes):
 the delivery function would push frames for them.
 
+moto's request handler also reads the item it answers outside the backend's operation: UpdateItem gets the item
+before the update, has the backend apply it, and only then turns the table's live item into its answer. Two
+increments of one counter running side by side could both answer the second one's value (two sends of one group
+took the same sequence in CI). DynamoDB answers each write with the item as that write left it.
+
 DynamoDB is atomic per item and per transaction, so the tests (in-process moto) and the local stack's moto server
 (`infra/local/moto_main.py`) call `isolate_dynamodb()` (through `infra.local.moto_patches.patch_moto()`): one
-re-entrant lock around the backend's item
-operations and the stream reads, and a transaction remembers only the items it names and restores those, and the
-stream of their tables, when it fails.
+re-entrant lock around each item operation, from the handler reading the request to its answer built, around the
+backend's item operations (which tests and tools also call directly) and around the stream reads; and a transaction
+remembers only the items it names and restores those, and the stream of their tables, when it fails.
 """
 from __future__ import annotations
 
@@ -28,6 +33,7 @@ from moto.dynamodb import models as dynamodb_models
 from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.dynamo_type import DynamoType
 from moto.dynamodb.models.table import Table
+from moto.dynamodb.responses import DynamoHandler
 from moto.dynamodbstreams.models import DynamoDBStreamsBackend
 
 from infra.local.moto_partitions import refresh_key
@@ -50,6 +56,8 @@ def isolate_dynamodb() -> None:
     dynamodb_models.copy = _TablesNotCopied()  # type: ignore[attr-defined]
     for name in ITEM_OPERATIONS:
         setattr(DynamoDBBackend, name, _one_at_a_time(getattr(DynamoDBBackend, name)))
+        # the handler's action of the same name: its answer is built from the item under the same lock
+        setattr(DynamoHandler, name, _one_at_a_time(getattr(DynamoHandler, name)))
     # a reader never sees the records of a transaction that may still fail
     for name in STREAM_READS:
         setattr(DynamoDBStreamsBackend, name, _one_at_a_time(getattr(DynamoDBStreamsBackend, name)))
@@ -63,7 +71,7 @@ class _TablesNotCopied:
 
 def _one_at_a_time(operation: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(operation)
-    def locked(self: DynamoDBBackend, *args: Any, **kwargs: Any) -> Any:
+    def locked(self: Any, *args: Any, **kwargs: Any) -> Any:
         with _lock:
             return operation(self, *args, **kwargs)
 

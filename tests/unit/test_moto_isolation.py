@@ -93,3 +93,43 @@ def test_failed_transaction_leaves_nothing_in_the_tables_stream(dynamodb):
     reader.poll()
 
     assert seen == [("MODIFY", "bystander")]
+
+
+def test_an_update_answers_the_item_as_it_left_it_while_another_update_of_the_item_runs(dynamodb):
+    """Two increments of one counter, the second run while the first's answer is being built (moto's handler builds
+    it from the table's live item after the backend applied the update): each answers its own value, as DynamoDB
+    does. Without the handler's lock the first one answered 2 as well."""
+    import threading
+
+    from moto.dynamodb.models import DynamoDBBackend
+
+    updated, second_done = threading.Event(), threading.Event()
+    first = threading.current_thread()
+    apply_update = DynamoDBBackend.update_item
+
+    def update_then_let_the_second_run(self, *args, **kwargs):
+        item = apply_update(self, *args, **kwargs)
+        if threading.current_thread() is first:
+            updated.set()
+            second_done.wait(timeout=0.5)  # the second update has run here unless the first still holds the item
+        return item
+
+    def increment() -> int:
+        answer = dynamodb.update_item(TableName=TABLE, Key=_key("counter"), UpdateExpression="ADD n :one",
+                                      ExpressionAttributeValues={":one": {"N": "1"}}, ReturnValues="ALL_NEW")
+        return int(answer["Attributes"]["n"]["N"])
+
+    answers: list[int] = []
+
+    def second() -> None:
+        updated.wait(timeout=5)
+        answers.append(increment())
+        second_done.set()
+
+    with mock.patch.object(DynamoDBBackend, "update_item", update_then_let_the_second_run):
+        other = threading.Thread(target=second)
+        other.start()
+        answers.insert(0, increment())
+        other.join()
+
+    assert answers == [1, 2]
