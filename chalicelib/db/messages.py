@@ -225,8 +225,9 @@ def settle(message: MessageRecord, claimed: ClientMessageClaim | None, stored: b
 
 
 def get(conversation: str, seq: int) -> MessageRecord | None:
+    """One message, read strongly consistent (what a retry of its client id answers)."""
     try:
-        return record_of(Message.get(conversation, keys.message_sk(seq)))
+        return record_of(Message.get(conversation, keys.message_sk(seq), consistent_read=True))
     except Message.DoesNotExist:
         return None
 

@@ -7,7 +7,6 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from chalicelib import clock
-from chalicelib.aws import Busy
 from chalicelib.clock import wire_time
 from chalicelib.config import get_settings
 from chalicelib.db import conflicts, messages, sessions
@@ -116,12 +115,15 @@ def post(*, conversation: str, sender_id: int, to_id: int, channel_type: int, ms
     return Posted(record, sender, created=True)
 
 
+@conflicts.retrying()
 def _claimed(holder: tuple[str, int]) -> MessageRecord:
-    """The message holding a client id; its history item is written right after the claim (by its sender, or by
-    the delivery when the sender stopped between the two), so a retry meeting that moment is asked to come back."""
+    """The message holding a client id. Its history item is written right after the claim (by its sender, or by
+    the delivery when the sender stopped between the two): a retry meeting that moment reads again after the
+    retrying's pauses (the same client id sent twice at once), and is asked to come back (Busy) when the item is
+    still missing after them (its sender stopped and the delivery runs behind)."""
     original = messages.get(*holder)
     if original is None:
-        raise Busy("the message with this msg_client_id is still being stored")
+        raise conflicts.LostRace("the message with this msg_client_id is still being stored")
     return original
 
 
