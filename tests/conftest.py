@@ -34,6 +34,13 @@ from tests.support.fakes import RecordingSender  # noqa: E402
 patch_moto()
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The tests that drive a local stack (marked e2e) come first, in their usual order, then the rest. They are the
+    longest (Schemathesis, the 30 s lag, the bench's quick mode), and pytest-xdist hands out test files in this
+    order: one of them started last kept one worker busy for up to a minute after the other had finished."""
+    items.sort(key=lambda item: item.get_closest_marker("e2e") is None)
+
+
 @pytest.fixture(autouse=True)
 def environment_kept():
     """chalice's test client swaps `os.environ` for a patched copy around each request and puts back what it found:
