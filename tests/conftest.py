@@ -36,8 +36,9 @@ patch_moto()
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """The tests that drive a local stack (marked e2e) come first, in their usual order, then the rest. They are the
-    longest (Schemathesis, the 30 s lag, the bench's quick mode), and pytest-xdist hands out test files in this
-    order: one of them started last kept one worker busy for up to a minute after the other had finished."""
+    longest (Schemathesis, the 30 s lag, the bench's quick mode), and `make test` has pytest-xdist hand out test
+    files in this order (Makefile): one of them started last kept one worker busy for up to a minute after the
+    other had finished."""
     items.sort(key=lambda item: item.get_closest_marker("e2e") is None)
 
 
