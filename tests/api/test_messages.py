@@ -448,6 +448,31 @@ def test_two_sends_of_one_client_id_that_both_missed_the_claim_make_one_message(
     assert conversations.head(keys.private_conversation(a["id"], b["id"])).last_seq == 2
 
 
+def test_a_duplicate_that_meets_the_claim_before_the_history_item_reads_again_and_answers_the_original(
+        client, sender, pair, monkeypatch):
+    """Two sends of one client id at once: the loser finds the winner's claim while the winner is still writing the
+    history item. Its first read finds nothing; it reads again after the retrying's pause and answers the winner's
+    message (not 503), writing nothing of its own."""
+    a, b = pair
+    fields = {"msg_client_id": 93, "to_id": b["id"], "msg_type": 1, "message": "twice", "channel_type": 1}
+    original = post_form(client, "/messages/private", fields, a["token"]).json_body
+    read = messages_db.get
+    reads = []
+
+    def missing_on_the_first_read(conversation, seq):
+        reads.append(seq)
+        return None if len(reads) == 1 else read(conversation, seq)
+
+    monkeypatch.setattr(messages_db, "get", missing_on_the_first_read)
+    monkeypatch.setattr(messages_db, "send_context",
+                        lambda *args, _read=messages_db.send_context, **kwargs: dataclasses.replace(
+                            _read(*args, **kwargs), claimed=None))  # it raced past the claim check
+    again = post_form(client, "/messages/private", fields, a["token"]).json_body
+    assert again == original
+    assert reads == [1, 1]
+    assert [m.seq for m in stored(a, b)] == [1]
+
+
 def test_throttling_of_the_head_write_beyond_retries_answers_503_and_stores_nothing(client, sender, pair,
                                                                                       monkeypatch):
     a, b = pair
