@@ -7,7 +7,7 @@ change in moto, in one place, for one moto version.
   transactions;
 - `strict_dynamodb`: requests real DynamoDB refuses are refused;
 - `moto_expressions`: a condition expression is lexed, and an update expression parsed, once per text (moto
-  does both on every request).
+  does both on every request); the update validator's walks and its copy of the tree cost less.
 
 Each depends on moto's internals, so on any other moto version `patch_moto()` raises instead of running with
 patches that may no longer fit.

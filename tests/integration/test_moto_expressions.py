@@ -107,3 +107,66 @@ def test_an_update_expression_moto_refuses_is_refused_every_time_and_not_remembe
         with pytest.raises(Exception, match="Invalid UpdateExpression"):
             UpdateExpressionParser.make("SET #a = = :b")
     assert "SET #a = = :b" not in moto_expressions._parsed
+
+
+def _validated(expression: str, walk) -> object:
+    """The tree moto's update validator makes of `expression` for ITEMS[0], each step walked by `walk`; or the
+    error it raises."""
+    from moto.dynamodb.models.table import Table
+    from moto.dynamodb.parsing.ast_nodes import DepthFirstTraverser
+    from moto.dynamodb.parsing.validators import UpdateExpressionValidator
+
+    table = Table("t", account_id="123456789012", region="us-east-1",
+                  schema=[{"AttributeName": "PK", "KeyType": "HASH"}],
+                  attr=[{"AttributeName": "PK", "AttributeType": "S"}])
+    item = Item(hash_key=None, range_key=None, attrs={"PK": {"S": "k"}, **ITEMS[0]})
+    moto_walk = DepthFirstTraverser.traverse
+    DepthFirstTraverser.traverse = walk
+    try:
+        return _shape(UpdateExpressionValidator(UpdateExpressionParser.make(expression), UPDATE_NAMES, UPDATE_VALUES,
+                                                item, table).validate())
+    except Exception as error:  # the validator's refusal, compared by its kind and message
+        return {"refused": type(error), "message": str(error)}
+    finally:
+        DepthFirstTraverser.traverse = moto_walk
+
+
+REFUSED_UPDATES = ["SET #k = :v, #k = :n", "SET PK = :h", "SET #d = #missing + :v", "SET #k = :v REMOVE #k",
+                   "SET #k = :zz"]
+
+
+@pytest.mark.parametrize("expression", [*UPDATES, *REFUSED_UPDATES])
+def test_the_validator_s_walk_makes_moto_s_tree_and_refuses_what_moto_refuses(expression: str) -> None:
+    from moto.dynamodb.parsing.ast_nodes import DepthFirstTraverser
+
+    def moto_walk(self, node):
+        return DepthFirstTraverser.traverse_node_recursively(self, node)
+
+    ours = _validated(expression, DepthFirstTraverser.traverse)
+    assert ours == _validated(expression, moto_walk)
+    assert (expression in REFUSED_UPDATES) == isinstance(ours, dict)
+
+
+@pytest.mark.parametrize("expression", list(UPDATES))
+def test_a_tree_is_copied_node_by_node_as_deepcopy_copies_it(expression: str) -> None:
+    import copy
+
+    tree = UpdateExpressionParser.make(expression)
+    copied = moto_expressions._copied(tree)
+    assert _shape(copied) == _shape(copy.deepcopy(tree))
+
+    def nodes(node: Node) -> list[Node]:
+        return [node, *(inner for child in node.children or [] if isinstance(child, Node) for inner in nodes(child))]
+
+    originals, copies = nodes(tree), nodes(copied)
+    assert not {id(node) for node in originals} & {id(node) for node in copies}
+    assert copied.parent is None
+    assert all(child.parent is node for node in copies for child in node.children or [] if isinstance(child, Node))
+
+
+def test_a_tree_holding_anything_else_is_deep_copied() -> None:
+    tree = UpdateExpressionParser.make("SET #d = :v")
+    tree.children[0].extra = ["a list"]  # a node with an attribute of its own
+    copied = moto_expressions._copied(tree)
+    assert copied.children[0].extra == ["a list"] and copied.children[0].extra is not tree.children[0].extra
+    assert moto_expressions._copied({"a": [1]}) == {"a": [1]}
