@@ -96,16 +96,25 @@ class _Work(dict[type, Any]):
         self._map = tuple(processing_map.items())
 
     def __missing__(self, kind: type) -> Any:
-        self[kind] = next((work for step_kind, work in self._map if issubclass(kind, step_kind)), None)
+        self[kind] = next((work for step_kind, work in self._map if _subclass[kind, step_kind]), None)
         return self[kind]
+
+
+class _Subclass(dict[tuple[type, type], bool]):
+    """`issubclass`, remembered: moto's node classes are ABCs, whose check is slow."""
+
+    def __missing__(self, pair: tuple[type, type]) -> bool:
+        self[pair] = issubclass(*pair)
+        return self[pair]
 
 
 class _IsNode(dict[type, bool]):
     def __missing__(self, kind: type) -> bool:
-        self[kind] = issubclass(kind, Node)
+        self[kind] = _subclass[kind, Node]
         return self[kind]
 
 
+_subclass = _Subclass()
 _is_node = _IsNode()
 
 
