@@ -5,6 +5,7 @@ import time
 
 from chalicelib.db import keys
 from chalicelib.db.models import Friendship
+from tests.support import seeding
 from tests.support.factories import befriend, check_token_once, get, post_form, register
 
 ROUTES = ("/friends", "/sessions", "/friends/record")
@@ -13,11 +14,9 @@ ROUTES = ("/friends", "/sessions", "/friends/record")
 def seed_unrelated(count: int) -> None:
     """Other people's friendships: the data a request must never read."""
     now = time.time()
-    with Friendship.batch_write() as batch:
-        for index in range(count):
-            owner, other = 100_000 + index, 200_000 + index
-            batch.save(Friendship(keys.user_pk(owner), keys.friend_sk(other), row_id=index, form_id=owner,
-                                  to_id=other, created_at=now, top_time=now))
+    seeding.store(Friendship(keys.user_pk(100_000 + index), keys.friend_sk(200_000 + index), row_id=index,
+                             form_id=100_000 + index, to_id=200_000 + index, created_at=now, top_time=now)
+                  for index in range(count))
 
 
 def measure(client, token, aws_calls, path):
