@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from chalicelib.db import keys
+from chalicelib.db import conflicts, keys
 from chalicelib.db.groups import MemberRecord
 from chalicelib.db.models import Item, Message, Session, UserProfile
 from chalicelib.db.sessions import GROUP
 
 
+@conflicts.retrying()
 def set_read_receipts(user_id: int, on: bool) -> None:
     UserProfile(keys.user_pk(user_id), keys.PROFILE).update(
         actions=[UserProfile.read_receipts.set(1 if on else 0)], condition=UserProfile.PK.exists())

@@ -206,6 +206,50 @@ def _react(client, users):
                              b["token"])
 
 
+def _read_receipts_setting(client, users):
+    a, _, _ = users
+    return lambda: post_form(client, "/user", {"read_receipts": 0}, a["token"], method="put")
+
+
+def _recall(client, users):
+    a, b, _ = users
+    befriend(client, a, b)
+    sent = post_form(client, "/messages/private", {"msg_client_id": 6, "to_id": b["id"], "msg_type": 1,
+                                                   "message": "oops"}, a["token"]).json_body["data"]
+    return lambda: post_form(client, "/messages/recall", {"to_id": b["id"], "id": sent["id"]}, a["token"])
+
+
+def _request_delete(client, users):
+    a, b, _ = users
+    record = request_id(client, a, b)
+    return lambda: delete(client, f"/friends/record/{record}", a["token"])
+
+
+def _group_mute(client, users):
+    a, b, _ = users
+    befriend(client, a, b)
+    group = make_group(client, a, [b])
+    return lambda: post_form(client, f"/groups/{group['id']}/mute", {"user_id": b["id"], "seconds": 600},
+                             a["token"])
+
+
+def _server_update(client, users):
+    a, _, _ = users
+    created = post_form(client, "/server_groups/createServer", {"name": "club"}, a["token"]).json_body
+    return lambda: post_form(client, "/server_groups/updateServer",
+                             {"serverId": created["data"]["serverId"], "name": "stamp club"}, a["token"])
+
+
+def _session_open(client, users):
+    a, _, c = users
+    return lambda: post_form(client, "/sessions", {"id": c["id"], "type": 1}, a["token"])
+
+
+def _logout(client, users):
+    a, _, _ = users
+    return lambda: post_form(client, "/auth/logout", {"all_devices": 1}, a["token"])
+
+
 PATHS: dict[str, Callable[..., Callable[[], Any]]] = {
     "friend request": _friend_request, "friend accept": _friend_accept, "friend reject": _friend_reject,
     "friend delete": _friend_delete, "group create": _group_create, "group join": _group_join,
@@ -214,6 +258,8 @@ PATHS: dict[str, Callable[..., Callable[[], Any]]] = {
     "email code": _email_code, "session change": _session_change, "session delete": _session_delete,
     "server create": _server_create, "server remove": _server_remove, "invite create": _invite_create,
     "invite revoke": _invite_revoke, "block": _block, "unblock": _unblock, "edit": _edit, "pin": _pin, "react": _react,
+    "read receipts setting": _read_receipts_setting, "recall": _recall, "request delete": _request_delete,
+    "group mute": _group_mute, "server update": _server_update, "session open": _session_open, "logout": _logout,
 }
 
 
