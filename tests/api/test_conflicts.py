@@ -180,28 +180,29 @@ def _unblock(client, users):
     return lambda: delete(client, f"/friends/block/{b['id']}", a["token"])
 
 
+def _sent_between_friends(client, a, b, client_id: int, text: str) -> dict[str, Any]:
+    """a and b become friends and a sends b `text`: the message's data."""
+    befriend(client, a, b)
+    return post_form(client, "/messages/private", {"msg_client_id": client_id, "to_id": b["id"], "msg_type": 1,
+                                                   "message": text}, a["token"]).json_body["data"]
+
+
 def _edit(client, users):
     a, b, _ = users
-    befriend(client, a, b)
-    sent = post_form(client, "/messages/private", {"msg_client_id": 3, "to_id": b["id"], "msg_type": 1,
-                                                   "message": "helo"}, a["token"]).json_body["data"]
+    sent = _sent_between_friends(client, a, b, 3, "helo")
     return lambda: post_form(client, "/messages/edit", {"to_id": b["id"], "id": sent["id"], "content": "hello"},
                              a["token"])
 
 
 def _pin(client, users):
     a, b, _ = users
-    befriend(client, a, b)
-    sent = post_form(client, "/messages/private", {"msg_client_id": 4, "to_id": b["id"], "msg_type": 1,
-                                                   "message": "pin me"}, a["token"]).json_body["data"]
+    sent = _sent_between_friends(client, a, b, 4, "pin me")
     return lambda: post_form(client, "/messages/pin", {"to_id": b["id"], "id": sent["id"]}, a["token"])
 
 
 def _react(client, users):
     a, b, _ = users
-    befriend(client, a, b)
-    sent = post_form(client, "/messages/private", {"msg_client_id": 5, "to_id": b["id"], "msg_type": 1,
-                                                   "message": "react"}, a["token"]).json_body["data"]
+    sent = _sent_between_friends(client, a, b, 5, "react")
     return lambda: post_form(client, "/messages/react", {"to_id": a["id"], "id": sent["id"], "emoji": "👍"},
                              b["token"])
 
@@ -213,9 +214,7 @@ def _read_receipts_setting(client, users):
 
 def _recall(client, users):
     a, b, _ = users
-    befriend(client, a, b)
-    sent = post_form(client, "/messages/private", {"msg_client_id": 6, "to_id": b["id"], "msg_type": 1,
-                                                   "message": "oops"}, a["token"]).json_body["data"]
+    sent = _sent_between_friends(client, a, b, 6, "oops")
     return lambda: post_form(client, "/messages/recall", {"to_id": b["id"], "id": sent["id"]}, a["token"])
 
 
