@@ -96,6 +96,7 @@ def aws():
         aws_clients.client("sesv2").create_email_identity(EmailIdentity="philatelic.test")
         aws_clients.client("s3").create_bucket(Bucket=os.environ["UPLOAD_BUCKET"])
         yield
+    _clients_for_these_settings()  # a test that changed the settings has its clients dropped with them
 
 
 @pytest.fixture
