@@ -65,9 +65,9 @@ _clients_made_with: tuple[str, int] | None = None
 
 def _clients_for_these_settings() -> None:
     """The app's boto3 clients (chalicelib/aws.py) outlive a test while the settings they are made with hold: making
-    them for every test was 9 % of an in-process module's time (py-spy, tests/api/test_friends.py). moto intercepts a
-    client made in an earlier test as it does a new one (its hook is on every client; each `mock_aws` starts from
-    empty backends)."""
+    them for every test was about 5 % of an in-process module's samples (py-spy, tests/api/test_friends.py). moto
+    intercepts a client made in an earlier test as it does a new one (its hook is on every client; each `mock_aws`
+    starts from empty backends)."""
     from chalicelib import aws as aws_clients
     from chalicelib.config import get_settings
 
