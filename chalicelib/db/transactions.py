@@ -19,6 +19,7 @@ def _connection() -> Connection:
         connect_timeout_seconds=meta.connect_timeout_seconds,
         read_timeout_seconds=meta.read_timeout_seconds,
         max_retry_attempts=meta.max_retry_attempts,
+        max_pool_connections=meta.max_pool_connections,
     )
 
 
