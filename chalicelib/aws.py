@@ -5,15 +5,19 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
+from chalicelib.config import get_settings
 from chalicelib.metrics import watch_client
 
-_clients: dict[tuple[str, str], Any] = {}
+_clients: dict[tuple[str, str, str, int], Any] = {}
 _session: Any = None  # one boto3 session: its loader parses each service's model and the endpoint rules once
 _lock = threading.Lock()
 
 
 def client(service: str, endpoint_url: str = "") -> Any:
-    key = (service, endpoint_url)
+    """One client per service and endpoint, made for the settings' region and pool size (a change of settings, as
+    tests make between cases, gets a client made for the new ones)."""
+    settings = get_settings()
+    key = (service, endpoint_url, settings.region, settings.fanout_workers)
     cached = _clients.get(key)
     if cached is not None:
         return cached
@@ -23,9 +27,6 @@ def client(service: str, endpoint_url: str = "") -> Any:
             import boto3
             from botocore.config import Config
 
-            from chalicelib.config import get_settings
-
-            settings = get_settings()
             config = Config(
                 connect_timeout=2,
                 read_timeout=5,
@@ -44,11 +45,6 @@ def client(service: str, endpoint_url: str = "") -> Any:
             watch_client(cached)
             _clients[key] = cached
     return cached
-
-
-def reset_clients() -> None:
-    with _lock:
-        _clients.clear()
 
 
 # What AWS answers when a table, account or API is over its throughput: worth retrying a little later.

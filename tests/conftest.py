@@ -60,25 +60,6 @@ def strict_dynamodb():
     assert not refused, f"requests real DynamoDB refuses: {refused}"
 
 
-_clients_made_with: tuple[str, int] | None = None
-
-
-def _clients_for_these_settings() -> None:
-    """The app's boto3 clients (chalicelib/aws.py) outlive a test while the settings they are made with hold: making
-    them for every test was about 5 % of an in-process module's samples (py-spy, tests/api/test_friends.py). moto
-    intercepts a client made in an earlier test as it does a new one (its hook is on every client; each `mock_aws`
-    starts from empty backends)."""
-    from chalicelib import aws as aws_clients
-    from chalicelib.config import get_settings
-
-    global _clients_made_with
-    settings = get_settings()
-    made_with = (settings.region, settings.fanout_workers)
-    if made_with != _clients_made_with:
-        aws_clients.reset_clients()
-        _clients_made_with = made_with
-
-
 @pytest.fixture
 def aws():
     from chalicelib import aws as aws_clients
@@ -90,13 +71,13 @@ def aws():
     reset_caches()
     revocation.forget()
     buckets.forget()
-    _clients_for_these_settings()
+    # the app's clients (chalicelib/aws.py) outlive a test: moto intercepts one made in an earlier test as it does a
+    # new one, and making them for every test was about 5 % of an in-process module's samples (py-spy)
     with moto.mock_aws():
         create_table()
         aws_clients.client("sesv2").create_email_identity(EmailIdentity="philatelic.test")
         aws_clients.client("s3").create_bucket(Bucket=os.environ["UPLOAD_BUCKET"])
         yield
-    _clients_for_these_settings()  # a test that changed the settings has its clients dropped with them
 
 
 @pytest.fixture
