@@ -180,42 +180,22 @@ def _unblock(client, users):
     return lambda: delete(client, f"/friends/block/{b['id']}", a["token"])
 
 
-def _sent_between_friends(client, a, b, client_id: int, text: str) -> dict[str, Any]:
-    """a and b become friends and a sends b `text`: the message's data."""
-    befriend(client, a, b)
-    return post_form(client, "/messages/private", {"msg_client_id": client_id, "to_id": b["id"], "msg_type": 1,
-                                                   "message": text}, a["token"]).json_body["data"]
+def _on_a_sent_message(path: str, by_recipient: bool = False, **fields: Any) -> Callable[..., Callable[[], Any]]:
+    """A path acting on a message a sent to b, its friend: by a (its sender) or by b (`by_recipient`)."""
+    def build(client, users):
+        a, b, _ = users
+        befriend(client, a, b)
+        sent = post_form(client, "/messages/private", {"msg_client_id": 3, "to_id": b["id"], "msg_type": 1,
+                                                       "message": "helo"}, a["token"]).json_body["data"]
+        actor, peer = (b, a) if by_recipient else (a, b)
+        return lambda: post_form(client, path, {"to_id": peer["id"], "id": sent["id"], **fields}, actor["token"])
 
-
-def _edit(client, users):
-    a, b, _ = users
-    sent = _sent_between_friends(client, a, b, 3, "helo")
-    return lambda: post_form(client, "/messages/edit", {"to_id": b["id"], "id": sent["id"], "content": "hello"},
-                             a["token"])
-
-
-def _pin(client, users):
-    a, b, _ = users
-    sent = _sent_between_friends(client, a, b, 4, "pin me")
-    return lambda: post_form(client, "/messages/pin", {"to_id": b["id"], "id": sent["id"]}, a["token"])
-
-
-def _react(client, users):
-    a, b, _ = users
-    sent = _sent_between_friends(client, a, b, 5, "react")
-    return lambda: post_form(client, "/messages/react", {"to_id": a["id"], "id": sent["id"], "emoji": "👍"},
-                             b["token"])
+    return build
 
 
 def _read_receipts_setting(client, users):
     a, _, _ = users
     return lambda: post_form(client, "/user", {"read_receipts": 0}, a["token"], method="put")
-
-
-def _recall(client, users):
-    a, b, _ = users
-    sent = _sent_between_friends(client, a, b, 6, "oops")
-    return lambda: post_form(client, "/messages/recall", {"to_id": b["id"], "id": sent["id"]}, a["token"])
 
 
 def _request_delete(client, users):
@@ -256,9 +236,12 @@ PATHS: dict[str, Callable[..., Callable[[], Any]]] = {
     "group send": _group_send, "private send": _private_send, "registration": _registration,
     "email code": _email_code, "session change": _session_change, "session delete": _session_delete,
     "server create": _server_create, "server remove": _server_remove, "invite create": _invite_create,
-    "invite revoke": _invite_revoke, "block": _block, "unblock": _unblock, "edit": _edit, "pin": _pin, "react": _react,
-    "read receipts setting": _read_receipts_setting, "recall": _recall, "request delete": _request_delete,
-    "group mute": _group_mute, "server update": _server_update, "session open": _session_open, "logout": _logout,
+    "invite revoke": _invite_revoke, "block": _block, "unblock": _unblock,
+    "edit": _on_a_sent_message("/messages/edit", content="hello"), "pin": _on_a_sent_message("/messages/pin"),
+    "react": _on_a_sent_message("/messages/react", by_recipient=True, emoji="👍"),
+    "recall": _on_a_sent_message("/messages/recall"), "read receipts setting": _read_receipts_setting,
+    "request delete": _request_delete, "group mute": _group_mute, "server update": _server_update,
+    "session open": _session_open, "logout": _logout,
 }
 
 
