@@ -39,8 +39,9 @@ lint: $(STAMP)
 # once), handed out in collection order, where tests/conftest.py puts the tests that drive a local stack first
 # (`--no-loadscope-reorder`: xdist would otherwise start the files with the most tests first, leaving the long
 # one-test files, Schemathesis and the bench's quick mode, to the end, one worker alone); the 15 slowest are listed.
-# The three installs (.venv, .venv-infra, the CDK CLI) run side by side: they wait on the network, not the CPU. Coverage is its own target: coverage.py's tracer (Python 3.11 has no
-# sys.monitoring) costs the in-process tests about 60 % more CPU, and CI gates on the tests, not on a percentage.
+# The three installs (.venv, .venv-infra, the CDK CLI) run side by side: they wait on the network, not the CPU.
+# Coverage is its own target: coverage.py's tracer (Python 3.11 has no sys.monitoring) costs the in-process tests
+# about 60 % more CPU, and CI gates on the tests, not on a percentage.
 PYTEST_WORKERS ?= 2
 PYTEST := $(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder --ignore=tests/infra \
 	--durations=15

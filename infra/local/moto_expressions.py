@@ -108,19 +108,12 @@ class _Subclass(dict[tuple[type, type], bool]):
         return self[pair]
 
 
-class _IsNode(dict[type, bool]):
-    def __missing__(self, kind: type) -> bool:
-        self[kind] = _subclass[kind, Node]
-        return self[kind]
-
-
 _subclass = _Subclass()
-_is_node = _IsNode()
 
 
 def _walk(node: Any, child_id: int, work: _Work, announce: Any) -> Any:
     """moto's `traverse_node_recursively`, node for node."""
-    if not _is_node[type(node)]:
+    if not _subclass[type(node), Node]:
         return node
     parent = node.parent
     if node.children is not None:
@@ -170,6 +163,6 @@ def _copied_node(node: Node, parent: Node | None) -> Node:
 def _copied_child(child: Any, parent: Node, copied_parent: Node) -> Any:
     if type(child) in PLAIN_LEAVES:
         return child
-    if not _is_node[type(child)] or child.parent is not parent:
+    if not _subclass[type(child), Node] or child.parent is not parent:
         raise _NotPlain
     return _copied_node(child, copied_parent)
